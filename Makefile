@@ -1,0 +1,73 @@
+# hardcached: one plain Makefile. Sources are found by folder; every object,
+# generated file and test binary goes under build/ (never committed).
+
+CC       ?= gcc
+PKGS     := libevent libxxhash libseccomp libcap
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -fno-strict-overflow
+CFLAGS   ?= -O2 -g
+# CFLAGS/LDFLAGS stay the caller's (e.g. the sanitizer build); ours are added.
+ALL_CFLAGS  = $(WARN) $(HARDEN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+BUILD    ?= build
+SRCS     := $(sort $(wildcard src/*/*.c))
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+BIN      := $(BUILD)/hardcached
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+PREFIX   ?= /usr/local
+PORT     ?= 11211
+
+.PHONY: all deps run test unit integration sanitize bench fuzz clean install
+
+all: $(BIN)
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BIN): $(OBJS) $(MAIN_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(OBJS) $(ALL_LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
+
+run:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/run.sh $(BIN) -p $(PORT)
+
+# The whole suite: unit, integration, compatibility; then the same unit and
+# integration tests again on an ASan+UBSan build. Last line: N passed, N failed.
+test:
+	@scripts/deps.sh build test
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" build/asan/hardcached \
+	    $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%)
+	@tests/run.sh
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+bench:
+	@scripts/deps.sh build bench
+	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory -C bench
+	@bench/run.sh $(BIN)
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,1202 @@
+/* loadgen.c: the memcached ASCII load generator behind `make bench`.
+ * One process, one epoll loop per thread (default one thread) over non-blocking loopback
+ * connections. Closed loop: a connection writes a batch of `depth` requests, waits for every
+ * reply, records each request's latency from the batch's send to that request's reply, then
+ * sends the next batch. Replies are parsed in full (VALUE blocks, END, STORED, VERSION, error
+ * lines) through a bounded streaming parser, so a server that answers wrongly is counted as an
+ * error rather than timed. It trusts its own command line only, and talks to loopback only.
+ * Output: one `RESULT key=value ...` line on stdout; diagnostics on stderr. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- hard limits: every size and loop below is bounded by one of these ---- */
+#define MAX_CONNS       4096
+#define MAX_THREADS     64
+#define MAX_DEPTH       1024
+#define MAX_VALUE       (1024 * 1024)
+#define MAX_MGET        1000
+#define MAX_KEYSPACE    10000000000ULL          /* keys are key:NNNNNNNNNN, 10 digits */
+#define MAX_SECONDS     3600.0
+#define MAX_WBUF        (256UL * 1024 * 1024)   /* all connections' write buffers together */
+#define MAX_LINE        2048                    /* longest reply line we accept */
+#define RBUF_SIZE       (64 * 1024)
+#define KEY_PREFIX      "key:"
+#define KEY_DIGITS      10
+#define KEY_LEN         (4 + KEY_DIGITS)
+#define DRAIN_NS        (3ULL * 1000000000ULL)  /* after the stop time, wait this long for replies */
+#define WARMUP_MAX_NS   (300ULL * 1000000000ULL)
+#define EPOLL_BATCH     128
+#define READS_PER_EVENT 8
+#define NS_PER_S        1000000000ULL
+
+/* ---- time and randomness ---- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_next(uint64_t *s)   /* splitmix64: small, fast, good enough for key choice */
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)rng_next(s) * n) >> 64);
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+}
+
+/* ---- latency histogram: log-linear, values in ns, relative error < 1/64 ----
+ * Values below 128 ns get a bucket each; above, every power of two is split in 64 buckets. */
+#define HIST_SUB_BITS 7
+#define HIST_SUB      (1u << HIST_SUB_BITS)
+#define HIST_HALF     (HIST_SUB / 2)
+#define HIST_MAX_BITS 40
+#define HIST_BUCKETS  (HIST_SUB + (HIST_MAX_BITS - HIST_SUB_BITS) * HIST_HALF)
+
+struct hist {
+    uint64_t n, sum, max;
+    uint64_t b[HIST_BUCKETS];
+};
+
+static unsigned hist_index(uint64_t v)
+{
+    if (v < HIST_SUB) {
+        return (unsigned)v;
+    }
+    unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+    if (msb >= HIST_MAX_BITS) {
+        return HIST_BUCKETS - 1;
+    }
+    unsigned shift = msb - HIST_SUB_BITS + 1;
+    return (shift << (HIST_SUB_BITS - 1)) + (unsigned)(v >> shift);
+}
+
+static double hist_mid(unsigned idx)   /* middle of a bucket, in ns */
+{
+    if (idx < HIST_SUB) {
+        return idx;
+    }
+    unsigned shift = idx / HIST_HALF - 1;
+    uint64_t lower = (uint64_t)(idx - shift * HIST_HALF) << shift;
+    return (double)lower + (double)(1ULL << shift) / 2.0;
+}
+
+static void hist_add(struct hist *h, uint64_t v)
+{
+    h->b[hist_index(v)]++;
+    h->n++;
+    h->sum += v;
+    if (v > h->max) {
+        h->max = v;
+    }
+}
+
+static void hist_merge(struct hist *into, const struct hist *from)
+{
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+        into->b[i] += from->b[i];
+    }
+    into->n += from->n;
+    into->sum += from->sum;
+    if (from->max > into->max) {
+        into->max = from->max;
+    }
+}
+
+static double hist_quantile_us(const struct hist *h, double q)
+{
+    if (h->n == 0) {
+        return 0.0;
+    }
+    uint64_t target = (uint64_t)(q * (double)h->n + 0.999999);
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= target && h->b[i] > 0) {
+            double v = hist_mid(i);
+            return (v > (double)h->max ? (double)h->max : v) / 1000.0;
+        }
+    }
+    return (double)h->max / 1000.0;
+}
+
+/* ---- configuration: one table drives parsing and --help ---- */
+
+enum workload { WL_MIXED, WL_MULTIGET, WL_FILL, WL_PING, WL_STATS };
+static const char *const workload_names[] = { "mixed", "multiget", "fill", "ping", "stats" };
+#define N_WORKLOADS (sizeof(workload_names) / sizeof(workload_names[0]))
+
+struct config {
+    const char *host;
+    long port, conns, threads, depth, value_size, mget_keys, cpu_pid;
+    double duration, get_ratio;
+    unsigned long long count, keyspace, seed;
+    bool warmup, stats;
+    enum workload wl;
+    const char *label;
+};
+
+static struct config cfg = {
+    .host = "127.0.0.1", .port = 11211, .conns = 50, .threads = 1, .depth = 1,
+    .value_size = 100, .mget_keys = 100, .cpu_pid = 0, .duration = 0.0, .get_ratio = 0.9,
+    .count = 0, .keyspace = 100000, .seed = 1, .warmup = false, .stats = false,
+    .wl = WL_MIXED, .label = "-",
+};
+
+enum opt_kind { OPT_LONG, OPT_ULL, OPT_DBL, OPT_STR, OPT_FLAG, OPT_WORKLOAD };
+
+struct opt_row {
+    const char *name;
+    char flag;
+    enum opt_kind kind;
+    void *dst;
+    double min, max;
+    const char *help;
+};
+
+static const struct opt_row opt_table[] = {
+    { "host", 'H', OPT_STR, &cfg.host, 0, 0, "server address, loopback only (127.0.0.1)" },
+    { "port", 'p', OPT_LONG, &cfg.port, 1, 65535, "server TCP port (11211)" },
+    { "conns", 'c', OPT_LONG, &cfg.conns, 1, MAX_CONNS, "connections (50)" },
+    { "threads", 'T', OPT_LONG, &cfg.threads, 1, MAX_THREADS, "load generator threads (1)" },
+    { "duration", 'd', OPT_DBL, &cfg.duration, 0.01, MAX_SECONDS,
+      "seconds to run; with -n it is a cap (5; 120 for fill or with -n)" },
+    { "count", 'n', OPT_ULL, &cfg.count, 1, 1e12,
+      "requests to send (0: until -d); for fill: distinct keys (default: keyspace)" },
+    { "workload", 'w', OPT_WORKLOAD, &cfg.wl, 0, 0,
+      "mixed | multiget | fill | ping | stats (mixed)" },
+    { "depth", 'P', OPT_LONG, &cfg.depth, 1, MAX_DEPTH, "requests per pipelined batch (1)" },
+    { "keyspace", 'k', OPT_ULL, &cfg.keyspace, 1, (double)MAX_KEYSPACE, "distinct keys (100000)" },
+    { "value-size", 's', OPT_LONG, &cfg.value_size, 0, MAX_VALUE, "value bytes (100)" },
+    { "get-ratio", 'r', OPT_DBL, &cfg.get_ratio, 0.0, 1.0, "share of gets in mixed (0.9)" },
+    { "mget-keys", 'm', OPT_LONG, &cfg.mget_keys, 1, MAX_MGET, "keys per multiget (100)" },
+    { "warmup", 'W', OPT_FLAG, &cfg.warmup, 0, 0, "store every key of the keyspace first" },
+    { "seed", 'S', OPT_ULL, &cfg.seed, 0, 1.8e19, "random seed (1)" },
+    { "cpu-pid", 'C', OPT_LONG, &cfg.cpu_pid, 1, 4194304,
+      "server pid: report its utime+stime per op over the run" },
+    { "stats", 'Z', OPT_FLAG, &cfg.stats, 0, 0, "after the run, add curr_items etc. from `stats`" },
+    { "label", 'L', OPT_STR, &cfg.label, 0, 0, "free text echoed in the RESULT line" },
+    { "help", 'h', OPT_FLAG, NULL, 0, 0, "this text" },
+};
+#define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: loadgen [options]   (memcached ASCII load generator)\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        fprintf(out, "  -%c, --%-11s %s\n", opt_table[i].flag, opt_table[i].name, opt_table[i].help);
+    }
+}
+
+static bool opt_set(const struct opt_row *o, const char *arg)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_FLAG:
+        *(bool *)o->dst = true;
+        return true;
+    case OPT_STR:
+        *(const char **)o->dst = arg;
+        return true;
+    case OPT_WORKLOAD:
+        for (size_t i = 0; i < N_WORKLOADS; i++) {
+            if (strcmp(arg, workload_names[i]) == 0) {
+                *(enum workload *)o->dst = (enum workload)i;
+                return true;
+            }
+        }
+        return false;
+    case OPT_DBL: {
+        double d = strtod(arg, &end);
+        if (errno || *end || end == arg || d < o->min || d > o->max) {
+            return false;
+        }
+        *(double *)o->dst = d;
+        return true;
+    }
+    case OPT_LONG:
+    case OPT_ULL: {
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (errno || *end || end == arg || arg[0] == '-' || (double)v < o->min || (double)v > o->max) {
+            return false;
+        }
+        if (o->kind == OPT_LONG) {
+            *(long *)o->dst = (long)v;
+        } else {
+            *(unsigned long long *)o->dst = v;
+        }
+        return true;
+    }
+    }
+    return false;
+}
+
+static void parse_args(int argc, char **argv)
+{
+    struct option longopts[N_OPTS + 1];
+    char shortopts[N_OPTS * 2 + 1];
+    size_t sl = 0;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        bool arg = opt_table[i].kind != OPT_FLAG;
+        longopts[i] = (struct option){ opt_table[i].name, arg ? required_argument : no_argument,
+                                       NULL, opt_table[i].flag };
+        shortopts[sl++] = opt_table[i].flag;
+        if (arg) {
+            shortopts[sl++] = ':';
+        }
+    }
+    shortopts[sl] = '\0';
+    memset(&longopts[N_OPTS], 0, sizeof(longopts[N_OPTS]));
+
+    int ch;
+    while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        const struct opt_row *o = NULL;
+        for (size_t i = 0; i < N_OPTS; i++) {
+            if (opt_table[i].flag == ch) {
+                o = &opt_table[i];
+            }
+        }
+        if (o == NULL) {
+            usage(stderr);
+            exit(64);
+        }
+        if (o->dst == NULL) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!opt_set(o, optarg)) {
+            fprintf(stderr, "loadgen: bad value for --%s: '%s' (%s)\n", o->name, optarg, o->help);
+            exit(64);
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "loadgen: unexpected argument '%s'\n", argv[optind]);
+        exit(64);
+    }
+}
+
+static void resolve_config(void)
+{
+    bool long_run = cfg.wl == WL_FILL || cfg.count > 0;
+    if (cfg.duration == 0.0) {
+        cfg.duration = long_run ? 120.0 : 5.0;
+    }
+    if (cfg.wl == WL_FILL) {   /* a fill stores keys 0..count-1: that is its keyspace */
+        cfg.count = cfg.count == 0 ? cfg.keyspace : cfg.count;
+        cfg.keyspace = cfg.count;
+    }
+    if (cfg.wl == WL_FILL && cfg.count > MAX_KEYSPACE) {
+        fprintf(stderr, "loadgen: fill count above %llu keys\n", MAX_KEYSPACE);
+        exit(64);
+    }
+    if (cfg.threads > cfg.conns) {
+        cfg.threads = cfg.conns;
+    }
+}
+
+/* ---- the server address: loopback only ---- */
+
+static struct sockaddr_storage srv_addr;
+static socklen_t srv_addrlen;
+
+static void resolve_addr(void)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%ld", cfg.port);
+    if (getaddrinfo(cfg.host, port, &hints, &res) != 0 || res == NULL) {
+        fprintf(stderr, "loadgen: --host must be a numeric address, got '%s'\n", cfg.host);
+        exit(64);
+    }
+    bool loop = false;
+    if (res->ai_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)res->ai_addr;
+        loop = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    } else if (res->ai_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)res->ai_addr;
+        loop = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+    }
+    if (!loop) {
+        fprintf(stderr, "loadgen: refusing non-loopback address '%s'\n", cfg.host);
+        exit(64);
+    }
+    memcpy(&srv_addr, res->ai_addr, res->ai_addrlen);
+    srv_addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+}
+
+/* A blocking connection with send/receive timeouts, for ping, stats and set-up. */
+static int connect_blocking(double timeout_s)
+{
+    int fd = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct timeval tv = { .tv_sec = (time_t)timeout_s,
+                          .tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6) };
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&srv_addr, srv_addrlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends `req`, reads until the reply ends with `end` (or buf is full / timeout / closed). */
+static ssize_t transact(int fd, const char *req, const char *end, char *buf, size_t cap)
+{
+    size_t rlen = strlen(req), elen = strlen(end), got = 0;
+    if (send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen) {
+        return -1;
+    }
+    for (int i = 0; i < 10000 && got + 1 < cap; i++) {
+        ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+        if (n <= 0) {
+            return -1;
+        }
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (got >= elen && memcmp(buf + got - elen, end, elen) == 0) {
+            return (ssize_t)got;
+        }
+    }
+    return -1;
+}
+
+/* ---- server statistics and CPU ---- */
+
+struct srv_stats {
+    bool ok;
+    char curr_items[32], total_items[32], evictions[32], bytes[32], limit_maxbytes[32];
+};
+
+static void stat_copy(const char *buf, const char *name, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "STAT %s ", name);
+    snprintf(out, cap, "-1");
+    const char *p = strstr(buf, pat);
+    if (p == NULL) {
+        return;
+    }
+    p += strlen(pat);
+    size_t n = strcspn(p, "\r\n");
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static struct srv_stats stats_fetch(void)
+{
+    struct srv_stats st = { .ok = false };
+    static char buf[64 * 1024];
+    int fd = connect_blocking(3.0);
+    if (fd >= 0 && transact(fd, "stats\r\n", "END\r\n", buf, sizeof(buf)) > 0) {
+        st.ok = true;
+        stat_copy(buf, "curr_items", st.curr_items, sizeof(st.curr_items));
+        stat_copy(buf, "total_items", st.total_items, sizeof(st.total_items));
+        stat_copy(buf, "evictions", st.evictions, sizeof(st.evictions));
+        stat_copy(buf, "bytes", st.bytes, sizeof(st.bytes));
+        stat_copy(buf, "limit_maxbytes", st.limit_maxbytes, sizeof(st.limit_maxbytes));
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return st;
+}
+
+static void stats_print(const struct srv_stats *st)
+{
+    if (!st->ok) {
+        printf(" curr_items=-1 stats=failed");
+        return;
+    }
+    printf(" curr_items=%s total_items=%s evictions=%s bytes=%s limit_maxbytes=%s",
+           st->curr_items, st->total_items, st->evictions, st->bytes, st->limit_maxbytes);
+}
+
+/* utime+stime of a whole process (all threads), from /proc/PID/stat, in µs; -1 if unreadable. */
+static double proc_cpu_us(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1.0;
+    }
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');   /* the command name may contain spaces and ')' */
+    if (p == NULL) {
+        return -1.0;
+    }
+    p++;
+    unsigned long long v[13] = { 0 };   /* fields 3..15; utime is 14, stime 15 */
+    for (int i = 0; i < 13; i++) {
+        while (*p == ' ') {
+            p++;
+        }
+        if (i == 0) {   /* field 3, the state letter */
+            p++;
+            continue;
+        }
+        v[i] = strtoull(p, &p, 10);
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)(v[11] + v[12]) * 1e6 / (double)(hz > 0 ? hz : 100);
+}
+
+static double self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* ---- requests: composed from fixed fragments into a connection's write buffer ---- */
+
+enum req_kind { REQ_GET, REQ_SET, REQ_SYNC };
+
+static char set_tail[64], fill_tail[64];   /* " 0 0 <size>\r\n", " 0 0 <size> noreply\r\n" */
+static size_t set_tail_len, fill_tail_len;
+static char *value_block;                  /* value bytes then "\r\n" */
+static size_t max_req, wbuf_cap;
+
+static void requests_init(void)
+{
+    set_tail_len = (size_t)snprintf(set_tail, sizeof(set_tail), " 0 0 %ld\r\n", cfg.value_size);
+    fill_tail_len = (size_t)snprintf(fill_tail, sizeof(fill_tail), " 0 0 %ld noreply\r\n",
+                                     cfg.value_size);
+    value_block = malloc((size_t)cfg.value_size + 2);
+    if (value_block == NULL) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        exit(1);
+    }
+    for (long i = 0; i < cfg.value_size; i++) {
+        value_block[i] = (char)('a' + i % 26);
+    }
+    memcpy(value_block + cfg.value_size, "\r\n", 2);
+    size_t set = 4 + KEY_LEN + fill_tail_len + (size_t)cfg.value_size + 2;
+    size_t mget = 3 + (size_t)cfg.mget_keys * (1 + KEY_LEN) + 2;
+    max_req = set > mget ? set : mget;
+    wbuf_cap = (size_t)cfg.depth * max_req + 16;
+    if (wbuf_cap * (size_t)cfg.conns > MAX_WBUF) {
+        fprintf(stderr, "loadgen: conns x depth x request size exceeds %lu MiB\n", MAX_WBUF >> 20);
+        exit(64);
+    }
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_key(char *p, uint64_t k)
+{
+    p = put(p, KEY_PREFIX, 4);
+    for (int i = KEY_DIGITS - 1; i >= 0; i--) {
+        p[i] = (char)('0' + k % 10);
+        k /= 10;
+    }
+    return p + KEY_DIGITS;
+}
+
+static char *put_get(char *p, uint64_t *rng, int nkeys)
+{
+    p = put(p, "get", 3);
+    for (int i = 0; i < nkeys; i++) {
+        *p++ = ' ';
+        p = put_key(p, rng_below(rng, cfg.keyspace));
+    }
+    return put(p, "\r\n", 2);
+}
+
+static char *put_set(char *p, uint64_t key, bool noreply)
+{
+    p = put(p, "set ", 4);
+    p = put_key(p, key);
+    p = noreply ? put(p, fill_tail, fill_tail_len) : put(p, set_tail, set_tail_len);
+    return put(p, value_block, (size_t)cfg.value_size + 2);
+}
+
+/* ---- connections and workers ---- */
+
+struct pending {
+    uint8_t kind;
+    uint32_t nkeys;   /* keys asked (get) or sets covered (sync) */
+    uint32_t hits;    /* VALUE blocks seen so far */
+};
+
+struct conn {
+    int fd;
+    bool open, busy, want_out;
+    char *wbuf;
+    size_t wlen, woff;
+    struct pending *ring;
+    unsigned head, npend;
+    uint64_t sent_ns;
+    uint64_t skip;       /* value bytes still to skip */
+    bool expect_crlf;    /* a value's trailing \r\n is next */
+    size_t rlen;
+    char rbuf[RBUF_SIZE];
+};
+
+struct tally {
+    uint64_t requests, gets, sets, keys, hits, misses, fill_sets;
+    uint64_t errors, proto_errors, bad_values, closed, timeouts;
+};
+
+enum phase { PHASE_WARMUP, PHASE_MEASURE };
+
+struct worker {
+    pthread_t tid;
+    int idx, epfd, nconns, busy;
+    struct conn **conns;
+    enum phase phase;
+    enum workload wl;
+    uint64_t rng, quota, fill_next, fill_end, stop_ns, hard_ns;
+    struct tally t;
+    struct hist hist;
+};
+
+static void conn_fail(struct worker *w, struct conn *c)
+{
+    if (!c->open) {
+        return;
+    }
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->open = false;
+    if (c->busy) {
+        c->busy = false;
+        w->busy--;
+    }
+}
+
+static void conn_want_out(struct worker *w, struct conn *c, bool on)
+{
+    if (c->want_out == on) {
+        return;
+    }
+    struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
+    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = on;
+}
+
+static void conn_flush(struct worker *w, struct conn *c)
+{
+    for (int i = 0; i < 64 && c->woff < c->wlen; i++) {
+        ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->woff += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            w->t.closed++;
+            conn_fail(w, c);
+            return;
+        }
+    }
+    conn_want_out(w, c, c->woff < c->wlen);
+}
+
+static void ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
+{
+    unsigned slot = (c->head + c->npend) % (unsigned)(cfg.depth + 1);
+    c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .hits = 0 };
+    c->npend++;
+}
+
+/* How many requests the next batch may hold: 0 means this connection is done. */
+static uint64_t batch_room(struct worker *w, uint64_t now)
+{
+    uint64_t n = (uint64_t)cfg.depth;
+    if (now >= w->stop_ns) {
+        return 0;
+    }
+    if (w->wl == WL_FILL) {
+        uint64_t left = w->fill_end - w->fill_next;
+        return n < left ? n : left;
+    }
+    return n < w->quota ? n : w->quota;
+}
+
+static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
+{
+    uint64_t n = batch_room(w, now);
+    if (n == 0 || !c->open) {
+        if (c->busy) {
+            c->busy = false;
+            w->busy--;
+        }
+        return;
+    }
+    char *p = c->wbuf;
+    if (w->wl == WL_FILL) {
+        for (uint64_t i = 0; i < n; i++) {
+            p = put_set(p, w->fill_next++, true);
+        }
+        p = put(p, "version\r\n", 9);
+        ring_push(c, REQ_SYNC, (uint32_t)n);
+    } else {
+        w->quota -= n;
+        for (uint64_t i = 0; i < n; i++) {
+            if (w->wl == WL_MULTIGET) {
+                p = put_get(p, &w->rng, (int)cfg.mget_keys);
+                ring_push(c, REQ_GET, (uint32_t)cfg.mget_keys);
+            } else if (rng_unit(&w->rng) < cfg.get_ratio) {
+                p = put_get(p, &w->rng, 1);
+                ring_push(c, REQ_GET, 1);
+            } else {
+                p = put_set(p, rng_below(&w->rng, cfg.keyspace), false);
+                ring_push(c, REQ_SET, 1);
+            }
+        }
+    }
+    c->wlen = (size_t)(p - c->wbuf);
+    c->woff = 0;
+    c->sent_ns = now;
+    if (!c->busy) {
+        c->busy = true;
+        w->busy++;
+    }
+    conn_flush(w, c);
+}
+
+static void request_done(struct worker *w, struct conn *c, uint64_t now)
+{
+    struct pending *p = &c->ring[c->head];
+    hist_add(&w->hist, now - c->sent_ns);
+    w->t.requests++;
+    if (p->kind == REQ_GET) {
+        w->t.gets++;
+        w->t.keys += p->nkeys;
+        w->t.hits += p->hits;
+        w->t.misses += p->hits < p->nkeys ? p->nkeys - p->hits : 0;
+    } else if (p->kind == REQ_SET) {
+        w->t.sets++;
+    } else {
+        w->t.fill_sets += p->nkeys;
+    }
+    c->head = (c->head + 1) % (unsigned)(cfg.depth + 1);
+    c->npend--;
+}
+
+static bool line_is(const char *l, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n == k && memcmp(l, lit, k) == 0;
+}
+
+static bool line_starts(const char *l, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(l, lit, k) == 0;
+}
+
+static bool line_is_error(const char *l, size_t n)
+{
+    return line_is(l, n, "ERROR") || line_starts(l, n, "CLIENT_ERROR ") ||
+           line_starts(l, n, "SERVER_ERROR ");
+}
+
+/* "VALUE <key> <flags> <bytes>[ <cas>]": the byte count, or -1 if malformed. */
+static int64_t value_bytes(const char *l, size_t n)
+{
+    size_t i = 0;
+    for (int spaces = 0; i < n && spaces < 3; i++) {
+        spaces += l[i] == ' ';
+    }
+    int64_t v = 0;
+    size_t start = i;
+    for (; i < n && l[i] >= '0' && l[i] <= '9' && i - start < 10; i++) {
+        v = v * 10 + (l[i] - '0');
+    }
+    if (i == start || (i < n && l[i] != ' ')) {
+        return -1;
+    }
+    return v;
+}
+
+/* One reply line (without \r\n) for the oldest pending request. False: protocol error. */
+static bool handle_line(struct worker *w, struct conn *c, const char *l, size_t n, uint64_t now)
+{
+    if (c->npend == 0) {
+        return false;
+    }
+    struct pending *p = &c->ring[c->head];
+    switch ((enum req_kind)p->kind) {
+    case REQ_GET:
+        if (line_starts(l, n, "VALUE ")) {
+            int64_t bytes = value_bytes(l, n);
+            if (bytes < 0) {
+                return false;
+            }
+            w->t.bad_values += bytes != cfg.value_size;
+            c->skip = (uint64_t)bytes;
+            c->expect_crlf = true;
+            p->hits++;
+            return true;
+        }
+        if (line_is(l, n, "END")) {
+            request_done(w, c, now);
+            return true;
+        }
+        break;
+    case REQ_SET:
+        if (line_is(l, n, "STORED")) {
+            request_done(w, c, now);
+            return true;
+        }
+        if (line_is(l, n, "NOT_STORED") || line_is(l, n, "EXISTS") || line_is(l, n, "NOT_FOUND")) {
+            w->t.errors++;
+            request_done(w, c, now);
+            return true;
+        }
+        break;
+    case REQ_SYNC:
+        if (line_starts(l, n, "VERSION ")) {
+            request_done(w, c, now);
+            return true;
+        }
+        if (line_is_error(l, n)) {   /* an answer to a noreply set: the sync is still coming */
+            w->t.errors++;
+            return true;
+        }
+        return false;
+    }
+    if (line_is_error(l, n)) {
+        w->t.errors++;
+        request_done(w, c, now);
+        return true;
+    }
+    return false;
+}
+
+/* Consumes complete lines and value blocks from rbuf; keeps a partial line for later. */
+static bool conn_parse(struct worker *w, struct conn *c, uint64_t now)
+{
+    size_t pos = 0;
+    while (pos < c->rlen) {
+        size_t avail = c->rlen - pos;
+        if (c->skip > 0) {
+            size_t take = c->skip < avail ? (size_t)c->skip : avail;
+            pos += take;
+            c->skip -= take;
+            continue;
+        }
+        if (c->expect_crlf) {
+            if (avail < 2) {
+                break;
+            }
+            if (memcmp(c->rbuf + pos, "\r\n", 2) != 0) {
+                return false;
+            }
+            pos += 2;
+            c->expect_crlf = false;
+            continue;
+        }
+        const char *l = c->rbuf + pos;
+        const char *nl = memchr(l, '\n', avail);
+        if (nl == NULL) {
+            if (avail > MAX_LINE) {
+                return false;
+            }
+            break;
+        }
+        size_t n = (size_t)(nl - l);
+        if (n == 0 || l[n - 1] != '\r' || !handle_line(w, c, l, n - 1, now)) {
+            return false;
+        }
+        pos += n + 1;
+    }
+    memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+    c->rlen -= pos;
+    return true;
+}
+
+static void conn_readable(struct worker *w, struct conn *c)
+{
+    for (int i = 0; i < READS_PER_EVENT && c->open; i++) {
+        size_t room = RBUF_SIZE - c->rlen;
+        ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            w->t.closed++;
+            conn_fail(w, c);
+            return;
+        }
+        c->rlen += (size_t)n;
+        uint64_t now = now_ns();
+        if (!conn_parse(w, c, now)) {
+            w->t.proto_errors++;
+            conn_fail(w, c);
+            return;
+        }
+        if (c->npend == 0) {
+            conn_issue(w, c, now);
+        }
+        if ((size_t)n < room) {
+            return;   /* drained; level-triggered epoll reports anything that arrives later */
+        }
+    }
+}
+
+/* One phase on this worker's connections: issue a batch on each, then serve events until
+ * every connection is done or the hard deadline passes. */
+static void worker_phase(struct worker *w)
+{
+    uint64_t now = now_ns();
+    for (int i = 0; i < w->nconns; i++) {
+        conn_issue(w, w->conns[i], now);
+    }
+    struct epoll_event evs[EPOLL_BATCH];
+    /* Bounded by the hard deadline, and by a count no real loop reaches (an epoll_wait per pass
+     * costs far more than 100 ns), in case the clock misbehaves. */
+    uint64_t max_passes = (w->hard_ns - now) / 100 + 1000;
+    for (uint64_t pass = 0; w->busy > 0; pass++) {
+        now = now_ns();
+        if (now >= w->hard_ns || pass >= max_passes) {
+            for (int i = 0; i < w->nconns; i++) {
+                w->t.timeouts += w->conns[i]->npend;
+            }
+            break;
+        }
+        int ms = (int)((w->hard_ns - now) / 1000000ULL) + 1;
+        int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, ms < 100 ? ms : 100);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c->open && (evs[i].events & EPOLLOUT)) {
+                conn_flush(w, c);
+            }
+            if (c->open && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+                conn_readable(w, c);
+            }
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    worker_phase(w);
+    return NULL;
+}
+
+static struct conn *conn_create(int epfd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->wbuf = malloc(wbuf_cap);
+    c->ring = calloc((size_t)cfg.depth + 1, sizeof(*c->ring));
+    c->fd = connect_blocking(5.0);
+    if (c->wbuf == NULL || c->ring == NULL || c->fd < 0) {
+        goto fail;
+    }
+    int fl = fcntl(c->fd, F_GETFL);
+    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        goto fail;
+    }
+    c->open = true;
+    return c;
+fail:
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    free(c->wbuf);
+    free(c->ring);
+    free(c);
+    return NULL;
+}
+
+static void workers_destroy(struct worker **wsp)
+{
+    struct worker *ws = *wsp;
+    if (ws == NULL) {
+        return;
+    }
+    for (long i = 0; i < cfg.threads; i++) {
+        for (int j = 0; j < ws[i].nconns; j++) {
+            struct conn *c = ws[i].conns[j];
+            if (c->open) {
+                close(c->fd);
+            }
+            free(c->wbuf);
+            free(c->ring);
+            free(c);
+        }
+        free(ws[i].conns);
+        if (ws[i].epfd >= 0) {
+            close(ws[i].epfd);
+        }
+    }
+    free(ws);
+    *wsp = NULL;
+}
+
+static struct worker *workers_create(void)
+{
+    struct worker *ws = calloc((size_t)cfg.threads, sizeof(*ws));
+    if (ws == NULL) {
+        return NULL;
+    }
+    for (long i = 0; i < cfg.threads; i++) {
+        ws[i].epfd = -1;
+    }
+    for (long i = 0; i < cfg.threads; i++) {
+        struct worker *w = &ws[i];
+        w->idx = (int)i;
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        w->conns = calloc((size_t)cfg.conns, sizeof(*w->conns));
+        uint64_t seed = cfg.seed + 0x632be59bd9b4e019ULL * (uint64_t)(i + 1);
+        w->rng = rng_next(&seed);
+        if (w->epfd < 0 || w->conns == NULL) {
+            fprintf(stderr, "loadgen: out of memory or descriptors\n");
+            workers_destroy(&ws);
+            return NULL;
+        }
+    }
+    for (long i = 0; i < cfg.conns; i++) {   /* connections dealt round-robin to threads */
+        struct worker *w = &ws[i % cfg.threads];
+        struct conn *c = conn_create(w->epfd);
+        if (c == NULL) {
+            fprintf(stderr, "loadgen: cannot connect to %s:%ld (connection %ld): %s\n",
+                    cfg.host, cfg.port, i, strerror(errno));
+            workers_destroy(&ws);
+            return NULL;
+        }
+        w->conns[w->nconns++] = c;
+    }
+    return ws;
+}
+
+/* Sets each worker up for a phase: which keys to fill or how many requests, and deadlines. */
+static void workers_arm(struct worker *ws, enum phase ph, uint64_t start)
+{
+    bool fill = ph == PHASE_WARMUP || cfg.wl == WL_FILL;
+    uint64_t keys = ph == PHASE_WARMUP ? cfg.keyspace : cfg.count;
+    uint64_t dur = ph == PHASE_WARMUP ? WARMUP_MAX_NS : (uint64_t)(cfg.duration * 1e9);
+    for (long i = 0; i < cfg.threads; i++) {
+        struct worker *w = &ws[i];
+        w->phase = ph;
+        w->wl = fill ? WL_FILL : cfg.wl;
+        w->fill_next = keys * (uint64_t)i / (uint64_t)cfg.threads;
+        w->fill_end = keys * (uint64_t)(i + 1) / (uint64_t)cfg.threads;
+        w->quota = cfg.count == 0 ? UINT64_MAX
+                                  : cfg.count / (uint64_t)cfg.threads +
+                                        ((uint64_t)i < cfg.count % (uint64_t)cfg.threads);
+        w->stop_ns = start + dur;
+        w->hard_ns = w->stop_ns + DRAIN_NS;
+        memset(&w->t, 0, sizeof(w->t));
+        memset(&w->hist, 0, sizeof(w->hist));
+    }
+}
+
+static bool workers_run(struct worker *ws)
+{
+    for (long i = 0; i < cfg.threads; i++) {
+        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+            fprintf(stderr, "loadgen: pthread_create failed\n");
+            exit(1);
+        }
+    }
+    bool ok = true;
+    for (long i = 0; i < cfg.threads; i++) {
+        pthread_join(ws[i].tid, NULL);
+        const struct tally *t = &ws[i].t;
+        ok = ok && t->timeouts == 0 && t->closed == 0 && t->proto_errors == 0;
+    }
+    return ok;
+}
+
+/* ---- the modes ---- */
+
+static int run_ping(void)
+{
+    static char buf[512];
+    uint64_t deadline = now_ns() + (uint64_t)(cfg.duration * 1e9);
+    for (int i = 0; i < 100000 && now_ns() < deadline; i++) {
+        int fd = connect_blocking(1.0);
+        if (fd >= 0) {
+            ssize_t n = transact(fd, "version\r\n", "\r\n", buf, sizeof(buf));
+            close(fd);
+            if (n > 0 && strncmp(buf, "VERSION ", 8) == 0) {
+                buf[strcspn(buf, "\r\n")] = '\0';
+                printf("RESULT workload=ping label=%s version=%s\n", cfg.label, buf + 8);
+                return 0;
+            }
+        }
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "loadgen: no VERSION from %s:%ld within %.1f s\n", cfg.host, cfg.port,
+            cfg.duration);
+    return 1;
+}
+
+static int run_stats(void)
+{
+    struct srv_stats st = stats_fetch();
+    printf("RESULT workload=stats label=%s", cfg.label);
+    stats_print(&st);
+    printf("\n");
+    return st.ok ? 0 : 1;
+}
+
+struct totals {
+    struct tally t;
+    struct hist hist;
+};
+
+static void totals_add(struct totals *to, const struct worker *w)
+{
+    const struct tally *a = &w->t;
+    struct tally *b = &to->t;
+    b->requests += a->requests;
+    b->gets += a->gets;
+    b->sets += a->sets;
+    b->keys += a->keys;
+    b->hits += a->hits;
+    b->misses += a->misses;
+    b->fill_sets += a->fill_sets;
+    b->errors += a->errors;
+    b->proto_errors += a->proto_errors;
+    b->bad_values += a->bad_values;
+    b->closed += a->closed;
+    b->timeouts += a->timeouts;
+    hist_merge(&to->hist, &w->hist);
+}
+
+static void print_result(const struct totals *to, double secs, double srv_cpu, double cli_cpu)
+{
+    const struct tally *t = &to->t;
+    uint64_t ops = cfg.wl == WL_MULTIGET ? t->keys : cfg.wl == WL_FILL ? t->fill_sets : t->requests;
+    double per_op = ops > 0 ? 1.0 / (double)ops : 0.0;
+    printf("RESULT workload=%s label=%s conns=%ld depth=%ld threads=%ld value_size=%ld "
+           "keyspace=%llu elapsed_s=%.3f requests=%" PRIu64 " ops=%" PRIu64
+           " req_per_s=%.0f ops_per_s=%.0f",
+           workload_names[cfg.wl], cfg.label, cfg.conns, cfg.depth, cfg.threads, cfg.value_size,
+           cfg.keyspace, secs, t->requests, ops, (double)t->requests / secs, (double)ops / secs);
+    printf(" p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f",
+           hist_quantile_us(&to->hist, 0.50), hist_quantile_us(&to->hist, 0.90),
+           hist_quantile_us(&to->hist, 0.99), hist_quantile_us(&to->hist, 0.999),
+           (double)to->hist.max / 1000.0,
+           to->hist.n ? (double)to->hist.sum / (double)to->hist.n / 1000.0 : 0.0);
+    printf(" gets=%" PRIu64 " sets=%" PRIu64 " keys=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64
+           " stored=%" PRIu64 " errors=%" PRIu64 " proto_errors=%" PRIu64 " bad_values=%" PRIu64
+           " closed=%" PRIu64 " timeouts=%" PRIu64,
+           t->gets, t->sets, t->keys, t->hits, t->misses, t->fill_sets, t->errors,
+           t->proto_errors, t->bad_values, t->closed, t->timeouts);
+    if (srv_cpu >= 0.0) {
+        printf(" server_cpu_us=%.0f server_cpu_us_per_op=%.3f", srv_cpu, srv_cpu * per_op);
+    } else {
+        printf(" server_cpu_us=-1 server_cpu_us_per_op=-1");
+    }
+    printf(" client_cpu_us_per_op=%.3f", cli_cpu * per_op);
+}
+
+static int run_load(void)
+{
+    requests_init();
+    struct worker *ws = workers_create();
+    if (ws == NULL) {
+        return 2;
+    }
+    if (cfg.warmup) {
+        workers_arm(ws, PHASE_WARMUP, now_ns());
+        if (!workers_run(ws)) {
+            fprintf(stderr, "loadgen: warm-up failed (server closed, timed out or misanswered)\n");
+            workers_destroy(&ws);
+            return 2;
+        }
+    }
+    double srv0 = cfg.cpu_pid ? proc_cpu_us(cfg.cpu_pid) : -1.0;
+    double cli0 = self_cpu_us();
+    uint64_t start = now_ns();
+    workers_arm(ws, PHASE_MEASURE, start);
+    bool ok = workers_run(ws);
+    double secs = (double)(now_ns() - start) / 1e9;
+    double srv1 = cfg.cpu_pid ? proc_cpu_us(cfg.cpu_pid) : -1.0;
+    double cli1 = self_cpu_us();
+
+    static struct totals to;
+    for (long i = 0; i < cfg.threads; i++) {
+        totals_add(&to, &ws[i]);
+    }
+    print_result(&to, secs, srv0 >= 0 && srv1 >= 0 ? srv1 - srv0 : -1.0, cli1 - cli0);
+    if (cfg.stats) {
+        struct srv_stats st = stats_fetch();
+        stats_print(&st);
+    }
+    printf("\n");
+    fflush(stdout);
+    workers_destroy(&ws);
+    free(value_block);
+    return ok ? 0 : 3;
+}
+
+int main(int argc, char **argv)
+{
+    parse_args(argc, argv);
+    resolve_config();
+    resolve_addr();
+    switch (cfg.wl) {
+    case WL_PING:
+        return run_ping();
+    case WL_STATS:
+        return run_stats();
+    default:
+        return run_load();
+    }
+}

@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# run.sh: the side-by-side benchmark behind `make bench`: Debian's memcached against hardcached,
+# both on loopback with the same -t and -m, runs alternated (memcached, hardcached, memcached, ...)
+# for N rounds, the median of each figure reported. Server CPU per op comes from /proc/PID/stat,
+# sampled by the load generator around its measured window. Everything it starts it stops, by pid.
+# Usage: bench/run.sh [--mc-vs-mc] [path/to/hardcached]; knobs are BENCH_* variables (README.md).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+MC_VS_MC=${BENCH_MC_VS_MC:-0}
+if [ "${1:-}" = "--mc-vs-mc" ]; then
+  MC_VS_MC=1
+  shift
+fi
+HC_BIN=${1:-$ROOT/build/hardcached}
+
+LOADGEN=${BENCH_LOADGEN:-$ROOT/build/bench/loadgen}
+OUT=${BENCH_OUT:-$ROOT/build/bench}
+MC_BIN=${BENCH_MC_BIN:-/usr/bin/memcached}
+THREADS=${BENCH_THREADS:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECONDS:-5}
+MEM=${BENCH_MEM:-64}
+CONNS=${BENCH_CONNS:-50}
+KEYS=${BENCH_KEYS:-100000}
+KEYS_4K=${BENCH_KEYS_4K:-10000}
+LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
+ROWS=${BENCH_ROWS:-mixed pipelined multiget set4k memory}
+PORT_MC=${BENCH_PORT:-21811}
+PORT_HC=$((PORT_MC + 1))
+
+role_name() { if [ "$1" = mc ]; then echo "$MC_NAME"; else echo "$HC_NAME"; fi; }
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+
+num_in() {   # num_in NAME VALUE MIN MAX: a whole number within bounds, or die
+  case "$2" in '' | *[!0-9]*) die "$1 must be a whole number, got '$2'" ;; esac
+  if [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then die "$1 must be within $3..$4, got $2"; fi
+}
+num_in BENCH_THREADS "$THREADS" 1 64
+num_in BENCH_ROUNDS "$ROUNDS" 1 15
+num_in BENCH_SECONDS "$SECS" 1 120
+num_in BENCH_MEM "$MEM" 8 4096
+num_in BENCH_CONNS "$CONNS" 1 1000
+num_in BENCH_KEYS "$KEYS" 100 10000000
+num_in BENCH_KEYS_4K "$KEYS_4K" 100 1000000
+num_in BENCH_LOADGEN_THREADS "$LG_THREADS" 1 64
+num_in BENCH_PORT "$PORT_MC" 1024 65000
+for r in $ROWS; do
+  case "$r" in mixed | pipelined | multiget | set4k | memory) ;; *) die "unknown row '$r'" ;; esac
+done
+
+[ -x "$LOADGEN" ] || die "no load generator at $LOADGEN (run: make -C bench)"
+[ -x "$MC_BIN" ] || die "no memcached at $MC_BIN (run: scripts/deps.sh build bench)"
+command -v timeout >/dev/null || die "timeout(1) is missing (coreutils)"
+
+# ---- the two server command lines; -p is appended per start ----
+run_as=()
+if [ "$(id -u)" -eq 0 ]; then
+  if id memcache >/dev/null 2>&1; then run_as=(-u memcache); else run_as=(-u nobody); fi
+fi
+MC_CMD=("$MC_BIN" -U 0 -l 127.0.0.1 -t "$THREADS" -m "$MEM" "${run_as[@]}")
+MC_NAME=memcached
+if [ "$MC_VS_MC" = 1 ]; then
+  HC_CMD=("${MC_CMD[@]}")
+  HC_NAME=memcached2
+elif [ -n "${BENCH_HC_CMD:-}" ]; then
+  read -r -a HC_CMD <<<"$BENCH_HC_CMD"
+  HC_CMD+=(-t "$THREADS" -m "$MEM")
+  HC_NAME=${BENCH_HC_NAME:-hardcached}
+else
+  [ -x "$HC_BIN" ] || die "no hardcached at $HC_BIN (run: make build/hardcached)"
+  HC_CMD=("$HC_BIN" -t "$THREADS" -m "$MEM")
+  # hardcached switches to user memcache when started as root; mirror memcached when it is missing
+  if [ "$(id -u)" -eq 0 ] && ! id memcache >/dev/null 2>&1; then HC_CMD+=(-u nobody); fi
+  HC_NAME=hardcached
+fi
+
+mkdir -p "$OUT"
+RAW="$OUT/raw.txt"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
+: >"$RAW"
+: >"$OUT/mc.log"
+: >"$OUT/hc.log"
+: >"$OUT/loadgen.log"
+STARTED=()
+RUN_NOTES=()
+FAILED=0
+
+cleanup() {
+  local pid
+  for pid in "${STARTED[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- servers ----
+# start_server ROLE PORT: starts it in the background, waits until it answers `version`;
+# sets SERVER_PID. ROLE is mc or hc. (Not run in a subshell: STARTED must see the pid.)
+SERVER_PID=
+start_server() {
+  local role=$1 port=$2 pid i log="$OUT/$1.log"
+  SERVER_PID=
+  local -a cmd
+  if [ "$role" = mc ]; then cmd=("${MC_CMD[@]}"); else cmd=("${HC_CMD[@]}"); fi
+  if "$LOADGEN" -p "$port" -w ping -d 0.2 >/dev/null 2>&1; then
+    say "port $port is already in use; set BENCH_PORT"
+    RUN_NOTES+=("port $port was already in use; set BENCH_PORT")
+    return 1
+  fi
+  echo "== $(date +%T) ${cmd[*]} -p $port" >>"$log"
+  "${cmd[@]}" -p "$port" >>"$log" 2>&1 </dev/null &
+  pid=$!
+  STARTED+=("$pid")
+  for ((i = 0; i < 100; i++)); do   # up to ~10 s
+    if ! kill -0 "$pid" 2>/dev/null; then
+      break
+    fi
+    if "$LOADGEN" -p "$port" -w ping -d 0.1 >/dev/null 2>&1; then
+      SERVER_PID=$pid
+      return 0
+    fi
+  done
+  say "$role did not come up on port $port; last lines of $log:"
+  tail -n 5 "$log" >&2
+  RUN_NOTES+=("$(role_name "$role") did not start or answer \`version\` (${cmd[*]} -p $port); see $log")
+  stop_server "$pid"
+  return 1
+}
+
+# stop_server PID: TERM, up to 5 s grace, then KILL.
+stop_server() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo -1; }
+
+# ---- rows: the load generator's arguments for the measured run and for the warm-up ----
+row_args() {
+  case "$1" in
+    mixed) echo "-w mixed -c $CONNS -P 1 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
+    pipelined) echo "-w mixed -c $CONNS -P 16 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
+    multiget) echo "-w multiget -m 100 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
+    set4k) echo "-w mixed -r 0 -c $CONNS -P 1 -k $KEYS_4K -s 4096 -d $SECS" ;;
+    memory) echo "-w fill -n $((3 * MEM * 1048576 / 100)) -c 4 -P 100 -s 100 -d 120 --stats" ;;
+  esac
+}
+warm_args() {
+  case "$1" in
+    mixed | pipelined | multiget) echo "-w fill -n $KEYS -c 4 -P 100 -s 100 -d 60" ;;
+    set4k) echo "-w fill -n $KEYS_4K -c 4 -P 16 -s 4096 -d 60" ;;
+  esac
+}
+
+# loadgen ROLE PORT ARGS...: one bounded load generator run; its RESULT line on stdout and in raw.txt
+loadgen() {
+  local role=$1 port=$2 line
+  shift 2
+  if ! line=$(timeout 300 "$LOADGEN" -p "$port" -T "$LG_THREADS" -L "$role" "$@" 2>>"$OUT/loadgen.log"); then
+    say "load generator failed against $role ($*); see $OUT/loadgen.log"
+    RUN_NOTES+=("load generator failed against $(role_name "$role") ($*); see $OUT/loadgen.log")
+    line="${line:-RESULT failed=1 label=$role}"
+    FAILED=1
+  fi
+  echo "$line" >>"$RAW"
+  echo "$line"
+}
+
+# measure ROW ROLE PORT PID: a measured run; appends the RESULT line to WORK/ROW.ROLE
+measure() {
+  local row=$1 role=$2 port=$3 pid=$4
+  # shellcheck disable=SC2046
+  loadgen "$role" "$port" $(row_args "$row") -C "$pid" >>"$WORK/$row.$role"
+}
+
+# run_row ROW: both servers up side by side, warmed, then alternated rounds.
+run_row() {
+  local row=$1 r mc_pid hc_pid
+  say "row $row: $ROUNDS rounds x ${SECS}s each server"
+  start_server mc "$PORT_MC" || { FAILED=1; return 0; }
+  mc_pid=$SERVER_PID
+  if ! start_server hc "$PORT_HC"; then
+    FAILED=1
+    stop_server "$mc_pid"
+    return 0
+  fi
+  hc_pid=$SERVER_PID
+  # shellcheck disable=SC2046
+  loadgen mc "$PORT_MC" $(warm_args "$row") >/dev/null
+  # shellcheck disable=SC2046
+  loadgen hc "$PORT_HC" $(warm_args "$row") >/dev/null
+  for ((r = 1; r <= ROUNDS; r++)); do
+    measure "$row" mc "$PORT_MC" "$mc_pid"
+    measure "$row" hc "$PORT_HC" "$hc_pid"
+  done
+  stop_server "$hc_pid"
+  stop_server "$mc_pid"
+}
+
+# run_memory: a fresh server per run (a fill changes what it holds), alternated, RSS recorded.
+run_memory() {
+  local r role port pid
+  say "row memory: $ROUNDS rounds, fill $((3 * MEM * 1048576 / 100)) keys of 100 bytes into -m $MEM"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for role in mc hc; do
+      if [ "$role" = mc ]; then port=$PORT_MC; else port=$PORT_HC; fi
+      start_server "$role" "$port" || { FAILED=1; continue; }
+      pid=$SERVER_PID
+      measure memory "$role" "$port" "$pid"
+      echo "RESULT rss_mib=$(rss_mib "$pid")" >>"$WORK/memory_rss.$role"
+      stop_server "$pid"
+    done
+  done
+}
+
+# ---- figures: medians of RESULT fields ----
+# med ROW ROLE FIELD: median of FIELD over that row's runs; "-" when there is none
+med() {
+  local f="$WORK/$1.$2"
+  [ -s "$f" ] || { echo -; return; }
+  awk -v k="$3" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$f" |
+    awk '$1 != "" && $1 != "-1"' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+                              else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# total ROW ROLE FIELD: the sum over runs (for error counters)
+total() {
+  local f="$WORK/$1.$2"
+  [ -s "$f" ] || { echo 0; return; }
+  awk -v k="$3" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) s += substr($i, length(k) + 2) }
+                 END { printf "%d\n", s }' "$f"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a + 0 == 0) print "-"; else printf "%.2f\n", b / a }'; }
+fmt0() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.0f\n", a }'; }
+fmt1() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.1f\n", a }'; }
+fmt2() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f\n", a }'; }
+# spread ROW FIELD: the larger of the two servers' (max-min)/median over rounds, in percent
+spread() {
+  local role f worst=0 s
+  for role in mc hc; do
+    f="$WORK/$1.$role"
+    [ -s "$f" ] || continue
+    s=$(awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$f" |
+      sort -g | awk '{ v[NR] = $1 } END { if (NR < 2) { print 0; exit }
+                      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                      if (m > 0) printf "%.0f\n", 100 * (v[NR] - v[1]) / m; else print 0 }')
+    [ "$s" -gt "$worst" ] && worst=$s
+  done
+  echo "$worst"
+}
+
+# line ROW-LABEL A-OPS B-OPS RATIO SPREAD A-P50/P99 B-P50/P99 A-CPU B-CPU: one table line
+line() { printf "%-19s | %10s | %10s | %5s | %6s | %15s | %15s | %10s | %10s\n" "$@"; }
+NOTES=()
+
+check_row() {   # check_row ROW: notes for any error, miss, short value or failed run
+  local row=$1 role n c
+  for role in mc hc; do
+    for c in errors proto_errors bad_values closed timeouts failed; do
+      n=$(total "$row" "$role" "$c")
+      [ "$n" = 0 ] || NOTES+=("$row: $(role_name "$role"): $c=$n")
+    done
+    if [ "$(total "$row" "$role" server_cpu_us)" = 0 ] && [ -s "$WORK/$row.$role" ]; then
+      NOTES+=("$row: $(role_name "$role"): server CPU read as 0: is the pid a wrapper, not the server?")
+    fi
+    if [ "$row" != set4k ] && [ "$row" != memory ]; then
+      n=$(total "$row" "$role" misses)
+      [ "$n" = 0 ] || NOTES+=("$row: $(role_name "$role"): $n keys missed that the warm-up stored")
+    fi
+  done
+}
+
+lat() { echo "$(fmt1 "$(med "$1" "$2" p50_us)")/$(fmt1 "$(med "$1" "$2" p99_us)")"; }
+cpu() { fmt2 "$(med "$1" "$2" server_cpu_us_per_op)"; }
+
+perf_line() {   # perf_line ROW LABEL OPSFIELD
+  local row=$1 label=$2 k=$3 mo ho
+  mo=$(med "$row" mc "$k")
+  ho=$(med "$row" hc "$k")
+  line "$label" "$(fmt0 "$mo")" "$(fmt0 "$ho")" "$(ratio "$mo" "$ho")" "$(spread "$row" "$k")%" \
+    "$(lat "$row" mc)" "$(lat "$row" hc)" "$(cpu "$row" mc)" "$(cpu "$row" hc)"
+}
+
+memory_lines() {
+  local mi hi
+  mi=$(med memory mc curr_items)
+  hi=$(med memory hc curr_items)
+  line "memory: items held" "$(fmt0 "$mi")" "$(fmt0 "$hi")" "$(ratio "$mi" "$hi")" \
+    "$(spread memory curr_items)%" "-" "-" "$(cpu memory mc)" "$(cpu memory hc)"
+  mi=$(med memory_rss mc rss_mib)
+  hi=$(med memory_rss hc rss_mib)
+  line "memory: RSS MiB" "$(fmt1 "$mi")" "$(fmt1 "$hi")" "$(ratio "$mi" "$hi")" "" "-" "-" "" ""
+}
+
+print_header() {
+  local model mcv hcv
+  model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
+  mcv=$("$MC_BIN" -V 2>/dev/null | head -n 1 || true)
+  hcv=$(timeout 2 "${HC_CMD[0]}" -V 2>/dev/null | head -n 1 || true)
+  echo "hardcached bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: ${model:-unknown CPU}, $(nproc) CPUs, $(uname -sr);" \
+    "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "servers: A = ${mcv:-memcached} [${MC_CMD[*]}]"
+  echo "         B = ${hcv:-$HC_NAME} [${HC_CMD[*]}]"
+  echo "method:  loopback, -t $THREADS -m $MEM, $ROUNDS alternated rounds x ${SECS}s, medians;" \
+    "load generator: 1 process, $LG_THREADS thread(s), epoll"
+  echo
+  line "row" "$MC_NAME" "$HC_NAME" "ratio" "spread" "$MC_NAME" "$HC_NAME" "$MC_NAME" "$HC_NAME"
+  line "" "ops/s" "ops/s" "B/A" "" "p50/p99 us" "p50/p99 us" "CPU us/op" "CPU us/op"
+  line "" "" "" "" "" "" "" "" "" | tr ' |' '-+'
+}
+
+print_footer() {
+  local row lg=""
+  echo
+  echo "ratio  = B/A = $HC_NAME/$MC_NAME: above 1, B serves more (or holds more)."
+  echo "spread = (max-min)/median of ops over the rounds, the larger of A's and B's: differences"
+  echo "         smaller than this are noise."
+  echo "CPU    = server utime+stime per op from /proc/PID/stat over the measured window"
+  echo "         (multiget: per key; memory: per stored key)."
+  for row in $ROWS; do
+    lg="$lg $row $(fmt2 "$(med "$row" mc client_cpu_us_per_op)")/$(fmt2 "$(med "$row" hc client_cpu_us_per_op)")"
+  done
+  echo "load generator CPU us/op, A/B:$lg"
+  case " $ROWS " in *" memory "*)
+    echo "memory = $((3 * MEM * 1048576 / 100)) distinct 100-byte keys (3x -m) stored with noreply, synced"
+    echo "         every 100; items = curr_items afterwards; RSS = VmRSS; a fresh server per run." ;;
+  esac
+  NOTES=("${RUN_NOTES[@]}" "${NOTES[@]}")
+  if [ "${#NOTES[@]}" -gt 0 ]; then
+    echo "WARNINGS (these figures are suspect):"
+    printf '  %s\n' "${NOTES[@]}"
+  fi
+  echo "raw results: $RAW"
+}
+
+print_table() {
+  local row
+  print_header
+  for row in $ROWS; do
+    case "$row" in
+      mixed) perf_line mixed "mixed 90/10 c$CONNS" ops_per_s ;;
+      pipelined) perf_line pipelined "pipelined x16 c$CONNS" ops_per_s ;;
+      multiget)
+        perf_line multiget "multiget100 keys/s" ops_per_s
+        line "multiget100 req/s" "$(fmt0 "$(med multiget mc req_per_s)")" \
+          "$(fmt0 "$(med multiget hc req_per_s)")" \
+          "$(ratio "$(med multiget mc req_per_s)" "$(med multiget hc req_per_s)")" "" "" "" "" "" ;;
+      set4k) perf_line set4k "set 4KiB c$CONNS" ops_per_s ;;
+      memory) memory_lines ;;
+    esac
+    check_row "$row"
+  done
+  print_footer
+}
+
+# ---- main ----
+t0=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for row in $ROWS; do
+  if [ "$row" = memory ]; then run_memory; else run_row "$row"; fi
+done
+print_table >"$OUT/latest.txt.tmp"   # not in a pipeline: print_table collects NOTES
+mv "$OUT/latest.txt.tmp" "$OUT/latest.txt"
+cat "$OUT/latest.txt"
+say "done in $(($(date +%s) - t0)) s; table in $OUT/latest.txt"
+[ "$FAILED" = 0 ] && [ "${#NOTES[@]}" -eq 0 ]

@@ -1,0 +1,149 @@
+/* options.h: the option table, the one description of every knob. The
+ * command line, --help, `stats settings`, and (next) the config file, the man
+ * pages and the --check-config audit all walk options_table[]; adding an
+ * option is adding a row to it in options.c. Rows point into struct settings
+ * by offset; the parsers here are strict and never print (callers do). */
+#ifndef HC_CONF_OPTIONS_H
+#define HC_CONF_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "conf/settings.h"
+
+#define HARDCACHED_VERSION "0.1.0"
+
+/* How a row's text value is read (and written back by options_format). */
+enum option_kind {
+    OPT_K_FLAG,       /* no argument on the CLI; yes/no in a file; bool field */
+    OPT_K_COUNT,      /* no argument, repeatable (-v, -vv); saturates at max */
+    OPT_K_INT,        /* decimal digits only, [min, max], times row.unit */
+    OPT_K_SIZE,       /* bytes: digits with optional k/m/g (1024-based) */
+    OPT_K_DOUBLE,     /* digits[.digits]; > min with OPT_MIN_EXCLUSIVE */
+    OPT_K_STRING,     /* printable bytes, length in [min, max] */
+    OPT_K_OCTAL,      /* octal digits (a file mode mask), [min, max] */
+    OPT_K_LISTEN,     /* host[:port],[v6]:port,...; appends to s->listen */
+    OPT_K_EXTENDED,   /* -o key=value,...: applies OPT_G_EXTENDED rows */
+    OPT_K_HELP,       /* action: print help, exit 0 */
+    OPT_K_VERSION,    /* action: print version, exit 0 */
+};
+
+/* The C type of the field a row writes; derived from struct settings at
+ * compile time (OPTION_FIELD), checked against the kind by the unit tests. */
+enum option_ctype {
+    OPT_C_NONE, OPT_C_BOOL, OPT_C_INT, OPT_C_UINT, OPT_C_U16, OPT_C_SIZE,
+    OPT_C_DOUBLE, OPT_C_CHARS, OPT_C_LISTEN,
+};
+
+/* Where a row appears in --help (and, later, in the man page). */
+enum option_group {
+    OPT_G_MEMCACHED,  /* memcached 1.6's flags, same spelling and meaning */
+    OPT_G_HARDENING,  /* long-only hardening flags (next issue) */
+    OPT_G_EXTENDED,   /* keys of -o; not command-line flags of their own */
+};
+
+/* How `stats settings` prints a row's value (memcached's formats). */
+enum option_stats {
+    OPT_S_NONE,       /* memcached does not report it */
+    OPT_S_NUM,        /* integer in storage units (bytes), %.2f for doubles */
+    OPT_S_ONOFF,      /* bool as on/off */
+    OPT_S_YESNO,      /* bool as yes/no */
+    OPT_S_OCTAL,      /* %o */
+    OPT_S_STRING,     /* the string, or NULL when empty */
+    OPT_S_LIST,       /* the listen list composed as -l takes it */
+};
+
+enum option_flags {
+    OPT_DANGEROUS     = 1u << 0, /* weakens a promise of SECURITY.md: audited */
+    OPT_NOT_YET       = 1u << 1, /* parsed and documented, not implemented:
+                                    setting it is refused, never ignored */
+    OPT_INVERT        = 1u << 2, /* FLAG: giving it clears the field (-M, -C, -F) */
+    OPT_CLI_ONLY      = 1u << 3, /* not a config-file name (-h, -V, -o) */
+    OPT_MIN_EXCLUSIVE = 1u << 4, /* DOUBLE: value must be > min */
+};
+
+struct option_row {
+    const char *name;         /* long flag without dashes = config-file name */
+    char short_flag;          /* 0: long only */
+    enum option_kind kind;
+    enum option_group group;
+    size_t offset;            /* into struct settings (OPTION_FIELD) */
+    size_t size;
+    enum option_ctype ctype;
+    double min, max;          /* value bounds; STRING: length bounds */
+    unsigned long long unit;  /* INT: multiplier to storage units; 0 = 1 */
+    const char *unit_name;    /* INT with unit: what the number counts */
+    const char *def;          /* default in input syntax; NULL = zero/empty */
+    const char *metavar;      /* --help: "<num>" */
+    const char *help;         /* --help text, one line, no default */
+    const char *form;         /* replaces the generated "expected ..." text */
+    const char *stats_name;   /* `stats settings` name, or NULL */
+    enum option_stats stats;
+    unsigned flags;           /* enum option_flags */
+};
+
+/* The ctype of a settings member, decided by the compiler. */
+#define OPTION_CTYPE(x) _Generic((x), \
+    bool: OPT_C_BOOL, int: OPT_C_INT, unsigned: OPT_C_UINT, \
+    uint16_t: OPT_C_U16, size_t: OPT_C_SIZE, double: OPT_C_DOUBLE, \
+    char *: OPT_C_CHARS, struct listen_addr *: OPT_C_LISTEN)
+#define OPTION_FIELD(f) \
+    .offset = offsetof(struct settings, f), \
+    .size = sizeof(((struct settings *)0)->f), \
+    .ctype = OPTION_CTYPE(((struct settings *)0)->f)
+
+extern const struct option_row options_table[];
+extern const size_t options_count;
+
+/* The listen addresses used when no -l is given (nlisten == 0).
+ * SECURITY: loopback only; anything else is the operator's explicit choice. */
+#define OPTIONS_DEFAULT_LISTEN "127.0.0.1,::1"
+
+enum options_result {
+    OPTIONS_RUN,
+    OPTIONS_EXIT_OK,   /* -h or -V printed */
+    OPTIONS_ERROR,
+};
+
+/* Parses argv over the defaults already in *s. On error writes a one-line
+ * message naming the option and the accepted form into err (no trailing
+ * newline) and returns OPTIONS_ERROR; the caller prints it and exits 64
+ * (EX_USAGE). -h / -V print to out. Ends with options_validate(). */
+enum options_result options_parse_cli(struct settings *s, int argc,
+                                      char *const argv[], char *err,
+                                      size_t errlen, FILE *out);
+
+void options_print_help(FILE *out);
+void options_print_version(FILE *out);
+
+/* For `stats settings`: fn(ctx, name, value) for each setting memcached
+ * reports that we have, with memcached's names, in memcached's order. */
+void options_each_setting(const struct settings *s,
+                          void (*fn)(void *ctx, const char *name,
+                                     const char *value),
+                          void *ctx);
+
+/* The row for a long name (or a -o key), or NULL. */
+const struct option_row *options_find(const char *name);
+
+/* Applies one value to s. value NULL means "given without argument" (FLAG:
+ * set, COUNT: one more); other kinds then fail. On error err holds what was
+ * expected and what was got, without the option's name (callers prefix it:
+ * "-p/--port" on the CLI, "file:line: port" in a file). All or nothing. */
+bool options_apply(struct settings *s, const struct option_row *row,
+                   const char *value, char *err, size_t errlen);
+
+/* Writes the row's current value in s, in its input syntax, so that
+ * options_apply(options_format(x)) round-trips. Empty for actions. */
+void options_format(const struct settings *s, const struct option_row *row,
+                    char *buf, size_t len);
+
+/* "-p/--port", "--allow", "-o/--extended: idle_timeout". */
+void options_label(const struct option_row *row, char *buf, size_t len);
+
+/* Checks between options (-I against -m, ...), after every source has been
+ * applied. False with a full one-line message (with "hardcached: ") in err. */
+bool options_validate(const struct settings *s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,67 @@
+/* settings.h: the daemon's effective configuration, filled once at start-up
+ * by the option table (options.c) and read-only afterwards. Every layer reads
+ * its knobs from here; nothing else holds configuration. */
+#ifndef HC_CONF_SETTINGS_H
+#define HC_CONF_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct allowlist;
+
+#define SETTINGS_MAX_LISTEN 16
+
+struct listen_addr {
+    char host[256];     /* numeric address or name; "" means the defaults */
+    uint16_t port;      /* 0: use settings.port */
+};
+
+struct settings {
+    /* network */
+    uint16_t port;                  /* -p, 11211 */
+    struct listen_addr listen[SETTINGS_MAX_LISTEN]; /* -l, parsed list */
+    int nlisten;                    /* 0: loopback defaults */
+    char unix_socket[108];          /* -s, "" = none */
+    unsigned unix_mask;             /* -a, 0700 */
+    int udp_port;                   /* -U, only 0 accepted */
+    int backlog;                    /* -b, 1024 */
+    int max_conns;                  /* -c, 1024 */
+    int threads;                    /* -t, 4 */
+    int reqs_per_event;             /* -R, 20 */
+    int idle_timeout;               /* -o idle_timeout, 0 = off */
+
+    /* process */
+    bool daemonize;                 /* -d */
+    char pidfile[4096];             /* -P */
+    char user[64];                  /* -u */
+    bool lock_memory;               /* -k */
+    bool enable_coredumps;          /* -r */
+    int verbose;                    /* -v count */
+
+    /* memory and items */
+    size_t mem_limit;               /* -m, bytes (64 MiB) */
+    bool evictions;                 /* !-M */
+    size_t item_size_max;           /* -I, bytes (1 MiB) */
+    double growth_factor;           /* -f, 1.25 */
+    size_t chunk_min;               /* -n, 48 */
+    bool use_cas;                   /* !-C */
+    unsigned hash_power;            /* -o hashpower, 0 = sized from -m */
+
+    /* commands */
+    bool shutdown_enabled;          /* -A */
+    bool flush_enabled;             /* !-F */
+
+    /* hardening (SPEC §2, long options only) */
+    struct allowlist *allow;        /* --allow / --allow-file; NULL = no allowlist */
+    int seccomp_mode;               /* --seccomp: SECCOMP_MODE_ON (default), _LOG, _OFF */
+    int max_conns_per_ip;           /* --max-conns-per-ip, 0 = off */
+    int read_timeout;               /* --read-timeout seconds, 30; 0 = off */
+};
+
+enum { SECCOMP_MODE_ON = 0, SECCOMP_MODE_LOG = 1, SECCOMP_MODE_OFF = 2 };
+
+/* Fills s with the built-in defaults (the same ones --help prints). */
+void settings_defaults(struct settings *s);
+
+#endif

@@ -1,0 +1,282 @@
+/* conn.c: the life of one client connection on its worker thread: read what
+ * arrived, let the protocol layer consume it, write the answers, and decide
+ * whether to wait for input, wait for the socket to drain, or yield after -R
+ * commands. Both buffers are bounded; a client that does not read its
+ * answers stops being read from (backpressure) instead of growing memory. */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "conf/settings.h"
+#include "net/worker.h"
+
+#define READ_CHUNK (16 * 1024)
+#define IDLE_KEEP (64 * 1024)      /* buffers above this shrink when idle */
+
+/* ---- registry for "stats conns" --------------------------------------- */
+
+struct listener_entry {
+    int fd;
+    char local[80];
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn **registry;
+static int registry_size;
+static struct listener_entry registry_listeners[64];
+static int registry_nlisteners;
+
+void conn_registry_init(int max_fds)
+{
+    registry = calloc((size_t)max_fds, sizeof(*registry));
+    registry_size = registry ? max_fds : 0;
+}
+
+void conn_registry_add_listener(int fd, const char *local)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (registry_nlisteners < 64) {
+        struct listener_entry *l = &registry_listeners[registry_nlisteners++];
+        l->fd = fd;
+        snprintf(l->local, sizeof(l->local), "%s", local);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_set(int fd, struct conn *c)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (fd >= 0 && fd < registry_size) {
+        registry[fd] = c;
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static void emit_conn_line(struct buf *out, int fd, const char *field, const char *value)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line), "STAT %d:%s %s\r\n", fd, field, value);
+    if (n > 0) {
+        buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}
+
+void conn_registry_emit(struct buf *out)
+{
+    char num[32];
+    pthread_mutex_lock(&registry_lock);
+    for (int i = 0; i < registry_nlisteners; i++) {
+        emit_conn_line(out, registry_listeners[i].fd, "addr", registry_listeners[i].local);
+        emit_conn_line(out, registry_listeners[i].fd, "state", "conn_listening");
+    }
+    rel_time_t now = clock_now();
+    for (int fd = 0; fd < registry_size; fd++) {
+        struct conn *c = registry[fd];
+        if (c == NULL) {
+            continue;
+        }
+        emit_conn_line(out, fd, "addr", c->peer);
+        emit_conn_line(out, fd, "listen_addr", c->local);
+        emit_conn_line(out, fd, "state", c->pc.state == PROTO_NREAD ? "conn_nread"
+                       : c->pc.state == PROTO_SWALLOW ? "conn_swallow" : "conn_parse_cmd");
+        snprintf(num, sizeof(num), "%u", now - atomic_load(&c->last_cmd));
+        emit_conn_line(out, fd, "secs_since_last_cmd", num);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+        snprintf(out, outlen, "tcp:%s:%u", host, ntohs(in4->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, outlen, "tcp6:[%s]:%u", host, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        snprintf(out, outlen, "unix:%.*s", (int)sizeof(un->sun_path), un->sun_path);
+    } else {
+        snprintf(out, outlen, "unknown");
+    }
+}
+
+/* ---- the connection --------------------------------------------------- */
+
+static void conn_on_event(evutil_socket_t fd, short what, void *arg);
+
+static void conn_close(struct conn *c)
+{
+    registry_set(c->fd, NULL);
+    proto_conn_release(c->w->srv, &c->pc);
+    event_free(c->ev);
+    close(c->fd);
+    buf_deinit(&c->in);
+    buf_deinit(&c->out);
+    atomic_fetch_sub(&net_curr_conns, 1);
+    free(c);
+}
+
+static void conn_names(struct conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        conn_format_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+    }
+    len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+        conn_format_addr((struct sockaddr *)&ss, c->local, sizeof(c->local));
+    }
+}
+
+struct conn *conn_create(struct worker *w, int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        atomic_fetch_sub(&net_curr_conns, 1);
+        return NULL;
+    }
+    c->fd = fd;
+    c->w = w;
+    size_t item_max = w->settings->item_size_max;
+    buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
+    buf_init(&c->out, PROTO_OUT_HIGH_WATER + 2 * item_max + 4096);
+    proto_conn_init(&c->pc, &w->stats);
+    atomic_store(&c->last_cmd, clock_now());
+    c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
+    if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
+        if (c->ev) {
+            event_free(c->ev);
+        }
+        close(fd);
+        free(c);
+        atomic_fetch_sub(&net_curr_conns, 1);
+        return NULL;
+    }
+    conn_names(c);
+    registry_set(fd, c);
+    return c;
+}
+
+/* Writes as much output as the socket takes. False: the peer is gone. */
+static bool conn_flush(struct conn *c)
+{
+    while (buf_len(&c->out) > 0) {
+        ssize_t n = send(c->fd, buf_head(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            STAT_ADD(c->w->stats.bytes_written, (uint64_t)n);
+            buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+    return true;
+}
+
+/* Reads one chunk. 1: got bytes; 0: nothing now; -1: closed or error. */
+static int conn_read(struct conn *c)
+{
+    if (!buf_reserve(&c->in, READ_CHUNK)) {
+        return -1;      /* cannot happen within the protocol's own bounds */
+    }
+    ssize_t n = recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
+    if (n > 0) {
+        c->in.end += (size_t)n;
+        STAT_ADD(c->w->stats.bytes_read, (uint64_t)n);
+        return 1;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return 0;
+    }
+    return -1;
+}
+
+/* Switches between waiting for input and waiting for the socket to drain. */
+static void conn_want_write(struct conn *c, bool on)
+{
+    if (c->want_write == on) {
+        return;
+    }
+    c->want_write = on;
+    event_del(c->ev);
+    event_assign(c->ev, c->w->base, c->fd, (on ? EV_WRITE : EV_READ) | EV_PERSIST,
+                 conn_on_event, c);
+    event_add(c->ev, NULL);
+}
+
+/* The core loop: parse, answer, read more, until something must wait. */
+static void conn_drive(struct conn *c)
+{
+    int budget = c->w->settings->reqs_per_event;
+    enum proto_stop why = PROTO_STOP_NEED_INPUT;
+    for (;;) {
+        if (buf_len(&c->in) > 0) {
+            size_t used = proto_process(c->w->srv, &c->pc, buf_head(&c->in),
+                                        buf_len(&c->in), &c->out, &budget, &why);
+            buf_consume(&c->in, used);
+            atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
+        } else {
+            why = c->pc.close ? PROTO_STOP_CLOSE : PROTO_STOP_NEED_INPUT;
+        }
+        if (!conn_flush(c)) {
+            conn_close(c);
+            return;
+        }
+        if (buf_len(&c->out) > 0) {
+            conn_want_write(c, true);       /* resume when it drains */
+            return;
+        }
+        if (why == PROTO_STOP_CLOSE) {
+            conn_close(c);
+            return;
+        }
+        if (why == PROTO_STOP_BUDGET) {
+            STAT_INC(c->w->stats.conn_yields);
+            event_active(c->ev, EV_READ, 0);  /* others first, then us again */
+            return;
+        }
+        if (why == PROTO_STOP_OUTPUT_FULL) {
+            continue;
+        }
+        int r = conn_read(c);
+        if (r < 0) {
+            conn_close(c);
+            return;
+        }
+        if (r == 0) {
+            break;
+        }
+    }
+    conn_want_write(c, false);
+    if (buf_len(&c->in) == 0) {
+        buf_shrink(&c->in, IDLE_KEEP);
+    }
+    buf_shrink(&c->out, IDLE_KEEP);
+}
+
+static void conn_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_drive(arg);
+}

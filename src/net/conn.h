@@ -1,0 +1,41 @@
+/* conn.h: one client connection: its socket, bounded input and output
+ * buffers, protocol state, and the registry "stats conns" reads. Owned by
+ * exactly one worker thread from accept to close. */
+#ifndef HC_NET_CONN_H
+#define HC_NET_CONN_H
+
+#include <event2/event.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "proto/proto.h"
+
+struct worker;
+
+struct conn {
+    int fd;
+    struct worker *w;
+    struct event *ev;
+    struct buf in, out;
+    struct proto_conn pc;
+    bool want_write;
+    _Atomic uint32_t last_cmd;      /* rel time, for stats conns */
+    char peer[80];                  /* "tcp:127.0.0.1:4242" */
+    char local[80];
+};
+
+/* Takes over an accepted socket; NULL (and the fd closed) on failure. */
+struct conn *conn_create(struct worker *w, int fd);
+
+/* Appends "stats conns" lines for every registered connection. */
+void conn_registry_emit(struct buf *out);
+/* Listening sockets are shown in "stats conns" too. */
+void conn_registry_add_listener(int fd, const char *local);
+void conn_registry_init(int max_fds);
+
+/* Formats a socket address as memcached does ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
+struct sockaddr;
+void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
+
+#endif

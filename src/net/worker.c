@@ -1,0 +1,76 @@
+/* worker.c: worker threads. Each runs its own libevent loop; the listener
+ * hands it accepted sockets through a small locked queue and an eventfd
+ * wake-up, so the only cross-thread traffic is one write per connection. */
+#include "net/worker.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+
+_Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
+
+static void worker_adopt(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct worker *w = arg;
+    uint64_t count;
+    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+        return;
+    }
+    for (;;) {
+        pthread_mutex_lock(&w->queue_lock);
+        int cfd = w->queue_len > 0 ? w->queue[--w->queue_len] : -1;
+        pthread_mutex_unlock(&w->queue_lock);
+        if (cfd < 0) {
+            return;
+        }
+        conn_create(w, cfd);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+bool worker_start(struct worker *w, const struct proto_server *srv, int queue_cap)
+{
+    w->srv = srv;
+    w->settings = srv->settings;
+    w->queue = calloc((size_t)queue_cap, sizeof(int));
+    w->queue_cap = queue_cap;
+    w->base = event_base_new();
+    w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->queue == NULL || w->base == NULL || w->notify_fd < 0
+        || pthread_mutex_init(&w->queue_lock, NULL) != 0) {
+        return false;
+    }
+    w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_adopt, w);
+    if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
+        return false;
+    }
+    stats_register_thread(&w->stats);
+    return pthread_create(&w->thread, NULL, worker_main, w) == 0;
+}
+
+bool worker_dispatch(struct worker *w, int fd)
+{
+    pthread_mutex_lock(&w->queue_lock);
+    bool ok = w->queue_len < w->queue_cap;
+    if (ok) {
+        w->queue[w->queue_len++] = fd;
+    }
+    pthread_mutex_unlock(&w->queue_lock);
+    if (ok) {
+        uint64_t one = 1;
+        ssize_t r = write(w->notify_fd, &one, sizeof(one));
+        (void)r;        /* the counter cannot overflow at our rates */
+    }
+    return ok;
+}

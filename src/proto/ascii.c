@@ -1,0 +1,710 @@
+/* ascii.c: memcached's ASCII protocol, answering byte for byte as memcached
+ * 1.6 does (current upstream where it fixed 1.6.18; docs/COMPATIBILITY.md
+ * lists each case). Input is untrusted: every line and token is a bounded
+ * (pointer, length) span, numbers go through base/num.c, and a storage
+ * command's value streams straight into its item so no buffer grows with it.
+ * Commands are rows of one table; the dispatcher walks it. */
+#include "proto/proto.h"
+
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/num.h"
+#include "conf/settings.h"
+
+#define MAX_TOKENS 24          /* memcached's tokenizer limit, terminal included */
+#define KEY_MAX 250
+
+struct token {
+    const char *p;
+    size_t n;
+};
+
+/* Everything a handler needs for one command line. */
+struct cmd_ctx {
+    const struct proto_server *srv;
+    struct proto_conn *pc;
+    struct buf *out;
+    const char *line;          /* the command line, "\r\n" and NUL cut off */
+    size_t nline;
+    size_t out_mark;           /* buf_len(out) when the command started */
+    bool suspended;            /* a get stopped at the high-water mark */
+};
+
+/* ---- replies ---------------------------------------------------------- */
+
+/* memcached's out_string(): one line, dropped entirely under noreply. */
+static void reply(struct cmd_ctx *c, const char *s, size_t n)
+{
+    if (c->pc->noreply) {
+        return;
+    }
+    if (!buf_reserve(c->out, n + 2)) {
+        c->pc->close = true;
+        return;
+    }
+    buf_append(c->out, s, n);
+    buf_append(c->out, "\r\n", 2);
+}
+
+#define REPLY(c, lit) reply((c), (lit), sizeof(lit) - 1)
+
+static const char ERR_FORMAT[] = "CLIENT_ERROR bad command line format";
+
+/* ---- tokens ----------------------------------------------------------- */
+
+/* memcached's tokenize_command(): splits on ' ' only (other bytes, control
+ * bytes included, are token bytes), at most MAX_TOKENS-1 tokens; the last
+ * slot is the terminal token whose p is the unparsed rest or NULL. */
+static size_t tokenize(const char *s, size_t len, struct token *tok)
+{
+    size_t ntok = 0, start = 0, i = 0;
+    bool full = false;
+    for (; i < len; i++) {
+        if (s[i] != ' ') {
+            continue;
+        }
+        if (start != i) {
+            tok[ntok].p = s + start;
+            tok[ntok].n = i - start;
+            ntok++;
+            if (ntok == MAX_TOKENS - 1) {
+                i++;
+                start = i;
+                full = true;
+                break;
+            }
+        }
+        start = i + 1;
+    }
+    if (!full && start < len) {
+        tok[ntok].p = s + start;
+        tok[ntok].n = len - start;
+        ntok++;
+    }
+    tok[ntok].p = (full && i < len) ? s + i : NULL;
+    tok[ntok].n = 0;
+    return ntok + 1;
+}
+
+static bool tok_is(const struct token *t, const char *word)
+{
+    size_t n = strlen(word);
+    return t->p != NULL && t->n == n && memcmp(t->p, word, n) == 0;
+}
+
+/* memcached's set_noreply_maybe(): the last real token is "noreply". */
+static void noreply_maybe(struct cmd_ctx *c, const struct token *tok, size_t ntokens)
+{
+    if (tok_is(&tok[ntokens - 2], "noreply")) {
+        c->pc->noreply = true;
+    }
+}
+
+/* ---- retrieval -------------------------------------------------------- */
+
+struct get_ctx {
+    struct buf *out;
+    bool with_cas;
+    bool oom;
+    struct thread_stats *stats;
+    bool touch;
+};
+
+static void get_emit(void *arg, const struct item_view *v)
+{
+    struct get_ctx *g = arg;
+    char hdr[6 + KEY_MAX + 3 * 24];
+    size_t n = 0;
+    memcpy(hdr, "VALUE ", 6);
+    n = 6;
+    memcpy(hdr + n, v->key, v->nkey);
+    n += v->nkey;
+    hdr[n++] = ' ';
+    n += num_format_u64(v->flags, hdr + n);
+    hdr[n++] = ' ';
+    n += num_format_u64(v->ndata, hdr + n);
+    if (g->with_cas) {
+        hdr[n++] = ' ';
+        n += num_format_u64(v->cas, hdr + n);
+    }
+    hdr[n++] = '\r';
+    hdr[n++] = '\n';
+    if (!buf_reserve(g->out, n + v->ndata + 2)) {
+        g->oom = true;
+        return;
+    }
+    buf_append(g->out, hdr, n);
+    buf_append(g->out, v->data, v->ndata);
+    buf_append(g->out, "\r\n", 2);
+    unsigned cls = v->clsid <= STORE_MAX_CLASSES ? v->clsid : 0;
+    if (g->touch) {
+        STAT_INC(g->stats->cls[cls].touch_hits);
+    } else {
+        STAT_INC(g->stats->cls[cls].get_hits);
+    }
+}
+
+/* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
+static void get_one(struct cmd_ctx *c, struct get_ctx *g, const struct token *key,
+                    bool touch, rel_time_t exptime)
+{
+    struct thread_stats *ts = c->pc->stats;
+    enum store_status st = store_get(c->srv->store, key->p, key->n, touch, exptime,
+                                     get_emit, g);
+    if (touch) {
+        STAT_INC(ts->cmd_touch);
+        if (st == STORE_OK) {
+            STAT_INC(ts->touch_hits);
+        } else {
+            STAT_INC(ts->touch_misses);
+        }
+    } else {
+        STAT_INC(ts->cmd_get);
+        if (st == STORE_OK) {
+            STAT_INC(ts->get_hits);
+        } else {
+            STAT_INC(ts->get_misses);
+        }
+    }
+}
+
+/* Walks the keys after the command word (and exptime for gat). memcached
+ * re-tokenizes past 23 tokens; walking the whole line is the same thing. */
+static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with_cas,
+                           bool touch)
+{
+    size_t pos = 0;
+    rel_time_t exptime = 0;
+    size_t first = 1;
+    if (touch) {
+        int32_t e;
+        if (!num_parse_i32(tok[1].p, tok[1].n, &e)) {
+            REPLY(c, "CLIENT_ERROR invalid exptime argument");
+            return;
+        }
+        exptime = clock_exptime_to_rel(e);
+        first = 2;
+    }
+    if (tok[first].p == NULL || tok[first].n == 0) {
+        pos = c->nline;
+    } else {
+        pos = (size_t)(tok[first].p - c->line);
+    }
+    if (c->pc->get_resume > pos) {
+        pos = c->pc->get_resume;
+    }
+    struct get_ctx g = { c->out, with_cas, false, c->pc->stats, touch };
+    while (pos < c->nline) {
+        if (c->line[pos] == ' ') {
+            pos++;
+            continue;
+        }
+        struct token key = { c->line + pos, 0 };
+        while (pos + key.n < c->nline && c->line[pos + key.n] != ' ') {
+            key.n++;
+        }
+        if (key.n > KEY_MAX) {
+            c->out->end = c->out->start + c->out_mark;
+            c->pc->get_resume = 0;
+            reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+            return;
+        }
+        get_one(c, &g, &key, touch, exptime);
+        pos += key.n;
+        if (g.oom) {
+            c->out->end = c->out->start + c->out_mark;
+            c->pc->get_resume = 0;
+            REPLY(c, "SERVER_ERROR out of memory writing get response");
+            return;
+        }
+        if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->nline) {
+            c->pc->get_resume = pos;     /* flush, then continue here */
+            c->suspended = true;
+            return;
+        }
+    }
+    c->pc->get_resume = 0;
+    REPLY(c, "END");
+}
+
+static void cmd_get(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, false, false); }
+static void cmd_gets(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, true, false); }
+static void cmd_gat(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, false, true); }
+static void cmd_gats(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, true, true); }
+
+/* ---- storage ---------------------------------------------------------- */
+
+/* SECURITY: when a storage line is rejected but names a plausible length,
+ * the data block that follows is discarded, never run as commands (1.6.18
+ * ran it; current memcached swallows it). */
+static void swallow_declared(struct cmd_ctx *c, const struct token *len_tok)
+{
+    int32_t vlen;
+    if (len_tok->p != NULL && num_parse_i32(len_tok->p, len_tok->n, &vlen) && vlen >= 0) {
+        c->pc->state = PROTO_SWALLOW;
+        c->pc->swallow_left = (uint64_t)vlen + 2;
+    }
+}
+
+static void storage_reject(struct cmd_ctx *c, const struct token *tok)
+{
+    reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+    swallow_declared(c, &tok[4]);
+}
+
+static void cmd_update(struct cmd_ctx *c, struct token *tok, size_t ntokens,
+                       enum store_mode mode)
+{
+    noreply_maybe(c, tok, ntokens);
+    if (tok[1].n > KEY_MAX) {
+        storage_reject(c, tok);
+        return;
+    }
+    uint32_t flags;
+    int32_t exptime, vlen;
+    uint64_t cas = 0;
+    if (!num_parse_u32(tok[2].p, tok[2].n, &flags)
+        || !num_parse_i32(tok[3].p, tok[3].n, &exptime)
+        || !num_parse_i32(tok[4].p, tok[4].n, &vlen)
+        || (mode == STORE_CAS && !num_parse_u64(tok[5].p, tok[5].n, &cas))) {
+        storage_reject(c, tok);
+        return;
+    }
+    if (vlen < 0 || vlen > INT32_MAX - 2) {
+        reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+        return;
+    }
+    enum store_status st;
+    struct item *it = store_item_alloc(c->srv->store, tok[1].p, tok[1].n, flags,
+                                       clock_exptime_to_rel(exptime), (uint32_t)vlen, &st);
+    if (it == NULL) {
+        if (st == STORE_TOO_LARGE) {
+            STAT_INC(c->pc->stats->store_too_large);
+            REPLY(c, "SERVER_ERROR object too large for cache");
+        } else {
+            STAT_INC(c->pc->stats->store_no_memory);
+            REPLY(c, "SERVER_ERROR out of memory storing object");
+        }
+        c->pc->state = PROTO_SWALLOW;
+        c->pc->swallow_left = (uint64_t)vlen + 2;
+        if (mode == STORE_SET) {
+            /* a failed set must not leave the old value readable */
+            (void)store_delete(c->srv->store, tok[1].p, tok[1].n);
+        }
+        return;
+    }
+    struct proto_conn *pc = c->pc;
+    pc->state = PROTO_NREAD;
+    pc->item = it;
+    pc->item_data = store_item_data(it);
+    pc->item_ndata = (uint32_t)vlen;
+    pc->item_filled = 0;
+    pc->tail_filled = 0;
+    pc->mode = mode;
+    pc->cas_in = cas;
+}
+
+static void cmd_set(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_SET); }
+static void cmd_add(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_ADD); }
+static void cmd_replace(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_REPLACE); }
+static void cmd_append(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_APPEND); }
+static void cmd_prepend(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_PREPEND); }
+static void cmd_cas(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_CAS); }
+
+/* The value and its "\r\n" have arrived: link the item and answer. */
+static void nread_complete(struct cmd_ctx *c)
+{
+    struct proto_conn *pc = c->pc;
+    struct thread_stats *ts = pc->stats;
+    pc->state = PROTO_LINE;
+    STAT_INC(ts->cmd_set);
+    if (pc->tail[0] != '\r' || pc->tail[1] != '\n') {
+        store_item_free(c->srv->store, &pc->item);
+        REPLY(c, "CLIENT_ERROR bad data chunk");
+        return;
+    }
+    enum store_mode mode = pc->mode;
+    enum store_status st = store_item_link(c->srv->store, &pc->item, mode, pc->cas_in, NULL);
+    if (mode == STORE_CAS) {
+        if (st == STORE_OK) {
+            STAT_INC(ts->cas_hits);
+        } else if (st == STORE_EXISTS) {
+            STAT_INC(ts->cas_badval);
+        } else if (st == STORE_NOT_FOUND) {
+            STAT_INC(ts->cas_misses);
+        }
+    }
+    switch (st) {
+    case STORE_OK: REPLY(c, "STORED"); break;
+    case STORE_EXISTS: REPLY(c, "EXISTS"); break;
+    case STORE_NOT_FOUND: REPLY(c, "NOT_FOUND"); break;
+    default: REPLY(c, "NOT_STORED"); break;
+    }
+}
+
+/* ---- other commands --------------------------------------------------- */
+
+static void cmd_delete(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    if (ntokens > 3) {
+        bool hold_is_zero = tok_is(&tok[2], "0");
+        noreply_maybe(c, tok, ntokens);
+        bool valid = (ntokens == 4 && (hold_is_zero || c->pc->noreply))
+                     || (ntokens == 5 && hold_is_zero && c->pc->noreply);
+        if (!valid) {
+            REPLY(c, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
+            return;
+        }
+    }
+    if (tok[1].n > KEY_MAX) {
+        reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+        return;
+    }
+    if (store_delete(c->srv->store, tok[1].p, tok[1].n) == STORE_OK) {
+        STAT_INC(c->pc->stats->delete_hits);
+        REPLY(c, "DELETED");
+    } else {
+        STAT_INC(c->pc->stats->delete_misses);
+        REPLY(c, "NOT_FOUND");
+    }
+}
+
+static void cmd_delta(struct cmd_ctx *c, struct token *tok, size_t ntokens, bool incr)
+{
+    struct thread_stats *ts = c->pc->stats;
+    noreply_maybe(c, tok, ntokens);
+    if (tok[1].n > KEY_MAX) {
+        reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+        return;
+    }
+    uint64_t delta, value;
+    if (!num_parse_u64(tok[2].p, tok[2].n, &delta)) {
+        REPLY(c, "CLIENT_ERROR invalid numeric delta argument");
+        return;
+    }
+    switch (store_delta(c->srv->store, tok[1].p, tok[1].n, incr, delta, &value)) {
+    case STORE_OK: {
+        char digits[24];
+        if (incr) {
+            STAT_INC(ts->incr_hits);
+        } else {
+            STAT_INC(ts->decr_hits);
+        }
+        reply(c, digits, num_format_u64(value, digits));
+        break;
+    }
+    case STORE_NON_NUMERIC:
+        REPLY(c, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        break;
+    case STORE_NOT_FOUND:
+        if (incr) {
+            STAT_INC(ts->incr_misses);
+        } else {
+            STAT_INC(ts->decr_misses);
+        }
+        REPLY(c, "NOT_FOUND");
+        break;
+    default:
+        REPLY(c, "SERVER_ERROR out of memory");
+        break;
+    }
+}
+
+static void cmd_incr(struct cmd_ctx *c, struct token *t, size_t n) { cmd_delta(c, t, n, true); }
+static void cmd_decr(struct cmd_ctx *c, struct token *t, size_t n) { cmd_delta(c, t, n, false); }
+
+static void cmd_touch(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    struct thread_stats *ts = c->pc->stats;
+    noreply_maybe(c, tok, ntokens);
+    if (tok[1].n > KEY_MAX) {
+        reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+        return;
+    }
+    int32_t exptime;
+    if (!num_parse_i32(tok[2].p, tok[2].n, &exptime)) {
+        REPLY(c, "CLIENT_ERROR invalid exptime argument");
+        return;
+    }
+    STAT_INC(ts->cmd_touch);
+    if (store_touch(c->srv->store, tok[1].p, tok[1].n, clock_exptime_to_rel(exptime)) == STORE_OK) {
+        STAT_INC(ts->touch_hits);
+        REPLY(c, "TOUCHED");
+    } else {
+        STAT_INC(ts->touch_misses);
+        REPLY(c, "NOT_FOUND");
+    }
+}
+
+static void cmd_flush_all(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    int32_t delay = 0;
+    noreply_maybe(c, tok, ntokens);
+    STAT_INC(c->pc->stats->cmd_flush);
+    if (!c->srv->settings->flush_enabled) {
+        REPLY(c, "CLIENT_ERROR flush_all not allowed");
+        return;
+    }
+    if (ntokens != (c->pc->noreply ? 3u : 2u)
+        && !num_parse_i32(tok[1].p, tok[1].n, &delay)) {
+        REPLY(c, "CLIENT_ERROR invalid exptime argument");
+        return;
+    }
+    rel_time_t now = clock_now();
+    rel_time_t when = delay > 0 ? clock_exptime_to_rel(delay) - 1 : now;
+    store_flush(c->srv->store, when <= now ? 0 : when);
+    REPLY(c, "OK");
+}
+
+static void cmd_verbosity(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    uint32_t level;
+    noreply_maybe(c, tok, ntokens);
+    if (!num_parse_u32(tok[1].p, tok[1].n, &level)) {
+        reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+        return;
+    }
+    REPLY(c, "OK");
+}
+
+static void cmd_version(struct cmd_ctx *c, struct token *t, size_t n)
+{
+    (void)t;
+    (void)n;
+    REPLY(c, "VERSION " PROTO_VERSION);
+}
+
+static void cmd_quit(struct cmd_ctx *c, struct token *t, size_t n)
+{
+    (void)t;
+    (void)n;
+    c->pc->close = true;
+}
+
+static void cmd_shutdown(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    /* SECURITY: any client could stop the cache; only with -A. */
+    if (!c->srv->settings->shutdown_enabled || c->srv->shutdown == NULL) {
+        REPLY(c, "ERROR: shutdown not enabled");
+        return;
+    }
+    if (ntokens == 2 || (ntokens == 3 && tok_is(&tok[1], "graceful"))) {
+        c->pc->close = true;
+        c->srv->shutdown(ntokens == 3);
+        return;
+    }
+    REPLY(c, "CLIENT_ERROR invalid shutdown mode");
+}
+
+static void cmd_stats(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+{
+    const char *sub = ntokens > 2 ? tok[1].p : NULL;
+    size_t nsub = ntokens > 2 ? tok[1].n : 0;
+    stats_command(c->srv->store, c->srv->settings, c->srv->stats_src, sub, nsub, c->out);
+}
+
+/* ---- the command table ------------------------------------------------ */
+
+enum arity { ANY, AT_LEAST, BETWEEN, EITHER };
+
+struct command {
+    const char *name;
+    enum arity arity;
+    unsigned a, b;            /* token counts, memcached's (terminal included) */
+    bool has_data;            /* a data block follows the line */
+    void (*run)(struct cmd_ctx *c, struct token *tok, size_t ntokens);
+};
+
+static const struct command commands[] = {
+    { "get",       AT_LEAST, 3, 0, false, cmd_get },
+    { "gets",      AT_LEAST, 3, 0, false, cmd_gets },
+    { "gat",       AT_LEAST, 3, 0, false, cmd_gat },
+    { "gats",      AT_LEAST, 3, 0, false, cmd_gats },
+    { "bget",      AT_LEAST, 3, 0, false, cmd_get },
+    { "set",       EITHER,   6, 7, true, cmd_set },
+    { "add",       EITHER,   6, 7, true, cmd_add },
+    { "replace",   EITHER,   6, 7, true, cmd_replace },
+    { "append",    EITHER,   6, 7, true, cmd_append },
+    { "prepend",   EITHER,   6, 7, true, cmd_prepend },
+    { "cas",       EITHER,   7, 8, true, cmd_cas },
+    { "delete",    BETWEEN,  3, 5, false, cmd_delete },
+    { "incr",      EITHER,   4, 5, false, cmd_incr },
+    { "decr",      EITHER,   4, 5, false, cmd_decr },
+    { "touch",     EITHER,   4, 5, false, cmd_touch },
+    { "flush_all", BETWEEN,  2, 4, false, cmd_flush_all },
+    { "verbosity", EITHER,   3, 4, false, cmd_verbosity },
+    { "version",   ANY,      0, 0, false, cmd_version },
+    { "quit",      ANY,      0, 0, false, cmd_quit },
+    { "shutdown",  ANY,      0, 0, false, cmd_shutdown },
+    { "stats",     ANY,      0, 0, false, cmd_stats },
+};
+
+static bool arity_ok(const struct command *cmd, size_t n)
+{
+    switch (cmd->arity) {
+    case AT_LEAST: return n >= cmd->a;
+    case BETWEEN: return n >= cmd->a && n <= cmd->b;
+    case EITHER: return n == cmd->a || n == cmd->b;
+    default: return true;
+    }
+}
+
+static void run_command(struct cmd_ctx *c)
+{
+    struct token tok[MAX_TOKENS];
+    size_t ntokens = tokenize(c->line, c->nline, tok);
+    c->pc->noreply = false;
+    if (ntokens < 2 || tok[0].n < 2) {
+        REPLY(c, "ERROR");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const struct command *cmd = &commands[i];
+        if (!tok_is(&tok[0], cmd->name)) {
+            continue;
+        }
+        if (!arity_ok(cmd, ntokens)) {
+            REPLY(c, "ERROR");
+            if (cmd->has_data && ntokens > 5) {
+                swallow_declared(c, &tok[4]);
+            }
+            return;
+        }
+        cmd->run(c, tok, ntokens);
+        return;
+    }
+    REPLY(c, "ERROR");
+}
+
+/* ---- the input state machine ------------------------------------------ */
+
+/* memcached closes a connection whose line passes 2048 bytes without "\n"
+ * unless it is a large multiget ("get "/"gets " after at most 100 spaces). */
+static bool long_line_allowed(const char *in, size_t len)
+{
+    size_t i = 0;
+    while (i < len && i <= 100 && in[i] == ' ') {
+        i++;
+    }
+    if (i > 100) {
+        return false;
+    }
+    return (len - i >= 4 && memcmp(in + i, "get ", 4) == 0)
+           || (len - i >= 5 && memcmp(in + i, "gets ", 5) == 0);
+}
+
+/* One line; returns bytes consumed (0 = need more input). */
+static size_t process_line(struct cmd_ctx *c, const char *in, size_t len, enum proto_stop *why)
+{
+    size_t scan = len < PROTO_GET_LINE_MAX ? len : PROTO_GET_LINE_MAX;
+    const char *el = memchr(in, '\n', scan);
+    if (el == NULL) {
+        if (len > PROTO_LINE_MAX && (len >= PROTO_GET_LINE_MAX || !long_line_allowed(in, len))) {
+            c->pc->close = true;
+            *why = PROTO_STOP_CLOSE;
+        } else {
+            *why = PROTO_STOP_NEED_INPUT;
+        }
+        return 0;
+    }
+    size_t consumed = (size_t)(el - in) + 1;
+    size_t n = (size_t)(el - in);
+    if (n > 1 && in[n - 1] == '\r') {
+        n--;
+    }
+    const char *nul = memchr(in, '\0', n);   /* memcached stops at a NUL */
+    c->line = in;
+    c->nline = nul ? (size_t)(nul - in) : n;
+    c->out_mark = buf_len(c->out);
+    c->suspended = false;
+    run_command(c);
+    if (c->suspended) {
+        *why = PROTO_STOP_OUTPUT_FULL;
+        return 0;                /* the line stays; the get resumes later */
+    }
+    return consumed;
+}
+
+/* Streams value bytes into the pending item, then its "\r\n". */
+static size_t process_nread(struct cmd_ctx *c, const char *in, size_t len)
+{
+    struct proto_conn *pc = c->pc;
+    size_t used = 0;
+    uint32_t want = pc->item_ndata - pc->item_filled;
+    if (want > 0) {
+        size_t n = len < want ? len : want;
+        memcpy(pc->item_data + pc->item_filled, in, n);
+        pc->item_filled += (uint32_t)n;
+        used = n;
+    }
+    while (pc->item_filled == pc->item_ndata && pc->tail_filled < 2 && used < len) {
+        pc->tail[pc->tail_filled++] = in[used++];
+    }
+    if (pc->tail_filled == 2) {
+        nread_complete(c);
+    }
+    return used;
+}
+
+static size_t process_swallow(struct proto_conn *pc, size_t len)
+{
+    size_t n = pc->swallow_left < len ? (size_t)pc->swallow_left : len;
+    pc->swallow_left -= n;
+    if (pc->swallow_left == 0) {
+        pc->state = PROTO_LINE;
+    }
+    return n;
+}
+
+size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
+                     const char *in, size_t len, struct buf *out, int *budget,
+                     enum proto_stop *why)
+{
+    struct cmd_ctx c = { .srv = srv, .pc = pc, .out = out };
+    size_t done = 0;
+    *why = PROTO_STOP_NEED_INPUT;
+    while (done < len && !pc->close) {
+        if (pc->state == PROTO_NREAD) {
+            done += process_nread(&c, in + done, len - done);
+            continue;
+        }
+        if (pc->state == PROTO_SWALLOW) {
+            done += process_swallow(pc, len - done);
+            continue;
+        }
+        if (*budget <= 0) {
+            *why = PROTO_STOP_BUDGET;
+            return done;
+        }
+        if (buf_len(out) > PROTO_OUT_HIGH_WATER) {
+            *why = PROTO_STOP_OUTPUT_FULL;
+            return done;
+        }
+        size_t n = process_line(&c, in + done, len - done, why);
+        if (n == 0) {
+            return done;
+        }
+        (*budget)--;
+        done += n;
+    }
+    if (pc->close) {
+        *why = PROTO_STOP_CLOSE;
+    }
+    return done;
+}
+
+void proto_conn_init(struct proto_conn *pc, struct thread_stats *stats)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->state = PROTO_LINE;
+    pc->stats = stats;
+}
+
+void proto_conn_release(const struct proto_server *srv, struct proto_conn *pc)
+{
+    if (pc->item != NULL) {
+        store_item_free(srv->store, &pc->item);
+    }
+    pc->state = PROTO_LINE;
+}

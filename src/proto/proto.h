@@ -1,0 +1,75 @@
+/* proto.h: memcached's ASCII protocol as a pure transformation: bytes in,
+ * calls into the store, bytes out. No sockets and no system calls here; the
+ * network layer owns I/O and feeds us whatever arrived. */
+#ifndef HC_PROTO_PROTO_H
+#define HC_PROTO_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "proto/stats.h"
+#include "store/store.h"
+
+/* What "version" answers: memcached's number first (clients gate features on
+ * it), then ours. */
+#define PROTO_VERSION "1.6.18-hardcached-0.1.0"
+
+/* A command line longer than this without "\n" closes the connection, as
+ * memcached does; "get"/"gets" lines may be up to PROTO_GET_LINE_MAX. */
+#define PROTO_LINE_MAX 2048
+#define PROTO_GET_LINE_MAX (1024 * 1024)
+
+/* Output past this stops command processing until the socket drains. */
+#define PROTO_OUT_HIGH_WATER (256 * 1024)
+
+struct settings;
+
+struct proto_server {
+    struct store *store;
+    const struct settings *settings;
+    const struct stats_source *stats_src;
+    void (*shutdown)(bool graceful);   /* "shutdown", only with -A */
+};
+
+enum proto_state { PROTO_LINE, PROTO_NREAD, PROTO_SWALLOW };
+
+struct proto_conn {
+    enum proto_state state;
+    struct thread_stats *stats;
+    bool noreply;              /* the current command's answers are dropped */
+    bool close;                /* close once the output is written */
+    /* PROTO_NREAD: a value streaming into an allocated item */
+    struct item *item;
+    char *item_data;
+    uint32_t item_ndata, item_filled;
+    char tail[2];
+    uint8_t tail_filled;
+    enum store_mode mode;
+    uint64_t cas_in;
+    /* PROTO_SWALLOW: a data block to discard */
+    uint64_t swallow_left;
+    /* a get whose output passed the high-water mark resumes at this offset
+     * of its line (0: not suspended) */
+    size_t get_resume;
+};
+
+enum proto_stop {
+    PROTO_STOP_NEED_INPUT,     /* everything consumed or a partial line */
+    PROTO_STOP_BUDGET,         /* -R commands done: yield to other clients */
+    PROTO_STOP_OUTPUT_FULL,    /* write out first, then call again */
+    PROTO_STOP_CLOSE,          /* quit or fatal input: flush, then close */
+};
+
+void proto_conn_init(struct proto_conn *pc, struct thread_stats *stats);
+/* Frees what a closing connection still holds (a half-received item). */
+void proto_conn_release(const struct proto_server *srv, struct proto_conn *pc);
+
+/* Runs commands from in[0, len); appends answers to out. Executes at most
+ * *budget commands (decremented). Returns the number of bytes consumed. */
+size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
+                     const char *in, size_t len, struct buf *out, int *budget,
+                     enum proto_stop *why);
+
+#endif

@@ -1,0 +1,135 @@
+/* store.h: the cache itself: items, memory classes, eviction, hash table.
+ * It knows nothing of the protocol or of sockets. Callers pass keys as
+ * (pointer, length) already checked by the protocol layer (1..250 bytes).
+ * All functions are thread-safe; there is no global lock on get or set. */
+#ifndef HC_STORE_STORE_H
+#define HC_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/clock.h"
+
+#define STORE_KEY_MAX 250
+#define STORE_MAX_CLASSES 64
+
+struct store_config {
+    size_t mem_limit;        /* bytes of item memory (-m) */
+    size_t item_size_max;    /* -I: largest item, memcached's accounting */
+    double growth_factor;    /* -f */
+    size_t chunk_min;        /* -n: smallest chunk's data space */
+    bool evictions;          /* false: -M, answer out-of-memory instead */
+    bool use_cas;            /* false: -C, cas values are reported as 0 */
+    unsigned hash_power;     /* log2 of buckets; 0 = sized from mem_limit */
+};
+
+enum store_status {
+    STORE_OK = 0,            /* STORED / DELETED / TOUCHED / found */
+    STORE_NOT_FOUND,
+    STORE_NOT_STORED,        /* add on existing, replace/append on missing */
+    STORE_EXISTS,            /* cas mismatch */
+    STORE_TOO_LARGE,         /* bigger than item_size_max */
+    STORE_NO_MEMORY,         /* nothing evictable (or -M) */
+    STORE_NON_NUMERIC,       /* incr/decr on a value that is not a number */
+};
+
+enum store_mode {
+    STORE_SET, STORE_ADD, STORE_REPLACE, STORE_APPEND, STORE_PREPEND, STORE_CAS,
+};
+
+/* A read-only look at a stored item, valid only during the callback. */
+struct item_view {
+    const char *key;
+    uint8_t nkey;
+    uint32_t flags;          /* client flags */
+    const char *data;        /* the value, without the trailing "\r\n" */
+    uint32_t ndata;
+    uint64_t cas;            /* 0 when cas is disabled */
+    unsigned clsid;          /* memory class, for per-class stats */
+};
+
+/* Called with the item locked: copy what you need, do not call the store. */
+typedef void (*store_read_fn)(void *ctx, const struct item_view *view);
+
+struct store;
+struct item;                 /* opaque: an allocated, not yet linked item */
+
+/* Start-up; returns NULL with errno set (ENOMEM) or EINVAL for bad config. */
+struct store *store_create(const struct store_config *cfg);
+void store_destroy(struct store **st);
+
+/* Looks key up; on a hit calls fn once and returns STORE_OK. When touch is
+ * true the item's exptime becomes new_exptime (gat/gats). Expired and flushed
+ * items are misses (and are reclaimed on the spot). */
+enum store_status store_get(struct store *st, const char *key, size_t nkey,
+                            bool touch, rel_time_t new_exptime,
+                            store_read_fn fn, void *ctx);
+
+/* Two-phase store: allocate, let the caller fill the value, then link.
+ * ndata is the value length without "\r\n". On failure *status says why
+ * (STORE_TOO_LARGE or STORE_NO_MEMORY) and NULL is returned. */
+struct item *store_item_alloc(struct store *st, const char *key, size_t nkey,
+                              uint32_t flags, rel_time_t exptime,
+                              uint32_t ndata, enum store_status *status);
+char *store_item_data(struct item *it);            /* ndata writable bytes */
+void store_item_free(struct store *st, struct item **it); /* abandon */
+
+/* Links the filled item under mode; always consumes it (sets *it = NULL).
+ * cas_in is the cas value a STORE_CAS compares with. On STORE_OK *cas_out
+ * (if not NULL) receives the new item's cas. APPEND/PREPEND answer
+ * STORE_NOT_STORED also when the joined value is too large or finds no
+ * memory, as memcached does. */
+enum store_status store_item_link(struct store *st, struct item **it,
+                                  enum store_mode mode, uint64_t cas_in,
+                                  uint64_t *cas_out);
+
+enum store_status store_delete(struct store *st, const char *key, size_t nkey);
+
+enum store_status store_touch(struct store *st, const char *key, size_t nkey,
+                              rel_time_t exptime);
+
+/* incr/decr: incr wraps at 2^64, decr floors at 0, as memcached. The value is
+ * rewritten in place (space padded) when the new digits fit. *result gets the
+ * new value on STORE_OK. */
+enum store_status store_delta(struct store *st, const char *key, size_t nkey,
+                              bool incr, uint64_t delta, uint64_t *result);
+
+/* flush_all: items stored before `when` (rel time) are invalid from `when`
+ * on; when == 0 means now. */
+void store_flush(struct store *st, rel_time_t when);
+
+/* Global counters (memcached's names). */
+struct store_stats {
+    uint64_t curr_items, total_items, bytes;
+    uint64_t evictions, reclaimed, expired_unfetched, evicted_unfetched;
+    uint64_t evicted_active, slabs_moved;
+    uint64_t total_malloced;          /* bytes of pages handed to classes */
+    uint64_t limit_maxbytes;
+    uint64_t hash_bytes; unsigned hash_power_level;
+    /* added by the store: misses that found an expired / flushed item */
+    uint64_t get_expired, get_flushed;
+};
+void store_stats(struct store *st, struct store_stats *out);
+
+struct store_class_stats {
+    unsigned clsid;
+    uint32_t chunk_size, chunks_per_page;
+    uint64_t total_pages, total_chunks, used_chunks, free_chunks, free_chunks_end;
+    uint64_t mem_requested;
+    /* items */
+    uint64_t number, evicted, evicted_nonzero, outofmemory, reclaimed,
+             expired_unfetched, evicted_unfetched, evicted_active;
+    uint32_t age, evicted_time;       /* seconds */
+};
+/* Number of memory classes (ids 1..n); stats for one; false if id unknown. */
+unsigned store_class_count(const struct store *st);
+bool store_class_stats(struct store *st, unsigned clsid, struct store_class_stats *out);
+
+/* Cas values are 1, 2, 3, ...; exposed for "stats" consumers and tests. */
+uint64_t store_cas_peek(const struct store *st);
+
+/* Dev aid for tests: which class an item of this size would land in (0 = too large). */
+unsigned store_class_for(const struct store *st, size_t nkey, size_t ndata);
+
+#endif

@@ -1,0 +1,227 @@
+"""harness.py: the shared test harness. Starts a real daemon (hardcached, or
+Debian's memcached as a reference) on a free loopback port, waits until it
+answers, and gives tests a raw socket client that reads exact bytes.
+Every wait here is bounded in time; every server is killed on exit."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MEMCACHED = "/usr/bin/memcached"
+
+
+def hardcached_binary():
+    return os.environ.get("HC_BIN", os.path.join(ROOT, "build", "hardcached"))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+class Server:
+    """A daemon on 127.0.0.1:port. Use as a context manager."""
+
+    def __init__(self, args=(), binary=None, port=None, reference=False,
+                 env=None, start_timeout=10.0):
+        self.port = port or free_port()
+        self.reference = reference
+        if reference:
+            cmd = [MEMCACHED, "-U", "0", "-l", "127.0.0.1", "-p", str(self.port),
+                   "-o", "no_lru_crawler,no_lru_maintainer"]
+            if is_root():
+                cmd += ["-u", "memcache" if _user_exists("memcache") else "nobody"]
+        else:
+            cmd = [binary or hardcached_binary(), "-p", str(self.port)]
+        self.cmd = cmd + list(args)
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        self._wait_ready(start_timeout)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise RuntimeError("server exited %s: %s %s" % (
+                    self.proc.returncode, out.decode(errors="replace"),
+                    err.decode(errors="replace")))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
+                    s.sendall(b"version\r\n")
+                    s.settimeout(1.0)
+                    if s.recv(100).startswith(b"VERSION"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("server did not answer within %.0fs: %s" % (timeout, self.cmd))
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def client(self, timeout=5.0):
+        return RawClient(("127.0.0.1", self.port), timeout)
+
+    def stats(self, sub=""):
+        with self.client() as c:
+            return c.stats(sub)
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self, sig=None):
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.kill()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f:
+                f.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _user_exists(name):
+    import pwd
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+class RawClient:
+    """Byte-exact client: send raw bytes, read exact replies."""
+
+    def __init__(self, addr, timeout=5.0, source=None):
+        self.sock = socket.create_connection(addr, timeout, source_address=source)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed by server")
+        self.buf += chunk
+
+    def readline(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_until(self, terminator):
+        while terminator not in self.buf:
+            self._fill()
+        i = self.buf.index(terminator) + len(terminator)
+        data, self.buf = self.buf[:i], self.buf[i:]
+        return data
+
+    def read_available(self, wait=0.2):
+        """Whatever arrives within `wait` seconds (for 'no reply' checks)."""
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+        except socket.timeout:
+            pass
+        finally:
+            self.sock.settimeout(5.0)
+        data, self.buf = self.buf, b""
+        return data
+
+    def is_closed(self, wait=1.0):
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(5.0)
+
+    def cmd(self, line):
+        """One command line (\\r\\n added), one reply line back."""
+        self.send(line.encode() + b"\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.readline()
+
+    def set(self, key, value, flags=0, exptime=0, verb="set"):
+        if isinstance(value, str):
+            value = value.encode()
+        self.send(b"%s %s %d %d %d\r\n%s\r\n" % (verb.encode(), key.encode(), flags,
+                                                exptime, len(value), value))
+        return self.readline()
+
+    def get(self, key):
+        self.send(b"get " + key.encode() + b"\r\n")
+        line = self.readline()
+        if line == b"END\r\n":
+            return None
+        n = int(line.split()[3])
+        value = self.read_exact(n + 2)[:-2]
+        assert self.readline() == b"END\r\n"
+        return value
+
+    def stats(self, sub=""):
+        self.send(("stats %s\r\n" % sub).strip().encode() + b"\r\n" if sub else b"stats\r\n")
+        out = {}
+        while True:
+            line = self.readline()
+            if line == b"END\r\n":
+                return out
+            parts = line.decode().split(" ", 2)
+            if parts[0] != "STAT":
+                raise AssertionError("bad stats line %r" % line)
+            out[parts[1]] = parts[2].rstrip("\r\n")
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def system_python():
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")

@@ -1,0 +1,887 @@
+/* test_options.c: the option table and the command-line parser. Most tests
+ * walk options_table[] rather than list options by hand, so a new row is
+ * covered (bounds, junk, error text, --help, round trip) without new code
+ * here; the hand-written cases pin memcached's spelling and meaning. */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/options.h"
+
+static char err[1024];
+static char outbuf[16384];
+
+/* Runs the CLI parser over fresh defaults; -h / -V output lands in outbuf. */
+static enum options_result run(struct settings *s, char **argv)
+{
+    int argc = 0;
+    while (argv[argc] != NULL) {
+        argc++;
+    }
+    settings_defaults(s);
+    err[0] = '\0';
+    outbuf[0] = '\0';
+    FILE *out = fmemopen(outbuf, sizeof outbuf - 1, "w");
+    ck_assert_ptr_nonnull(out);
+    enum options_result r = options_parse_cli(s, argc, argv, err, sizeof err, out);
+    fclose(out);
+    return r;
+}
+
+#define RUN(s, ...) run((s), (char *[]){ "hardcached", __VA_ARGS__, NULL })
+
+#define ck_ok(s, ...) \
+    ck_assert_msg(RUN((s), __VA_ARGS__) == OPTIONS_RUN, "unexpected error: %s", err)
+
+#define ck_err(s, needle, ...) do { \
+        ck_assert_msg(RUN((s), __VA_ARGS__) == OPTIONS_ERROR, "accepted: " #__VA_ARGS__); \
+        ck_assert_msg(strstr(err, (needle)) != NULL, "\"%s\" not in: %s", (needle), err); \
+        ck_assert_msg(strchr(err, '\n') == NULL, "newline in: %s", err); \
+    } while (0)
+
+static const struct option_row *row(const char *name)
+{
+    const struct option_row *r = options_find(name);
+    ck_assert_msg(r != NULL, "no row %s", name);
+    return r;
+}
+
+static bool apply(struct settings *s, const char *name, const char *value)
+{
+    return options_apply(s, row(name), value, err, sizeof err);
+}
+
+static bool takes_value(const struct option_row *r)
+{
+    return r->kind != OPT_K_FLAG && r->kind != OPT_K_COUNT &&
+           r->kind != OPT_K_HELP && r->kind != OPT_K_VERSION;
+}
+
+static bool is_numeric(const struct option_row *r)
+{
+    return r->kind == OPT_K_INT || r->kind == OPT_K_SIZE ||
+           r->kind == OPT_K_DOUBLE || r->kind == OPT_K_OCTAL;
+}
+
+/* A bound written in the row's input syntax. */
+static void bound_text(const struct option_row *r, double v, char *buf, size_t len)
+{
+    if (r->kind == OPT_K_OCTAL) {
+        snprintf(buf, len, "%o", (unsigned)v);
+    } else if (r->kind == OPT_K_DOUBLE) {
+        snprintf(buf, len, "%g", v);
+    } else {
+        snprintf(buf, len, "%.0f", v);
+    }
+}
+
+/* ---------------------------------------------------------------- defaults */
+
+START_TEST(test_defaults)
+{
+    struct settings s;
+    settings_defaults(&s);
+    ck_assert_uint_eq(s.port, 11211);
+    ck_assert_int_eq(s.nlisten, 0);
+    ck_assert_str_eq(s.unix_socket, "");
+    ck_assert_uint_eq(s.unix_mask, 0700);
+    ck_assert_int_eq(s.udp_port, 0);
+    ck_assert_int_eq(s.backlog, 1024);
+    ck_assert_int_eq(s.max_conns, 1024);
+    ck_assert_int_eq(s.threads, 4);
+    ck_assert_int_eq(s.reqs_per_event, 20);
+    ck_assert_int_eq(s.idle_timeout, 0);
+    ck_assert(!s.daemonize);
+    ck_assert_str_eq(s.pidfile, "");
+    ck_assert_str_eq(s.user, "memcache");
+    ck_assert(!s.lock_memory);
+    ck_assert(!s.enable_coredumps);
+    ck_assert_int_eq(s.verbose, 0);
+    ck_assert_uint_eq(s.mem_limit, 64u * 1024 * 1024);
+    ck_assert(s.evictions);
+    ck_assert_uint_eq(s.item_size_max, 1024u * 1024);
+    ck_assert(s.growth_factor == 1.25);
+    ck_assert_uint_eq(s.chunk_min, 48);
+    ck_assert(s.use_cas);
+    ck_assert_uint_eq(s.hash_power, 0);
+    ck_assert(!s.shutdown_enabled);
+    ck_assert(s.flush_enabled);
+    ck_assert(options_validate(&s, err, sizeof err));
+}
+END_TEST
+
+START_TEST(test_no_arguments)
+{
+    struct settings s, d;
+    settings_defaults(&d);
+    ck_assert_int_eq(run(&s, (char *[]){ "hardcached", NULL }), OPTIONS_RUN);
+    ck_assert(memcmp(&s, &d, sizeof s) == 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ each flag */
+
+START_TEST(test_valued_flags_short_and_long)
+{
+    struct settings s;
+    ck_ok(&s, "-p", "1234");
+    ck_assert_uint_eq(s.port, 1234);
+    ck_ok(&s, "-p1235");
+    ck_assert_uint_eq(s.port, 1235);
+    ck_ok(&s, "--port=1236");
+    ck_assert_uint_eq(s.port, 1236);
+    ck_ok(&s, "--port", "1237");
+    ck_assert_uint_eq(s.port, 1237);
+
+    ck_ok(&s, "-s", "/run/hc.sock", "--unix-mask=0770");
+    ck_assert_str_eq(s.unix_socket, "/run/hc.sock");
+    ck_assert_uint_eq(s.unix_mask, 0770);
+    ck_ok(&s, "--unix-socket=/tmp/x", "-a", "755");
+    ck_assert_str_eq(s.unix_socket, "/tmp/x");
+    ck_assert_uint_eq(s.unix_mask, 0755);
+    ck_ok(&s, "-P", "/run/hc.pid", "-u", "nobody");
+    ck_assert_str_eq(s.pidfile, "/run/hc.pid");
+    ck_assert_str_eq(s.user, "nobody");
+    ck_ok(&s, "--pidfile=/p", "--user=cache");
+    ck_assert_str_eq(s.pidfile, "/p");
+    ck_assert_str_eq(s.user, "cache");
+    ck_ok(&s, "-m", "1024", "-c", "4096", "-t", "8", "-R", "50", "-b", "511");
+    ck_assert_uint_eq(s.mem_limit, 1024ull * 1024 * 1024);
+    ck_assert_int_eq(s.max_conns, 4096);
+    ck_assert_int_eq(s.threads, 8);
+    ck_assert_int_eq(s.reqs_per_event, 50);
+    ck_assert_int_eq(s.backlog, 511);
+    ck_ok(&s, "--memory-limit=128", "--conn-limit=10", "--threads=1",
+          "--max-reqs-per-event=1", "--listen-backlog=65535");
+    ck_assert_uint_eq(s.mem_limit, 128ull * 1024 * 1024);
+    ck_assert_int_eq(s.max_conns, 10);
+    ck_assert_int_eq(s.threads, 1);
+    ck_assert_int_eq(s.reqs_per_event, 1);
+    ck_assert_int_eq(s.backlog, 65535);
+    ck_ok(&s, "-I", "2m", "-f", "1.08", "-n", "96");
+    ck_assert_uint_eq(s.item_size_max, 2u * 1024 * 1024);
+    ck_assert(s.growth_factor == 1.08);
+    ck_assert_uint_eq(s.chunk_min, 96);
+    ck_ok(&s, "--max-item-size=512k", "--slab-growth-factor=2", "--slab-min-size=64");
+    ck_assert_uint_eq(s.item_size_max, 512u * 1024);
+    ck_assert(s.growth_factor == 2.0);
+    ck_assert_uint_eq(s.chunk_min, 64);
+    ck_ok(&s, "-U", "0", "--udp-port=0");
+    ck_assert_int_eq(s.udp_port, 0);
+}
+END_TEST
+
+START_TEST(test_boolean_flags)
+{
+    struct settings s;
+    ck_ok(&s, "-d", "-M", "-C", "-A", "-F", "-k", "-r");
+    ck_assert(s.daemonize && !s.evictions && !s.use_cas && s.shutdown_enabled &&
+              !s.flush_enabled && s.lock_memory && s.enable_coredumps);
+    ck_ok(&s, "-dMCAFkr");
+    ck_assert(s.daemonize && !s.evictions && !s.use_cas && s.shutdown_enabled &&
+              !s.flush_enabled && s.lock_memory && s.enable_coredumps);
+    ck_ok(&s, "--daemon", "--disable-evictions", "--disable-cas", "--enable-shutdown",
+          "--disable-flush-all", "--lock-memory", "--enable-coredumps");
+    ck_assert(s.daemonize && !s.evictions && !s.use_cas && s.shutdown_enabled &&
+              !s.flush_enabled && s.lock_memory && s.enable_coredumps);
+}
+END_TEST
+
+START_TEST(test_flag_values_for_files)
+{
+    struct settings s;
+    settings_defaults(&s);
+    ck_assert(apply(&s, "disable-evictions", "yes"));
+    ck_assert(!s.evictions);
+    ck_assert(apply(&s, "disable-evictions", "no"));
+    ck_assert(s.evictions);
+    ck_assert(apply(&s, "daemon", "true"));
+    ck_assert(s.daemonize);
+    ck_assert(!apply(&s, "daemon", "maybe"));
+    ck_assert_str_eq(err, "expected yes or no, got \"maybe\"");
+    ck_assert(apply(&s, "verbose", "2"));
+    ck_assert_int_eq(s.verbose, 2);
+    ck_assert(!apply(&s, "verbose", "4"));
+}
+END_TEST
+
+START_TEST(test_verbose)
+{
+    struct settings s;
+    ck_ok(&s, "-v");
+    ck_assert_int_eq(s.verbose, 1);
+    ck_ok(&s, "-vv");
+    ck_assert_int_eq(s.verbose, 2);
+    ck_ok(&s, "-v", "--verbose", "-v");
+    ck_assert_int_eq(s.verbose, 3);
+    ck_ok(&s, "-vvvvv");               /* memcached takes it; saturates */
+    ck_assert_int_eq(s.verbose, 3);
+    ck_ok(&s, "-vp", "99");
+    ck_assert_int_eq(s.verbose, 1);
+    ck_assert_uint_eq(s.port, 99);
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+    struct settings s;
+    ck_assert_int_eq(RUN(&s, "-V"), OPTIONS_EXIT_OK);
+    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII protocol)\n");
+    ck_assert_int_eq(RUN(&s, "--version"), OPTIONS_EXIT_OK);
+    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII protocol)\n");
+    ck_assert_int_eq(RUN(&s, "-h"), OPTIONS_EXIT_OK);
+    ck_assert(strncmp(outbuf, "hardcached 0.1.0", 16) == 0);
+    ck_assert_int_eq(RUN(&s, "--help", "-p", "junk"), OPTIONS_EXIT_OK);
+    ck_assert_int_eq(RUN(&s, "-p", "junk", "-h"), OPTIONS_ERROR);
+}
+END_TEST
+
+/* ------------------------------------------------------------- suffixes */
+
+START_TEST(test_item_size_suffixes)
+{
+    static const struct { const char *in; size_t want; } good[] = {
+        { "1024", 1024 }, { "1k", 1024 }, { "1K", 1024 }, { "3k", 3072 },
+        { "1m", 1048576 }, { "4M", 4194304 }, { "1025k", 1025 * 1024 },
+        { "0001k", 1024 }, { "1g", 1073741824 }, { "1G", 1073741824 },
+        { "1073741824", 1073741824 },
+    };
+    static const char *const bad[] = {
+        "1023", "0k", "1t", "k", "1kb", "1k1", "-1k", "+1k", "1.5m", "", " 1k",
+        "1k ", "2g", "1073741825", "99999999999999999999k", "18014398509481984k",
+        "0x400", "1e3",
+    };
+    struct settings s;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        settings_defaults(&s);
+        ck_assert_msg(apply(&s, "max-item-size", good[i].in), "%s: %s", good[i].in, err);
+        ck_assert_uint_eq(s.item_size_max, good[i].want);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        settings_defaults(&s);
+        ck_assert_msg(!apply(&s, "max-item-size", bad[i]), "accepted %s", bad[i]);
+        ck_assert_uint_eq(s.item_size_max, 1048576);
+        ck_assert(strstr(err, "expected a size 1k-1g") != NULL);
+    }
+    ck_ok(&s, "-m", "2048", "-I", "1g");
+    ck_assert_uint_eq(s.item_size_max, 1073741824);
+}
+END_TEST
+
+START_TEST(test_memory_limit_is_megabytes)
+{
+    struct settings s;
+    ck_ok(&s, "-m", "65536");
+    ck_assert_uint_eq(s.mem_limit, 65536ull * 1024 * 1024);
+    /* memcached 1.6 reads "1g" with atoi as 1 MB; we refuse it instead */
+    ck_err(&s, "-m/--memory-limit: expected an integer 1-67108864 (megabytes, no suffix), "
+           "got \"1g\"", "-m", "1g");
+    ck_err(&s, "megabytes", "-m", "0");
+    ck_err(&s, "megabytes", "-m", "67108865");
+    ck_ok(&s, "-m", "67108864");
+    ck_assert_uint_eq(s.mem_limit, 67108864ull * 1024 * 1024);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- bounds */
+
+/* Every numeric row: its bounds are accepted, one past them and junk are
+ * refused with the row's form, and a refused value changes nothing. */
+START_TEST(test_bounds_every_numeric_row)
+{
+    static const char *const junk[] = {
+        "", "abc", "-1", "+1", " 1", "1 ", "0x10", "1e3", "1,5", "nan", "inf",
+        "1\n", "\xd9\xa1", "99999999999999999999999999",
+    };
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        struct settings s, before;
+        char text[64];
+        if (!is_numeric(r)) {
+            continue;
+        }
+        settings_defaults(&s);
+        bound_text(r, r->max, text, sizeof text);
+        ck_assert_msg(options_apply(&s, r, text, err, sizeof err), "%s max %s: %s",
+                      r->name, text, err);
+        bound_text(r, r->max + 1, text, sizeof text);
+        ck_assert_msg(!options_apply(&s, r, text, err, sizeof err), "%s took %s",
+                      r->name, text);
+        if (r->flags & OPT_MIN_EXCLUSIVE) {
+            bound_text(r, r->min, text, sizeof text);
+            ck_assert_msg(!options_apply(&s, r, text, err, sizeof err), "%s min", r->name);
+            bound_text(r, r->min + 0.01, text, sizeof text);
+        } else {
+            bound_text(r, r->min, text, sizeof text);
+        }
+        ck_assert_msg(options_apply(&s, r, text, err, sizeof err), "%s min %s: %s",
+                      r->name, text, err);
+        if (r->min >= 1 && !(r->flags & OPT_MIN_EXCLUSIVE)) {
+            bound_text(r, r->min - 1, text, sizeof text);
+            ck_assert_msg(!options_apply(&s, r, text, err, sizeof err), "%s took %s",
+                          r->name, text);
+        }
+        before = s;
+        for (size_t j = 0; j < sizeof junk / sizeof junk[0]; j++) {
+            ck_assert_msg(!options_apply(&s, r, junk[j], err, sizeof err),
+                          "%s took \"%s\"", r->name, junk[j]);
+            ck_assert(strncmp(err, "expected", 8) == 0 || r->form != NULL);
+            ck_assert(memcmp(&s, &before, sizeof s) == 0);
+        }
+        ck_assert(!options_apply(&s, r, NULL, err, sizeof err));
+        ck_assert(strncmp(err, "missing value", 13) == 0);
+    }
+}
+END_TEST
+
+START_TEST(test_bounds_by_hand)
+{
+    struct settings s;
+    ck_err(&s, "-p/--port: expected an integer 1-65535, got \"abc\"", "-p", "abc");
+    ck_err(&s, "-p/--port: expected an integer 1-65535, got \"0\"", "-p", "0");
+    ck_err(&s, "got \"65536\"", "-p", "65536");
+    ck_err(&s, "-t/--threads: expected an integer 1-256", "-t", "0");
+    ck_err(&s, "-c/--conn-limit", "-c", "-5");
+    ck_err(&s, "-f/--slab-growth-factor: expected a decimal number above 1 and at most 100",
+           "-f", "1.0");
+    ck_err(&s, "-f/--slab-growth-factor", "-f", "1.");
+    ck_err(&s, "-f/--slab-growth-factor", "-f", ".5");
+    ck_ok(&s, "-f", "1.2500000000000000000000000000001");   /* long, not huge */
+    ck_err(&s, "-a/--unix-mask: expected an octal mask 0-777", "-a", "0o700");
+    ck_err(&s, "-a/--unix-mask", "-a", "800");
+    ck_err(&s, "-a/--unix-mask", "-a", "1000");
+    ck_ok(&s, "-a", "0");
+    ck_assert_uint_eq(s.unix_mask, 0);
+    ck_err(&s, "-n/--slab-min-size", "-n", "0");
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+    struct settings s;
+    char user[80], path[200], long_user[80];
+    memset(user, 'u', 63);
+    user[63] = '\0';
+    memset(long_user, 'u', 64);
+    long_user[64] = '\0';
+    ck_ok(&s, "-u", user);
+    ck_assert_str_eq(s.user, user);
+    ck_err(&s, "-u/--user: expected 1-63 printable bytes, got \"uuu", "-u", long_user);
+    ck_err(&s, "-u/--user", "-u", "");
+    ck_err(&s, "-u/--user: expected 1-63 printable bytes, got \"a?b\"", "-u", "a\nb");
+    path[0] = '/';
+    memset(path + 1, 'p', 106);
+    path[107] = '\0';
+    ck_ok(&s, "-s", path);
+    ck_assert_str_eq(s.unix_socket, path);
+    path[107] = 'p';
+    path[108] = '\0';
+    ck_err(&s, "-s/--unix-socket: expected 1-107 printable bytes", "-s", path);
+    ck_err(&s, "-P/--pidfile", "-P", "");
+}
+END_TEST
+
+START_TEST(test_udp_refused)
+{
+    struct settings s;
+    ck_ok(&s, "-U", "0");
+    ck_err(&s, "-U/--udp-port: UDP is not supported", "-U", "11211");
+    ck_assert(strstr(err, "amplification") != NULL);
+    ck_assert(strstr(err, "got \"11211\"") != NULL);
+    ck_err(&s, "UDP is not supported", "--udp-port=1");
+    ck_err(&s, "UDP is not supported", "-U", "x");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ -l */
+
+START_TEST(test_listen_forms)
+{
+    struct settings s;
+    ck_ok(&s, "-l", "10.0.0.1");
+    ck_assert_int_eq(s.nlisten, 1);
+    ck_assert_str_eq(s.listen[0].host, "10.0.0.1");
+    ck_assert_uint_eq(s.listen[0].port, 0);
+
+    ck_ok(&s, "-l", "10.0.0.1:11311,[::1]:11411,::1, localhost ,fe80::1,cache-1.example");
+    ck_assert_int_eq(s.nlisten, 6);
+    ck_assert_str_eq(s.listen[0].host, "10.0.0.1");
+    ck_assert_uint_eq(s.listen[0].port, 11311);
+    ck_assert_str_eq(s.listen[1].host, "::1");
+    ck_assert_uint_eq(s.listen[1].port, 11411);
+    ck_assert_str_eq(s.listen[2].host, "::1");
+    ck_assert_uint_eq(s.listen[2].port, 0);
+    ck_assert_str_eq(s.listen[3].host, "localhost");
+    ck_assert_str_eq(s.listen[4].host, "fe80::1");
+    ck_assert_str_eq(s.listen[5].host, "cache-1.example");
+
+    ck_ok(&s, "-l", "127.0.0.1", "--listen=[::ffff:10.1.2.3]:99", "-l", "127.0.0.1");
+    ck_assert_int_eq(s.nlisten, 2);       /* exact duplicate dropped */
+    ck_assert_str_eq(s.listen[1].host, "::ffff:10.1.2.3");
+    ck_assert_uint_eq(s.listen[1].port, 99);
+}
+END_TEST
+
+START_TEST(test_listen_refused)
+{
+    static char *const bad[] = {
+        "", ",", "10.0.0.1,", ",10.0.0.1", "1.2.3.999", "0", "127.1", "010.0.0.1",
+        "[::1", "[::1]:", "[::1]:0", "[::1]x", "[]", "[10.0.0.1]", "[::1]:65536",
+        "host:70000", "host:", ":11211", "::1:11211", "a b", "-host", ".host",
+        "host_name", "*", "host:1:2x", "10.0.0.1:+1", "10.0.0.1:0x10",
+        "notls:127.0.0.1:11211",
+    };
+    struct settings s;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(RUN(&s, "-l", bad[i]) == OPTIONS_ERROR, "accepted \"%s\"", bad[i]);
+        ck_assert_msg(strncmp(err, "hardcached: -l/--listen: expected host[:port]", 45) == 0,
+                      "%s", err);
+    }
+    ck_err(&s, "got \"1.2.3.999\"", "-l", "10.0.0.1,1.2.3.999");
+}
+END_TEST
+
+START_TEST(test_listen_too_many)
+{
+    struct settings s;
+    char list[512];
+    size_t n = 0;
+    for (int i = 0; i < SETTINGS_MAX_LISTEN; i++) {
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s10.0.0.%d", i ? "," : "", i + 1);
+    }
+    ck_ok(&s, "-l", list);
+    ck_assert_int_eq(s.nlisten, SETTINGS_MAX_LISTEN);
+    ck_err(&s, "at most 16 in all", "-l", list, "-l", "10.0.1.1");
+    settings_defaults(&s);
+    ck_assert(apply(&s, "listen", "10.9.9.9"));
+    ck_assert(!apply(&s, "listen", list));     /* all or nothing */
+    ck_assert_int_eq(s.nlisten, 1);
+    ck_assert_str_eq(s.listen[0].host, "10.9.9.9");
+}
+END_TEST
+
+START_TEST(test_listen_round_trip)
+{
+    static const char *const lists[] = {
+        "127.0.0.1", "10.0.0.1:11311,[::1]:11411,::1,localhost", "[fe80::1]:1,h:2",
+    };
+    struct settings s, t;
+    char text[4096];
+    settings_defaults(&s);
+    options_format(&s, row("listen"), text, sizeof text);
+    ck_assert_str_eq(text, OPTIONS_DEFAULT_LISTEN);
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        settings_defaults(&s);
+        ck_assert(apply(&s, "listen", lists[i]));
+        options_format(&s, row("listen"), text, sizeof text);
+        ck_assert_str_eq(text, lists[i]);
+        settings_defaults(&t);
+        ck_assert(apply(&t, "listen", text));
+        ck_assert(memcmp(s.listen, t.listen, sizeof s.listen) == 0);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------- -o */
+
+START_TEST(test_extended)
+{
+    struct settings s;
+    ck_ok(&s, "-o", "idle_timeout=30");
+    ck_assert_int_eq(s.idle_timeout, 30);
+    ck_ok(&s, "-o", "hashpower=16,idle_timeout=5");
+    ck_assert_uint_eq(s.hash_power, 16);
+    ck_assert_int_eq(s.idle_timeout, 5);
+    ck_ok(&s, "--extended=hashpower=32", "-o", "idle_timeout=0");
+    ck_assert_uint_eq(s.hash_power, 32);
+    ck_err(&s, "-o/--extended: unknown key \"no_lru_crawler\"; expected key=value"
+           "[,key=value...] with keys idle_timeout, hashpower", "-o", "no_lru_crawler");
+    ck_err(&s, "unknown key \"bogus\"", "-o", "bogus=1");
+    ck_err(&s, "-o/--extended: hashpower: expected an integer 12-32, got \"11\"",
+           "-o", "hashpower=11");
+    ck_err(&s, "-o/--extended: idle_timeout: missing value; expected an integer",
+           "-o", "idle_timeout");
+    ck_err(&s, "idle_timeout: expected an integer", "-o", "idle_timeout=");
+    ck_err(&s, "-o/--extended: expected key=value", "-o", ",");
+    ck_err(&s, "-o/--extended: expected key=value", "-o", "idle_timeout=1,");
+    ck_err(&s, "-o/--extended: expected key=value", "-o", "");
+    ck_err(&s, "missing value", "-o");
+
+    settings_defaults(&s);
+    ck_assert(!apply(&s, "extended", "idle_timeout=5,bogus"));
+    ck_assert_int_eq(s.idle_timeout, 0);          /* all or nothing */
+    ck_assert(apply(&s, "idle_timeout", "7"));    /* a config-file name too */
+    ck_assert_int_eq(s.idle_timeout, 7);
+}
+END_TEST
+
+/* ----------------------------------------------------------- CLI errors */
+
+START_TEST(test_cli_errors)
+{
+    struct settings s;
+    ck_err(&s, "hardcached: unknown option \"-x\" (see --help)", "-x");
+    ck_err(&s, "unknown option \"-x\"", "-vx");
+    ck_err(&s, "unknown option \"-B\"", "-B", "ascii");
+    ck_err(&s, "hardcached: unknown or ambiguous option \"--bogus\"", "--bogus");
+    ck_err(&s, "unknown or ambiguous option \"--disable\"", "--disable");
+    ck_err(&s, "hardcached: -d/--daemon: takes no value, got \"--daemon=1\"", "--daemon=1");
+    ck_err(&s, "hardcached: -p/--port: missing value; expected an integer 1-65535", "-p");
+    ck_err(&s, "hardcached: -p/--port: missing value", "--port");
+    ck_err(&s, "hardcached: unexpected argument \"foo\"", "foo");
+    ck_err(&s, "unexpected argument \"foo\"", "-p", "1", "foo", "-d");
+    ck_err(&s, "unexpected argument \"-d\"", "--", "-d");
+    ck_err(&s, "unexpected argument \"-\"", "-");
+    ck_ok(&s, "-p", "2", "--");
+    ck_ok(&s, "--po=7");                          /* unique prefix, as getopt_long */
+    ck_assert_uint_eq(s.port, 7);
+}
+END_TEST
+
+/* Every option that takes a value, given junk on the command line, fails
+ * with a one-line message that starts by naming it. */
+START_TEST(test_error_names_every_option)
+{
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        struct settings s;
+        char label[64], longform[128], want[128];
+        if (r->group == OPT_G_EXTENDED || !takes_value(r)) {
+            continue;
+        }
+        options_label(r, label, sizeof label);
+        snprintf(want, sizeof want, "hardcached: %s: ", label);
+        snprintf(longform, sizeof longform, "--%s=\x01", r->name);
+        ck_assert_int_eq(RUN(&s, longform), OPTIONS_ERROR);
+        ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+        ck_assert(strchr(err, '\n') == NULL);
+        ck_assert(strchr(err, '\x01') == NULL);
+        snprintf(longform, sizeof longform, "--%s", r->name);
+        ck_assert_int_eq(RUN(&s, longform), OPTIONS_ERROR);
+        ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+        ck_assert(strstr(err, "missing value") != NULL);
+    }
+}
+END_TEST
+
+START_TEST(test_repeated_parses)
+{
+    struct settings s;
+    ck_err(&s, "unknown option", "-vx", "-p", "5");
+    ck_ok(&s, "-p", "6", "-v");
+    ck_assert_uint_eq(s.port, 6);
+    ck_assert_int_eq(s.verbose, 1);
+    ck_err(&s, "-p/--port", "-p", "junk");
+    ck_ok(&s, "-t", "3");
+    ck_assert_uint_eq(s.port, 11211);
+    ck_assert_int_eq(s.threads, 3);
+}
+END_TEST
+
+START_TEST(test_cross_checks)
+{
+    struct settings s;
+    ck_err(&s, "hardcached: -I/--max-item-size: 1m is more than half of "
+           "-m/--memory-limit 1; lower -I or raise -m", "-m", "1");
+    ck_ok(&s, "-m", "1", "-I", "512k");
+    ck_ok(&s, "-m", "4", "-I", "2m");
+    ck_err(&s, "-I/--max-item-size: 3m is more than half of", "-m", "4", "-I", "3m");
+    ck_err(&s, "hardcached: -n/--slab-min-size: 1024 must be less than "
+           "-I/--max-item-size 1k", "-I", "1k", "-n", "1024");
+    ck_ok(&s, "-I", "1k", "-n", "1023");
+}
+END_TEST
+
+START_TEST(test_not_yet_is_refused)
+{
+    struct option_row fake = *row("port");
+    struct settings s;
+    settings_defaults(&s);
+    fake.flags |= OPT_NOT_YET;
+    ck_assert(!options_apply(&s, &fake, "1", err, sizeof err));
+    ck_assert(strstr(err, "not implemented yet") != NULL);
+    ck_assert_uint_eq(s.port, 11211);
+}
+END_TEST
+
+/* --------------------------------------------------- the table itself */
+
+static bool ctype_fits(const struct option_row *r)
+{
+    switch (r->kind) {
+    case OPT_K_FLAG:   return r->ctype == OPT_C_BOOL;
+    case OPT_K_DOUBLE: return r->ctype == OPT_C_DOUBLE;
+    case OPT_K_STRING: return r->ctype == OPT_C_CHARS && r->max < (double)r->size &&
+                              r->min >= 1;
+    case OPT_K_LISTEN: return r->ctype == OPT_C_LISTEN;
+    case OPT_K_EXTENDED:
+    case OPT_K_HELP:
+    case OPT_K_VERSION: return r->ctype == OPT_C_NONE && r->size == 0;
+    default: break;
+    }
+    double top = r->max * (double)(r->unit ? r->unit : 1);
+    switch (r->ctype) {
+    case OPT_C_INT:  return top <= INT_MAX;
+    case OPT_C_UINT: return top <= UINT_MAX;
+    case OPT_C_U16:  return top <= 65535;
+    case OPT_C_SIZE: return top <= (double)SIZE_MAX;
+    default: return false;
+    }
+}
+
+START_TEST(test_table_consistency)
+{
+    ck_assert_uint_gt(options_count, 20);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        ck_assert_msg(r->name != NULL && r->help != NULL && r->help[0] != '\0', "row %zu", i);
+        ck_assert_msg(ctype_fits(r), "%s: kind and field disagree", r->name);
+        ck_assert_msg(r->min <= r->max, "%s: bounds", r->name);
+        ck_assert_msg((r->stats_name != NULL) == (r->stats != OPT_S_NONE), "%s", r->name);
+        ck_assert_msg(r->unit == 0 || r->kind == OPT_K_INT, "%s: unit", r->name);
+        ck_assert_msg(strchr(r->name, r->group == OPT_G_EXTENDED ? '-' : '_') == NULL,
+                      "%s: spelling", r->name);
+        if (r->group == OPT_G_EXTENDED) {
+            ck_assert_msg(r->short_flag == 0 && takes_value(r) &&
+                          r->kind != OPT_K_EXTENDED, "%s", r->name);
+        } else {
+            ck_assert_msg((r->metavar != NULL) == takes_value(r), "%s: metavar", r->name);
+        }
+        if (r->group == OPT_G_HARDENING) {
+            ck_assert_msg(r->short_flag == 0, "%s: hardening flags are long only", r->name);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct option_row *o = &options_table[j];
+            ck_assert_msg(strcmp(o->name, r->name) != 0, "duplicate %s", r->name);
+            ck_assert_msg(r->short_flag == 0 || o->short_flag != r->short_flag,
+                          "duplicate -%c", r->short_flag);
+            ck_assert_msg(r->stats_name == NULL || o->stats_name == NULL ||
+                          strcmp(o->stats_name, r->stats_name) != 0,
+                          "duplicate stat %s", r->name);
+        }
+    }
+    ck_assert(row("enable-shutdown")->flags & OPT_DANGEROUS);
+    ck_assert(row("enable-coredumps")->flags & OPT_DANGEROUS);
+}
+END_TEST
+
+/* Defaults are written in input syntax and read back to the same text. */
+START_TEST(test_defaults_round_trip)
+{
+    struct settings s;
+    char text[4096];
+    settings_defaults(&s);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        if (r->def != NULL) {
+            options_format(&s, r, text, sizeof text);
+            ck_assert_msg(strcmp(text, r->def) == 0, "%s: %s != %s", r->name, text, r->def);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_values_round_trip)
+{
+    static const struct { const char *name, *value; } cases[] = {
+        { "port", "80" }, { "memory-limit", "3000" }, { "max-item-size", "1536" },
+        { "max-item-size", "5m" }, { "slab-growth-factor", "1.1" },
+        { "slab-growth-factor", "1.05" }, { "slab-growth-factor", "3.0" },
+        { "unix-mask", "0" }, { "unix-mask", "0755" }, { "user", "cache" },
+        { "disable-cas", "yes" }, { "daemon", "no" }, { "verbose", "2" },
+        { "idle_timeout", "600" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct settings s, t;
+        char text[256];
+        settings_defaults(&s);
+        ck_assert(apply(&s, cases[i].name, cases[i].value));
+        options_format(&s, row(cases[i].name), text, sizeof text);
+        settings_defaults(&t);
+        ck_assert_msg(apply(&t, cases[i].name, text), "%s: %s", cases[i].name, err);
+        ck_assert_msg(memcmp(&s, &t, sizeof s) == 0, "%s: %s -> %s", cases[i].name,
+                      cases[i].value, text);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ help */
+
+/* Joins wrapped help lines ("\n" + 32 spaces) back into one; checks width. */
+static void help_unwrap(char *text)
+{
+    static const char cont[] = "\n                                ";
+    char *line = text;
+    for (char *nl = strchr(line, '\n'); nl != NULL; nl = strchr(line, '\n')) {
+        ck_assert_msg(nl - line <= 79, "help line too long: %.*s", (int)(nl - line), line);
+        line = nl + 1;
+    }
+    for (char *p = strstr(text, cont); p != NULL; p = strstr(p, cont)) {
+        *p = ' ';
+        memmove(p + 1, p + sizeof cont - 1, strlen(p + sizeof cont - 1) + 1);
+    }
+}
+
+START_TEST(test_help_lists_every_option)
+{
+    FILE *out = fmemopen(outbuf, sizeof outbuf - 1, "w");
+    memset(outbuf, 0, sizeof outbuf);
+    options_print_help(out);
+    fclose(out);
+    help_unwrap(outbuf);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        char want[96];
+        if (r->group == OPT_G_EXTENDED) {
+            snprintf(want, sizeof want, "- %s=%s", r->name, r->metavar);
+        } else {
+            snprintf(want, sizeof want, "--%s%s", r->name, r->metavar ? "=" : "\n");
+            if (r->metavar == NULL) {
+                snprintf(want, sizeof want, "--%s ", r->name);
+            }
+        }
+        ck_assert_msg(strstr(outbuf, want) != NULL, "help lacks %s", want);
+        ck_assert_msg(strstr(outbuf, r->help) != NULL, "help lacks text of %s", r->name);
+        if (r->short_flag != 0) {
+            snprintf(want, sizeof want, "  -%c, --%s", r->short_flag, r->name);
+            ck_assert_msg(strstr(outbuf, want) != NULL, "help lacks %s", want);
+        }
+        if (r->def != NULL && r->kind != OPT_K_FLAG) {
+            snprintf(want, sizeof want, "(default: %s)", r->def);
+            ck_assert_msg(strstr(outbuf, want) != NULL, "help lacks %s", want);
+        }
+    }
+    ck_assert(strstr(outbuf, "(default: 11211)") != NULL);
+    ck_assert(strstr(outbuf, OPTIONS_DEFAULT_LISTEN) != NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------ stats settings */
+
+struct stat_list {
+    char names[64][32];
+    char values[64][128];
+    int n;
+};
+
+static void collect(void *ctx, const char *name, const char *value)
+{
+    struct stat_list *l = ctx;
+    ck_assert_int_lt(l->n, 64);
+    snprintf(l->names[l->n], sizeof l->names[0], "%s", name);
+    snprintf(l->values[l->n], sizeof l->values[0], "%s", value);
+    l->n++;
+}
+
+static const char *stat(const struct stat_list *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++) {
+        if (strcmp(l->names[i], name) == 0) {
+            return l->values[i];
+        }
+    }
+    ck_abort_msg("no stat %s", name);
+    return NULL;
+}
+
+START_TEST(test_stats_settings_defaults)
+{
+    /* memcached 1.6.18's values and order for the same settings */
+    static const char *const want[][2] = {
+        { "maxbytes", "67108864" }, { "maxconns", "1024" }, { "tcpport", "11211" },
+        { "udpport", "0" }, { "inter", "127.0.0.1,::1" }, { "verbosity", "0" },
+        { "evictions", "on" }, { "domain_socket", "NULL" }, { "umask", "700" },
+        { "shutdown_command", "no" }, { "growth_factor", "1.25" },
+        { "chunk_size", "48" }, { "num_threads", "4" }, { "reqs_per_event", "20" },
+        { "cas_enabled", "yes" }, { "tcp_backlog", "1024" },
+        { "binding_protocol", "ascii" }, { "auth_enabled_sasl", "no" },
+        { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
+        { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
+        { "flush_enabled", "yes" }, { "idle_timeout", "0" }, { "ssl_enabled", "no" },
+    };
+    struct settings s;
+    struct stat_list l = { .n = 0 };
+    settings_defaults(&s);
+    options_each_setting(&s, collect, &l);
+    ck_assert_int_eq(l.n, (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < l.n; i++) {
+        ck_assert_str_eq(l.names[i], want[i][0]);
+        ck_assert_msg(strcmp(l.values[i], want[i][1]) == 0, "%s: %s", want[i][0],
+                      l.values[i]);
+    }
+    for (size_t i = 0; i < options_count; i++) {
+        if (options_table[i].stats_name != NULL) {
+            stat(&l, options_table[i].stats_name);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_stats_settings_values)
+{
+    struct settings s;
+    struct stat_list l = { .n = 0 };
+    ck_ok(&s, "-M", "-C", "-F", "-A", "-s", "/tmp/hc.sock", "-a", "755", "-m", "128",
+          "-f", "1.5", "-vv", "-l", "10.0.0.1:1,[::1]:2", "-o", "hashpower=20");
+    options_each_setting(&s, collect, &l);
+    ck_assert_str_eq(stat(&l, "evictions"), "off");
+    ck_assert_str_eq(stat(&l, "cas_enabled"), "no");
+    ck_assert_str_eq(stat(&l, "flush_enabled"), "no");
+    ck_assert_str_eq(stat(&l, "shutdown_command"), "yes");
+    ck_assert_str_eq(stat(&l, "domain_socket"), "/tmp/hc.sock");
+    ck_assert_str_eq(stat(&l, "umask"), "755");
+    ck_assert_str_eq(stat(&l, "maxbytes"), "134217728");
+    ck_assert_str_eq(stat(&l, "growth_factor"), "1.50");
+    ck_assert_str_eq(stat(&l, "verbosity"), "2");
+    ck_assert_str_eq(stat(&l, "inter"), "10.0.0.1:1,[::1]:2");
+    ck_assert_str_eq(stat(&l, "hashpower_init"), "20");
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+    Suite *su = suite_create("options");
+    TCase *tc = tcase_create("options");
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_no_arguments);
+    tcase_add_test(tc, test_valued_flags_short_and_long);
+    tcase_add_test(tc, test_boolean_flags);
+    tcase_add_test(tc, test_flag_values_for_files);
+    tcase_add_test(tc, test_verbose);
+    tcase_add_test(tc, test_help_and_version);
+    tcase_add_test(tc, test_item_size_suffixes);
+    tcase_add_test(tc, test_memory_limit_is_megabytes);
+    tcase_add_test(tc, test_bounds_every_numeric_row);
+    tcase_add_test(tc, test_bounds_by_hand);
+    tcase_add_test(tc, test_strings);
+    tcase_add_test(tc, test_udp_refused);
+    tcase_add_test(tc, test_listen_forms);
+    tcase_add_test(tc, test_listen_refused);
+    tcase_add_test(tc, test_listen_too_many);
+    tcase_add_test(tc, test_listen_round_trip);
+    tcase_add_test(tc, test_extended);
+    tcase_add_test(tc, test_cli_errors);
+    tcase_add_test(tc, test_error_names_every_option);
+    tcase_add_test(tc, test_repeated_parses);
+    tcase_add_test(tc, test_cross_checks);
+    tcase_add_test(tc, test_not_yet_is_refused);
+    tcase_add_test(tc, test_table_consistency);
+    tcase_add_test(tc, test_defaults_round_trip);
+    tcase_add_test(tc, test_values_round_trip);
+    tcase_add_test(tc, test_help_lists_every_option);
+    tcase_add_test(tc, test_stats_settings_defaults);
+    tcase_add_test(tc, test_stats_settings_values);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(options_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,314 @@
+/* test_proto.c: the ASCII protocol layer driven without sockets: exact reply
+ * bytes for valid and invalid commands, and the same answers whatever way
+ * the input is split across reads (every byte boundary, byte by byte). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "conf/options.h"
+#include "conf/settings.h"
+#include "proto/proto.h"
+
+static struct settings settings;
+static struct store *store;
+static struct thread_stats tstats;
+static struct proto_server srv;
+
+static void fake_info(struct server_info *si) { memset(si, 0, sizeof(*si)); si->libevent_version = "test"; }
+static void fake_conns(struct buf *out) { (void)out; }
+static const struct stats_source fake_src = { fake_info, fake_conns };
+
+static void setup(void)
+{
+    clock_init((int64_t)time(NULL));
+    settings_defaults(&settings);
+    settings.mem_limit = 8 * 1024 * 1024;
+    struct store_config cfg = { settings.mem_limit, settings.item_size_max, 1.25, 48, true, true, 0 };
+    store = store_create(&cfg);
+    ck_assert_ptr_nonnull(store);
+    static bool registered;
+    if (!registered) {
+        stats_register_thread(&tstats);
+        registered = true;
+    }
+    srv.store = store;
+    srv.settings = &settings;
+    srv.stats_src = &fake_src;
+    srv.shutdown = NULL;
+}
+
+static void teardown(void)
+{
+    store_destroy(&store);
+}
+
+/* Feeds input in chunks of at most `step` bytes (0: all at once) the way the
+ * network layer does; returns everything written, NUL-terminated. */
+static char *feed(const char *input, size_t len, size_t step, bool *closed)
+{
+    struct proto_conn pc;
+    struct buf in, out;
+    proto_conn_init(&pc, &tstats);
+    buf_init(&in, PROTO_GET_LINE_MAX + 65536);
+    buf_init(&out, 64 * 1024 * 1024);
+    size_t total = 0, fed = 0;
+    char *acc = malloc(1);
+    *closed = false;
+    while (!*closed) {
+        if (fed < len) {
+            size_t n = step == 0 || len - fed < step ? len - fed : step;
+            buf_append(&in, input + fed, n);
+            fed += n;
+        }
+        enum proto_stop why;
+        do {
+            int budget = 1000;
+            size_t used = proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why);
+            buf_consume(&in, used);
+            acc = realloc(acc, total + buf_len(&out) + 1);
+            if (buf_len(&out) > 0) {
+                memcpy(acc + total, buf_head(&out), buf_len(&out));
+            }
+            total += buf_len(&out);
+            buf_consume(&out, buf_len(&out));
+        } while (why == PROTO_STOP_OUTPUT_FULL || why == PROTO_STOP_BUDGET);
+        if (why == PROTO_STOP_CLOSE) {
+            *closed = true;
+        }
+        if (fed == len) {
+            break;
+        }
+    }
+    acc[total] = '\0';
+    proto_conn_release(&srv, &pc);
+    buf_deinit(&in);
+    buf_deinit(&out);
+    return acc;
+}
+
+static void expect(const char *input, const char *want)
+{
+    bool closed;
+    char *got = feed(input, strlen(input), 0, &closed);
+    ck_assert_msg(strcmp(got, want) == 0, "input %s\nwant %s\ngot  %s", input, want, got);
+    free(got);
+}
+
+START_TEST(storage_and_retrieval)
+{
+    expect("set a 5 0 3\r\nabc\r\nget a\r\n", "STORED\r\nVALUE a 5 3\r\nabc\r\nEND\r\n");
+    expect("add a 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    expect("replace zz 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    expect("append a 0 0 2\r\nde\r\nprepend a 0 0 1\r\n_\r\nget a b\r\n",
+           "STORED\r\nSTORED\r\nVALUE a 5 6\r\n_abcde\r\nEND\r\n");
+    expect("cas zz 0 0 1 1\r\nx\r\n", "NOT_FOUND\r\n");
+    expect("cas a 0 0 1 999999\r\nx\r\n", "EXISTS\r\n");
+    expect("delete a\r\ndelete a\r\n", "DELETED\r\nNOT_FOUND\r\n");
+    expect("set n 0 0 2\r\n99\r\nincr n 1\r\nget n\r\ndecr n 200\r\n",
+           "STORED\r\n100\r\nVALUE n 0 3\r\n100\r\nEND\r\n0\r\n");
+    expect("set n 0 0 20\r\n18446744073709551615\r\nincr n 1\r\n", "STORED\r\n0\r\n");
+    expect("set t 0 0 1\r\nx\r\ntouch t 100\r\ntouch none 1\r\ngat 100 t\r\n",
+           "STORED\r\nTOUCHED\r\nNOT_FOUND\r\nVALUE t 0 1\r\nx\r\nEND\r\n");
+}
+END_TEST
+
+START_TEST(noreply_silences_every_answer)
+{
+    expect("set a 0 0 1 noreply\r\nx\r\nget a\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
+    expect("set a 0 0 1 noreply\r\nxy\r\nget a\r\n", "ERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    expect("incr a 1 noreply\r\ndelete a noreply\r\ndelete a 0 noreply\r\nflush_all noreply\r\nversion\r\n",
+           "VERSION " PROTO_VERSION "\r\n");
+}
+END_TEST
+
+START_TEST(errors_match_memcached)
+{
+    expect("\r\n", "ERROR\r\n");
+    expect("\n", "ERROR\r\n");
+    expect("x\r\n", "ERROR\r\n");
+    expect("GET a\r\n", "ERROR\r\n");
+    expect("get\r\n", "ERROR\r\n");
+    expect("incr a\r\n", "ERROR\r\n");
+    expect("incr a -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    expect("set s 0 0 1\r\nx\r\nincr s 1\r\n", "STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    expect("delete a 1\r\n", "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    expect("touch a x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    expect("flush_all x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    expect("verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    expect("set b 0 0 1\r\nxyz\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    expect("shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    expect("stats nope\r\n", "ERROR\r\n");
+}
+END_TEST
+
+START_TEST(keys_and_lengths)
+{
+    char line[600];
+    char key[252];
+    memset(key, 'k', 251);
+    key[250] = '\0';
+    snprintf(line, sizeof(line), "set %s 0 0 1\r\nx\r\n", key);
+    expect(line, "STORED\r\n");
+    key[250] = 'k';
+    key[251] = '\0';
+    snprintf(line, sizeof(line), "set %s 0 0 1\r\nx\r\nversion\r\n", key);
+    /* the data block is swallowed, never run as a command */
+    expect(line, "CLIENT_ERROR bad command line format\r\nVERSION " PROTO_VERSION "\r\n");
+    snprintf(line, sizeof(line), "get a %s\r\n", key);
+    expect(line, "CLIENT_ERROR bad command line format\r\n");
+    expect("set c\x01\x7f 0 0 1\r\nx\r\nget c\x01\x7f\r\n", "STORED\r\nVALUE c\x01\x7f 0 1\r\nx\r\nEND\r\n");
+    expect("set f 4294967296 0 1\r\nx\r\nget f\r\n", "CLIENT_ERROR bad command line format\r\nEND\r\n");
+    expect("set f 0 2147483648 1\r\nx\r\nget f\r\n", "CLIENT_ERROR bad command line format\r\nEND\r\n");
+    expect("set f 0 0 4294967298\r\nxy\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    expect("set f 0 0 -1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+}
+END_TEST
+
+START_TEST(nul_ends_a_line)
+{
+    bool closed;
+    const char in[] = "set a 0 0 1\r\nx\r\nget a\0junk\r\n";
+    char *got = feed(in, sizeof(in) - 1, 0, &closed);
+    ck_assert_str_eq(got, "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    free(got);
+}
+END_TEST
+
+START_TEST(quit_and_long_lines_close)
+{
+    bool closed;
+    const char *in1 = "version\r\nquit\r\nversion\r\n";
+    char *got = feed(in1, strlen(in1), 0, &closed);
+    ck_assert(closed);
+    ck_assert_str_eq(got, "VERSION " PROTO_VERSION "\r\n");
+    free(got);
+    char junk[4000];
+    memset(junk, 'x', sizeof(junk));
+    got = feed(junk, sizeof(junk), 0, &closed);
+    ck_assert(closed);
+    ck_assert_str_eq(got, "");
+    free(got);
+}
+END_TEST
+
+static const char SCRIPT[] =
+    "set k1 1 0 5\r\nhello\r\nget k1 k2\r\nadd k2 0 0 2 noreply\r\nhi\r\n"
+    "gets k2\r\nincr k3 1\r\nset k3 0 0 1\r\n7\r\nincr k3 5\r\ndecr k3 100\r\n"
+    "append k1 0 0 1\r\n!\r\nget k1\r\nset bad 0 0 2\r\nabcd\r\ndelete k2\r\n"
+    "set big 0 0 300\r\n"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    "\r\nget big\r\nflush_all\r\nget k1\r\nversion\r\n";
+
+/* Replays SCRIPT on a fresh store; the answer must not depend on splits. */
+static char *script_answer(size_t step)
+{
+    teardown();
+    setup();
+    bool closed;
+    return feed(SCRIPT, sizeof(SCRIPT) - 1, step, &closed);
+}
+
+START_TEST(split_at_every_boundary)
+{
+    char *whole = script_answer(0);
+    ck_assert(strstr(whole, "VALUE k1 1 6\r\nhello!\r\n") != NULL);
+    char *bytewise = script_answer(1);
+    ck_assert_str_eq(bytewise, whole);
+    free(bytewise);
+    /* two chunks, split at every byte: emulate by feeding prefix then rest */
+    for (size_t cut = 1; cut < sizeof(SCRIPT) - 1; cut += 1) {
+        teardown();
+        setup();
+        struct proto_conn pc;
+        struct buf in, out;
+        proto_conn_init(&pc, &tstats);
+        buf_init(&in, 1 << 20);
+        buf_init(&out, 1 << 20);
+        enum proto_stop why;
+        int budget = 1000;
+        buf_append(&in, SCRIPT, cut);
+        buf_consume(&in, proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why));
+        buf_append(&in, SCRIPT + cut, sizeof(SCRIPT) - 1 - cut);
+        buf_consume(&in, proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why));
+        buf_append(&out, "", 1);
+        ck_assert_msg(strcmp(buf_head(&out), whole) == 0, "split at %zu differs", cut);
+        proto_conn_release(&srv, &pc);
+        buf_deinit(&in);
+        buf_deinit(&out);
+    }
+    free(whole);
+}
+END_TEST
+
+START_TEST(large_get_resumes_after_output_fills)
+{
+    /* 8 values of 100 KiB: the answer passes the high-water mark mid-get */
+    size_t vlen = 100 * 1024;
+    char *val = malloc(vlen);
+    memset(val, 'v', vlen);
+    struct buf script;
+    buf_init(&script, 4 << 20);
+    char line[64];
+    for (int i = 0; i < 8; i++) {
+        int n = snprintf(line, sizeof(line), "set big%d 0 0 %zu\r\n", i, vlen);
+        buf_append(&script, line, (size_t)n);
+        buf_append(&script, val, vlen);
+        buf_append(&script, "\r\n", 2);
+    }
+    buf_append_lit(&script, "get big0 big1 big2 big3 big4 big5 big6 big7\r\n");
+    bool closed;
+    char *got = feed(buf_head(&script), buf_len(&script), 0, &closed);
+    size_t expect_len = 8 * strlen("STORED\r\n") + 8 * (strlen("VALUE big0 0 102400\r\n") + vlen + 2) + 5;
+    ck_assert_uint_eq(strlen(got), expect_len);
+    ck_assert(strcmp(got + strlen(got) - 5, "END\r\n") == 0);
+    free(got);
+    free(val);
+    buf_deinit(&script);
+}
+END_TEST
+
+START_TEST(stats_reports_memcached_fields)
+{
+    bool closed;
+    const char *in1 = "set a 0 0 1\r\nx\r\nget a\r\nget b\r\nstats\r\n";
+    char *got = feed(in1, strlen(in1), 0, &closed);
+    ck_assert(strstr(got, "STAT cmd_get ") != NULL);
+    ck_assert(strstr(got, "STAT curr_items 1\r\n") != NULL);
+    ck_assert(strstr(got, "STAT limit_maxbytes 8388608\r\n") != NULL);
+    ck_assert(strstr(got, "\r\nEND\r\n") != NULL);
+    free(got);
+    const char *in2 = "stats reset\r\nstats\r\n";
+    got = feed(in2, strlen(in2), 0, &closed);
+    ck_assert(strncmp(got, "RESET\r\n", 7) == 0);
+    ck_assert(strstr(got, "STAT get_hits 0\r\n") != NULL);
+    free(got);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("proto");
+    TCase *tc = tcase_create("ascii");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, storage_and_retrieval);
+    tcase_add_test(tc, noreply_silences_every_answer);
+    tcase_add_test(tc, errors_match_memcached);
+    tcase_add_test(tc, keys_and_lengths);
+    tcase_add_test(tc, nul_ends_a_line);
+    tcase_add_test(tc, quit_and_long_lines_close);
+    tcase_add_test(tc, split_at_every_boundary);
+    tcase_add_test(tc, large_get_resumes_after_output_fills);
+    tcase_add_test(tc, stats_reports_memcached_fields);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
