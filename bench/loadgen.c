@@ -541,12 +541,14 @@ static char *put_key(char *p, uint64_t k)
     return p + KEY_DIGITS;
 }
 
-static char *put_get(char *p, uint64_t *rng, int nkeys)
+/* A get of nkeys random keys; the keys are also written to `asked`, to check the reply. */
+static char *put_get(char *p, uint64_t *rng, int nkeys, uint64_t *asked)
 {
     p = put(p, "get", 3);
     for (int i = 0; i < nkeys; i++) {
+        asked[i] = rng_below(rng, cfg.keyspace);
         *p++ = ' ';
-        p = put_key(p, rng_below(rng, cfg.keyspace));
+        p = put_key(p, asked[i]);
     }
     return put(p, "\r\n", 2);
 }
@@ -565,6 +567,8 @@ struct pending {
     uint8_t kind;
     uint32_t nkeys;   /* keys asked (get) or sets covered (sync) */
     uint32_t hits;    /* VALUE blocks seen so far */
+    uint32_t kofs;    /* get: where its keys start in conn.asked */
+    uint32_t kcur;    /* get: keys already matched or passed over (misses) */
 };
 
 struct conn {
@@ -573,6 +577,8 @@ struct conn {
     char *wbuf;
     size_t wlen, woff;
     struct pending *ring;
+    uint64_t *asked;     /* the keys of the gets in flight, in request order */
+    uint32_t nasked;
     unsigned head, npend;
     uint64_t sent_ns;
     uint64_t skip;       /* value bytes still to skip */
@@ -583,7 +589,7 @@ struct conn {
 
 struct tally {
     uint64_t requests, gets, sets, keys, hits, misses, fill_sets;
-    uint64_t errors, proto_errors, bad_values, closed, timeouts;
+    uint64_t errors, proto_errors, bad_values, bad_keys, closed, timeouts;
 };
 
 enum phase { PHASE_WARMUP, PHASE_MEASURE };
@@ -645,7 +651,10 @@ static void conn_flush(struct worker *w, struct conn *c)
 static void ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
 {
     unsigned slot = (c->head + c->npend) % (unsigned)(cfg.depth + 1);
-    c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .hits = 0 };
+    c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .kofs = c->nasked };
+    if (kind == REQ_GET) {
+        c->nasked += nkeys;
+    }
     c->npend++;
 }
 
@@ -674,6 +683,7 @@ static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
         return;
     }
     char *p = c->wbuf;
+    c->nasked = 0;   /* the previous batch is fully answered */
     if (w->wl == WL_FILL) {
         for (uint64_t i = 0; i < n; i++) {
             p = put_set(p, w->fill_next++, true);
@@ -684,10 +694,10 @@ static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
         w->quota -= n;
         for (uint64_t i = 0; i < n; i++) {
             if (w->wl == WL_MULTIGET) {
-                p = put_get(p, &w->rng, (int)cfg.mget_keys);
+                p = put_get(p, &w->rng, (int)cfg.mget_keys, c->asked + c->nasked);
                 ring_push(c, REQ_GET, (uint32_t)cfg.mget_keys);
             } else if (rng_unit(&w->rng) < cfg.get_ratio) {
-                p = put_get(p, &w->rng, 1);
+                p = put_get(p, &w->rng, 1, c->asked + c->nasked);
                 ring_push(c, REQ_GET, 1);
             } else {
                 p = put_set(p, rng_below(&w->rng, cfg.keyspace), false);
@@ -760,6 +770,26 @@ static int64_t value_bytes(const char *l, size_t n)
     return v;
 }
 
+/* Is the key of "VALUE <key> ..." one this get asked for, in order? A server answers the keys
+ * it holds in the order they were asked, skipping the misses. */
+static bool value_key_ok(struct conn *c, struct pending *p, const char *l, size_t n)
+{
+    char want[KEY_LEN];
+    const char *key = l + 6;
+    const char *sp = memchr(key, ' ', n - 6);
+    if (sp == NULL || sp - key != KEY_LEN) {
+        return false;
+    }
+    for (; p->kcur < p->nkeys; p->kcur++) {
+        put_key(want, c->asked[p->kofs + p->kcur]);
+        if (memcmp(want, key, KEY_LEN) == 0) {
+            p->kcur++;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One reply line (without \r\n) for the oldest pending request. False: protocol error. */
 static bool handle_line(struct worker *w, struct conn *c, const char *l, size_t n, uint64_t now)
 {
@@ -775,6 +805,7 @@ static bool handle_line(struct worker *w, struct conn *c, const char *l, size_t 
                 return false;
             }
             w->t.bad_values += bytes != cfg.value_size;
+            w->t.bad_keys += !value_key_ok(c, p, l, n);
             c->skip = (uint64_t)bytes;
             c->expect_crlf = true;
             p->hits++;
@@ -938,8 +969,9 @@ static struct conn *conn_create(int epfd)
     }
     c->wbuf = malloc(wbuf_cap);
     c->ring = calloc((size_t)cfg.depth + 1, sizeof(*c->ring));
+    c->asked = calloc((size_t)cfg.depth * (size_t)cfg.mget_keys, sizeof(*c->asked));
     c->fd = connect_blocking(5.0);
-    if (c->wbuf == NULL || c->ring == NULL || c->fd < 0) {
+    if (c->wbuf == NULL || c->ring == NULL || c->asked == NULL || c->fd < 0) {
         goto fail;
     }
     int fl = fcntl(c->fd, F_GETFL);
@@ -956,6 +988,7 @@ fail:
     }
     free(c->wbuf);
     free(c->ring);
+    free(c->asked);
     free(c);
     return NULL;
 }
@@ -974,6 +1007,7 @@ static void workers_destroy(struct worker **wsp)
             }
             free(c->wbuf);
             free(c->ring);
+            free(c->asked);
             free(c);
         }
         free(ws[i].conns);
@@ -1113,6 +1147,7 @@ static void totals_add(struct totals *to, const struct worker *w)
     b->errors += a->errors;
     b->proto_errors += a->proto_errors;
     b->bad_values += a->bad_values;
+    b->bad_keys += a->bad_keys;
     b->closed += a->closed;
     b->timeouts += a->timeouts;
     hist_merge(&to->hist, &w->hist);
@@ -1135,9 +1170,9 @@ static void print_result(const struct totals *to, double secs, double srv_cpu, d
            to->hist.n ? (double)to->hist.sum / (double)to->hist.n / 1000.0 : 0.0);
     printf(" gets=%" PRIu64 " sets=%" PRIu64 " keys=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64
            " stored=%" PRIu64 " errors=%" PRIu64 " proto_errors=%" PRIu64 " bad_values=%" PRIu64
-           " closed=%" PRIu64 " timeouts=%" PRIu64,
+           " bad_keys=%" PRIu64 " closed=%" PRIu64 " timeouts=%" PRIu64,
            t->gets, t->sets, t->keys, t->hits, t->misses, t->fill_sets, t->errors,
-           t->proto_errors, t->bad_values, t->closed, t->timeouts);
+           t->proto_errors, t->bad_values, t->bad_keys, t->closed, t->timeouts);
     if (srv_cpu >= 0.0) {
         printf(" server_cpu_us=%.0f server_cpu_us_per_op=%.3f", srv_cpu, srv_cpu * per_op);
     } else {

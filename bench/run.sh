@@ -85,11 +85,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 : >"$OUT/hc.log"
 : >"$OUT/loadgen.log"
 STARTED=()
+LG_PID=
 RUN_NOTES=()
 FAILED=0
 
 cleanup() {
   local pid
+  if [ -n "$LG_PID" ]; then
+    kill -TERM "$LG_PID" 2>/dev/null || true   # timeout(1) passes it on to the load generator
+  fi
   for pid in "${STARTED[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
   done
@@ -132,16 +136,22 @@ start_server() {
   return 1
 }
 
-# stop_server PID: TERM, up to 5 s grace, then KILL.
+# stop_server PID: TERM, up to 5 s grace, then KILL; reaped and forgotten, so that cleanup never
+# signals a pid that may since have been reused.
 stop_server() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
+  local pid=$1 i p keep=()
+  if kill -TERM "$pid" 2>/dev/null; then
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   wait "$pid" 2>/dev/null || true
+  for p in "${STARTED[@]}"; do
+    [ "$p" = "$pid" ] || keep+=("$p")
+  done
+  STARTED=("${keep[@]}")
 }
 
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo -1; }
@@ -164,10 +174,17 @@ warm_args() {
 }
 
 # loadgen ROLE PORT ARGS...: one bounded load generator run; its RESULT line on stdout and in raw.txt
+# (In the background plus `wait`, so that a TERM or INT is handled at once, not after the run.)
 loadgen() {
-  local role=$1 port=$2 line
+  local role=$1 port=$2 line rc=0
   shift 2
-  if ! line=$(timeout 300 "$LOADGEN" -p "$port" -T "$LG_THREADS" -L "$role" "$@" 2>>"$OUT/loadgen.log"); then
+  timeout 300 "$LOADGEN" -p "$port" -T "$LG_THREADS" -L "$role" "$@" >"$WORK/lg.out" \
+    2>>"$OUT/loadgen.log" &
+  LG_PID=$!
+  wait "$LG_PID" || rc=$?
+  LG_PID=
+  line=$(grep -m 1 '^RESULT ' "$WORK/lg.out" || true)
+  if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
     say "load generator failed against $role ($*); see $OUT/loadgen.log"
     RUN_NOTES+=("load generator failed against $(role_name "$role") ($*); see $OUT/loadgen.log")
     line="${line:-RESULT failed=1 label=$role}"
@@ -248,6 +265,7 @@ fmt2() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f\n", a
 # spread ROW FIELD: the larger of the two servers' (max-min)/median over rounds, in percent
 spread() {
   local role f worst=0 s
+  if [ "$ROUNDS" -lt 2 ]; then echo -; return; fi
   for role in mc hc; do
     f="$WORK/$1.$role"
     [ -s "$f" ] || continue
@@ -267,7 +285,7 @@ NOTES=()
 check_row() {   # check_row ROW: notes for any error, miss, short value or failed run
   local row=$1 role n c
   for role in mc hc; do
-    for c in errors proto_errors bad_values closed timeouts failed; do
+    for c in errors proto_errors bad_values bad_keys closed timeouts failed; do
       n=$(total "$row" "$role" "$c")
       [ "$n" = 0 ] || NOTES+=("$row: $(role_name "$role"): $c=$n")
     done
@@ -288,7 +306,7 @@ perf_line() {   # perf_line ROW LABEL OPSFIELD
   local row=$1 label=$2 k=$3 mo ho
   mo=$(med "$row" mc "$k")
   ho=$(med "$row" hc "$k")
-  line "$label" "$(fmt0 "$mo")" "$(fmt0 "$ho")" "$(ratio "$mo" "$ho")" "$(spread "$row" "$k")%" \
+  line "$label" "$(fmt0 "$mo")" "$(fmt0 "$ho")" "$(ratio "$mo" "$ho")" "$(spread "$row" "$k" | sed 's/[0-9]$/&%/')" \
     "$(lat "$row" mc)" "$(lat "$row" hc)" "$(cpu "$row" mc)" "$(cpu "$row" hc)"
 }
 
@@ -297,7 +315,7 @@ memory_lines() {
   mi=$(med memory mc curr_items)
   hi=$(med memory hc curr_items)
   line "memory: items held" "$(fmt0 "$mi")" "$(fmt0 "$hi")" "$(ratio "$mi" "$hi")" \
-    "$(spread memory curr_items)%" "-" "-" "$(cpu memory mc)" "$(cpu memory hc)"
+    "$(spread memory curr_items | sed 's/[0-9]$/&%/')" "-" "-" "$(cpu memory mc)" "$(cpu memory hc)"
   mi=$(med memory_rss mc rss_mib)
   hi=$(med memory_rss hc rss_mib)
   line "memory: RSS MiB" "$(fmt1 "$mi")" "$(fmt1 "$hi")" "$(ratio "$mi" "$hi")" "" "-" "-" "" ""

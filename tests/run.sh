@@ -41,14 +41,19 @@ run_suite() {  # name, command...
 for t in build/tests/test_*; do
   [ -x "$t" ] && run_suite "unit $(basename "$t")" "$t"
 done
+run_suite layers tests/lint/layers.sh
 run_suite integration env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/integration integration
 run_suite compat env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/compat compat
+run_suite security env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/security security
+[ -d tests/hostile ] && run_suite hostile env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/hostile hostile
+[ -d tests/deploy ] && run_suite deploy env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/deploy deploy
+[ -x tests/fuzz/run.sh ] && run_suite fuzz tests/fuzz/run.sh --smoke
 
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in build/asan/tests/test_*; do
   [ -x "$t" ] && run_suite "asan unit $(basename "$t")" env CK_FORK=no "$t"
 done
-run_suite "asan integration" env HC_BIN=build/asan/hardcached HC_SANITIZED=1 \
+run_suite "asan integration" env HC_BIN=build/asan/hardcached HC_SANITIZED=1 HC_EXTRA_ARGS=--seccomp=log \
     $PY tests/lib/runner.py tests/integration asan-integration
 
 echo "skipped: $skipped (each SKIP above says why)"

@@ -9,8 +9,11 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sec/allowlist.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)
@@ -18,8 +21,22 @@
 
 /* --- the table ------------------------------------------------------- */
 
-/* memcached 1.6's flags first, in the order of its -h; then the -o keys.
- * Bounds are memcached's where it has them, else generous but finite. */
+/* --seccomp's words, indexed by SECCOMP_MODE_*. */
+static const char *const seccomp_modes[] = {
+    [SECCOMP_MODE_ON] = "on", [SECCOMP_MODE_LOG] = "log", [SECCOMP_MODE_OFF] = "off", NULL,
+};
+
+/* --format's and --fail-on's words, indexed by AUDIT_FORMAT_* / AUDIT_FAIL_ON_*. */
+static const char *const audit_formats[] = {
+    [AUDIT_FORMAT_TEXT] = "text", [AUDIT_FORMAT_JSON] = "json", NULL,
+};
+static const char *const audit_fail_ons[] = {
+    [AUDIT_FAIL_ON_WARNING] = "warning", [AUDIT_FAIL_ON_CRITICAL] = "critical", NULL,
+};
+
+/* memcached 1.6's flags first, in the order of its -h; then the hardening
+ * flags; then the -o keys. Bounds are memcached's where it has them, else
+ * generous but finite. */
 const struct option_row options_table[] = {
     { .name = "port", .short_flag = 'p', .kind = OPT_K_INT, OPTION_FIELD(port),
       .min = 1, .max = 65535, .def = "11211", .metavar = "<num>",
@@ -49,7 +66,7 @@ const struct option_row options_table[] = {
       .min = 1, .max = SETTINGS_MAX_LISTEN, .metavar = "<addr>",
       .help = "address to listen on: host[:port], [ipv6]:port or ipv6; comma "
               "list, repeatable (default: " OPTIONS_DEFAULT_LISTEN " only)",
-      .stats_name = "inter", .stats = OPT_S_LIST },
+      .stats_name = "inter", .stats = OPT_S_LIST, .flags = OPT_REPEATABLE },
     { .name = "daemon", .short_flag = 'd', .kind = OPT_K_FLAG, OPTION_FIELD(daemonize),
       .help = "run as a daemon" },
     { .name = "enable-coredumps", .short_flag = 'r', .kind = OPT_K_FLAG,
@@ -124,6 +141,67 @@ const struct option_row options_table[] = {
     { .name = "extended", .short_flag = 'o', .kind = OPT_K_EXTENDED, .flags = OPT_CLI_ONLY,
       .metavar = "<key=val,...>",
       .help = "comma separated list of extended options:" },
+
+    /* Hardening (SPEC §2): long options only. */
+    { .name = "allow", .kind = OPT_K_ALLOW, .group = OPT_G_HARDENING, OPTION_FIELD(allow),
+      .metavar = "<cidr,...>",
+      .help = "serve only peers inside these IPv4/IPv6 networks (e.g. "
+              "10.0.0.0/8,2001:db8::/32); others are closed at accept, before "
+              "any byte is read or written. Repeatable (default: no allowlist)",
+      .stats_name = "allowlist_entries", .stats = OPT_S_ENTRIES, .flags = OPT_REPEATABLE },
+    { .name = "allow-file", .kind = OPT_K_ALLOW_FILE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(allow), .metavar = "<file>",
+      .help = "add the networks listed in <file>, one per line, # comments; "
+              "repeatable, combines with --allow",
+      .flags = OPT_REPEATABLE },
+    /* SECURITY: on by default; log and off are for building the policy and
+     * for debugging, and the audit reports them. */
+    { .name = "seccomp", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(seccomp_mode), .choices = seccomp_modes, .def = "on",
+      .metavar = "<on|log|off>",
+      .help = "system call filter on every thread: on = a call outside the "
+              "compiled-in policy kills the process, log = such calls are logged "
+              "and allowed (to build the policy), off = no filter",
+      .stats_name = "seccomp", .stats = OPT_S_WORD, .flags = OPT_DANGEROUS },
+    { .name = "max-conns-per-ip", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(max_conns_per_ip), .min = 0, .max = 1024 * 1024, .def = "0",
+      .metavar = "<num>",
+      .help = "most connections open at once from one address; 0: no limit",
+      .stats_name = "max_conns_per_ip", .stats = OPT_S_NUM },
+    { .name = "read-timeout", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(read_timeout), .min = 0, .max = 24 * 3600, .def = "30",
+      .metavar = "<sec>",
+      .help = "close a connection that holds a partial request this long "
+              "(slowloris); 0: never",
+      .stats_name = "read_timeout", .stats = OPT_S_NUM },
+
+    /* Start-up mode (SPEC §2, §6): command line only, applied in the first
+     * pass over argv, so the file is read before the other flags and an
+     * invalid configuration under --check-config exits 2, not 64. */
+    { .name = "config", .kind = OPT_K_STRING, .group = OPT_G_HARDENING,
+      OPTION_FIELD(config_file), .min = 1, .max = SETTINGS_PATH_MAX - 1,
+      .metavar = "<file>",
+      .help = "read options from <file> first (\"name = value\" lines, see "
+              "hardcached.conf(5)); the command line overrides the file",
+      .flags = OPT_CLI_ONLY | OPT_EARLY | OPT_ONCE },
+    { .name = "check-config", .kind = OPT_K_FLAG, .group = OPT_G_HARDENING,
+      OPTION_FIELD(check_config),
+      .help = "audit the configuration (the file and the flags, as a start "
+              "would use them), print the findings and exit, starting nothing: "
+              "0 no warnings, 1 warnings, 2 critical findings or an invalid "
+              "configuration",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
+    { .name = "format", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(audit_format), .choices = audit_formats, .def = "text",
+      .metavar = "<text|json>",
+      .help = "output of --check-config: text (a line per finding) or json",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
+    { .name = "fail-on", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(audit_fail_on), .choices = audit_fail_ons, .def = "warning",
+      .metavar = "<warning|critical>",
+      .help = "lowest severity that makes --check-config fail: warning (exit 1), "
+              "or critical (warnings exit 0; for a unit's ExecStartPre=)",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
 
     /* Keys of -o (memcached's names); in a config file, names of their own. */
     { .name = "idle_timeout", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
@@ -202,7 +280,7 @@ static bool in_range(const struct option_row *r, double v)
 }
 
 /* Echoes untrusted input into a message: printable ASCII only, bounded. */
-static void sanitize(const char *in, char *out, size_t outlen)
+void options_sanitize(const char *in, char *out, size_t outlen)
 {
     size_t n = 0;
     size_t i = 0;
@@ -246,7 +324,7 @@ static bool fail(const struct option_row *r, const char *got, char *err,
     if (got == NULL) {
         snprintf(err, errlen, "missing value; %s", form);
     } else {
-        sanitize(got, clean, sizeof clean);
+        options_sanitize(got, clean, sizeof clean);
         snprintf(err, errlen, "%s, got \"%s\"", form, clean);
     }
     return false;
@@ -261,6 +339,16 @@ static void form_extended(char *buf, size_t len)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, options_table[i].name);
             sep = ", ";
         }
+    }
+}
+
+/* "expected on, log or off" */
+static void form_choice(const struct option_row *r, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "expected");
+    for (size_t i = 0; r->choices[i] != NULL && n < len; i++) {
+        const char *sep = i == 0 ? " " : r->choices[i + 1] == NULL ? " or " : ", ";
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, r->choices[i]);
     }
 }
 
@@ -304,6 +392,16 @@ static void form_of(const struct option_row *r, char *buf, size_t len)
         break;
     case OPT_K_EXTENDED:
         form_extended(buf, len);
+        break;
+    case OPT_K_CHOICE:
+        form_choice(r, buf, len);
+        break;
+    case OPT_K_ALLOW:
+        snprintf(buf, len, "expected networks as ADDRESS[/PREFIX][,...], e.g. "
+                 "10.0.0.0/8,2001:db8::/32");
+        break;
+    case OPT_K_ALLOW_FILE:
+        snprintf(buf, len, "expected a file with one network (ADDRESS[/PREFIX]) a line");
         break;
     default:
         snprintf(buf, len, "only valid on the command line");
@@ -677,7 +775,7 @@ static bool apply_ext_item(struct settings *s, const struct option_row *self,
     char value[256], sub[512], clean[80];
     if (r == NULL) {
         snprintf(value, sizeof value, "%.*s", (int)(klen < 255 ? klen : 255), item.p);
-        sanitize(value, clean, sizeof clean);
+        options_sanitize(value, clean, sizeof clean);
         form_of(self, sub, sizeof sub);
         snprintf(err, errlen, "unknown key \"%s\"; %s", clean, sub);
         return false;
@@ -719,6 +817,111 @@ static bool apply_extended(struct settings *s, const struct option_row *r,
     }
     *s = tmp;
     return true;
+}
+
+/* --- hardening kinds: choices and the allowlist --------------------------- */
+
+static bool apply_choice(struct settings *s, const struct option_row *r,
+                         const char *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; v != NULL && r->choices[i] != NULL; i++) {
+        if (strcmp(v, r->choices[i]) == 0) {
+            store_uint(field_of(s, r), r->ctype, i);
+            return true;
+        }
+    }
+    return fail(r, v, err, errlen);
+}
+
+static void format_choice(const struct settings *s, const struct option_row *r,
+                          char *buf, size_t len)
+{
+    unsigned long long i = load_uint(cfield_of(s, r), r->ctype);
+    size_t n = 0;
+    while (r->choices[n] != NULL) {
+        n++;
+    }
+    snprintf(buf, len, "%s", i < n ? r->choices[i] : "?");
+}
+
+/* --allow and --allow-file add to one allowlist, created by the first. On
+ * failure the list is as before (a list created for it is freed again);
+ * allowlist_add_list and allowlist_load_file are all or nothing. */
+static struct allowlist **allow_target(struct settings *s, const struct option_row *r,
+                                       bool *created, char *err, size_t errlen)
+{
+    struct allowlist **al = field_of(s, r);
+    *created = *al == NULL;
+    if (*created && (*al = allowlist_create()) == NULL) {
+        snprintf(err, errlen, "out of memory for the allowlist");
+        return NULL;
+    }
+    return al;
+}
+
+static bool allow_done(struct allowlist **al, bool created, bool ok)
+{
+    if (!ok && created) {
+        allowlist_destroy(al);
+    }
+    return ok;
+}
+
+static bool apply_allow(struct settings *s, const struct option_row *r,
+                        const char *v, char *err, size_t errlen)
+{
+    bool created;
+    if (v == NULL) {
+        return fail(r, v, err, errlen);
+    }
+    struct allowlist **al = allow_target(s, r, &created, err, errlen);
+    return al != NULL && allow_done(al, created, allowlist_add_list(*al, v, err, errlen));
+}
+
+/* SECURITY: a file without a single network is refused: an empty allowlist
+ * would refuse every client, and an emptied file is more likely a mistake
+ * (a failed deploy) than a wish. */
+static bool apply_allow_file(struct settings *s, const struct option_row *r,
+                             const char *v, char *err, size_t errlen)
+{
+    bool created;
+    char clean[80];
+    if (v == NULL) {
+        return fail(r, v, err, errlen);
+    }
+    size_t plen = strlen(v);
+    if (s->nallow_files >= SETTINGS_MAX_ALLOW_FILES) {
+        snprintf(err, errlen, "at most %d allowlist files; merge them into fewer",
+                 SETTINGS_MAX_ALLOW_FILES);
+        return false;
+    }
+    if (plen == 0 || plen >= SETTINGS_PATH_MAX) {
+        return fail(r, v, err, errlen);
+    }
+    struct allowlist **al = allow_target(s, r, &created, err, errlen);
+    if (al == NULL) {
+        return false;
+    }
+    size_t before = allowlist_count(*al);
+    bool ok = allowlist_load_file(*al, v, err, errlen);
+    if (ok && allowlist_count(*al) == before) {
+        options_sanitize(v, clean, sizeof clean);
+        snprintf(err, errlen, "%s: no network in the file; an empty allowlist "
+                 "would refuse every client", clean);
+        ok = false;
+    }
+    if (ok) {
+        /* kept for the audit: who may write the file decides who is served */
+        memcpy(s->allow_files[s->nallow_files++], v, plen + 1);
+    }
+    return allow_done(al, created, ok);
+}
+
+/* The composer paired with apply_allow; a file's networks come out inline. */
+static void format_allow(const struct settings *s, const struct option_row *r,
+                         char *buf, size_t len)
+{
+    allowlist_format(*(struct allowlist *const *)cfield_of(s, r), buf, len);
 }
 
 /* --- kinds: writing a value back ------------------------------------------ */
@@ -779,23 +982,46 @@ static void format_none(const struct settings *s, const struct option_row *r,
     }
 }
 
-/* What each kind does; indexed by enum option_kind. */
+/* --- kinds: forgetting what a config file added -------------------------- */
+
+typedef void reset_fn(struct settings *s);
+
+static void reset_listen(struct settings *s)
+{
+    memset(s->listen, 0, sizeof s->listen);
+    s->nlisten = 0;
+}
+
+static void reset_allow(struct settings *s)
+{
+    allowlist_destroy(&s->allow);
+    memset(s->allow_files, 0, sizeof s->allow_files);
+    s->nallow_files = 0;
+}
+
+/* What each kind does; indexed by enum option_kind. reset: for the
+ * OPT_REPEATABLE rows, empties the field before the command line's first
+ * use, so that it replaces (never widens) what a config file gave. */
 static const struct kind_ops {
     apply_fn *apply;
     format_fn *format;
     bool takes_arg;           /* on the command line */
+    reset_fn *reset;
 } kind_ops[] = {
-    [OPT_K_FLAG]     = { apply_flag,     format_flag,   false },
-    [OPT_K_COUNT]    = { apply_count,    format_int,    false },
-    [OPT_K_INT]      = { apply_int,      format_int,    true },
-    [OPT_K_SIZE]     = { apply_size,     format_sizev,  true },
-    [OPT_K_DOUBLE]   = { apply_double,   format_double, true },
-    [OPT_K_STRING]   = { apply_string,   format_string, true },
-    [OPT_K_OCTAL]    = { apply_octal,    format_octal,  true },
-    [OPT_K_LISTEN]   = { apply_listen,   format_listen, true },
-    [OPT_K_EXTENDED] = { apply_extended, format_none,   true },
-    [OPT_K_HELP]     = { apply_action,   format_none,   false },
-    [OPT_K_VERSION]  = { apply_action,   format_none,   false },
+    [OPT_K_FLAG]     = { apply_flag,     format_flag,   false, NULL },
+    [OPT_K_COUNT]    = { apply_count,    format_int,    false, NULL },
+    [OPT_K_INT]      = { apply_int,      format_int,    true,  NULL },
+    [OPT_K_SIZE]     = { apply_size,     format_sizev,  true,  NULL },
+    [OPT_K_DOUBLE]   = { apply_double,   format_double, true,  NULL },
+    [OPT_K_STRING]   = { apply_string,   format_string, true,  NULL },
+    [OPT_K_OCTAL]    = { apply_octal,    format_octal,  true,  NULL },
+    [OPT_K_LISTEN]   = { apply_listen,   format_listen, true,  reset_listen },
+    [OPT_K_EXTENDED] = { apply_extended, format_none,   true,  NULL },
+    [OPT_K_CHOICE]   = { apply_choice,   format_choice, true,  NULL },
+    [OPT_K_ALLOW]    = { apply_allow,    format_allow,  true,  reset_allow },
+    [OPT_K_ALLOW_FILE] = { apply_allow_file, format_none, true, reset_allow },
+    [OPT_K_HELP]     = { apply_action,   format_none,   false, NULL },
+    [OPT_K_VERSION]  = { apply_action,   format_none,   false, NULL },
 };
 
 static bool apply_value(struct settings *s, const struct option_row *r,
@@ -819,6 +1045,11 @@ void options_format(const struct settings *s, const struct option_row *row,
                     char *buf, size_t len)
 {
     kind_ops[row->kind].format(s, row, buf, len);
+}
+
+void options_form(const struct option_row *row, char *buf, size_t len)
+{
+    form_of(row, buf, len);
 }
 
 const struct option_row *options_find(const char *name)
@@ -899,9 +1130,47 @@ static bool check_chunk_vs_item(const struct settings *s, char *err, size_t errl
                       "lower -n or raise -I", err, errlen);
 }
 
+/* SECURITY: -u root would keep every privilege the drop is there to shed
+ * (SPEC §3). Refused by name, as uid 0 ("0", or an alias such as toor),
+ * and whether or not we start as root: the setting itself is the mistake. */
+static bool check_user_not_root(const struct settings *s, char *err, size_t errlen)
+{
+    const struct passwd *pw = NULL;
+    char label[64], clean[80];
+    bool root = strcmp(s->user, "root") == 0 || strcmp(s->user, "0") == 0;
+    if (!root) {
+        pw = getpwnam(s->user);
+        root = pw != NULL && pw->pw_uid == 0;
+    }
+    if (!root) {
+        return true;
+    }
+    options_label(options_find("user"), label, sizeof label);
+    options_sanitize(s->user, clean, sizeof clean);
+    snprintf(err, errlen, "hardcached: %s: refusing to run as root%s%s%s; name an "
+             "unprivileged user (default: memcache)", label,
+             pw ? " (user \"" : "", pw ? clean : "", pw ? "\" has uid 0)" : "");
+    return false;
+}
+
+/* --format and --fail-on shape --check-config's output; given alone they
+ * would be silently ignored, which is never what the operator meant. */
+static bool check_audit_flags(const struct settings *s, char *err, size_t errlen)
+{
+    const char *name = s->audit_format != AUDIT_FORMAT_TEXT ? "format"
+                     : s->audit_fail_on != AUDIT_FAIL_ON_WARNING ? "fail-on" : NULL;
+    if (s->check_config || name == NULL) {
+        return true;
+    }
+    snprintf(err, errlen, "hardcached: --%s: only applies with --check-config", name);
+    return false;
+}
+
 static cross_check_fn *const cross_checks[] = {
     check_item_vs_memory,
     check_chunk_vs_item,
+    check_user_not_root,
+    check_audit_flags,
 };
 
 bool options_validate(const struct settings *s, char *err, size_t errlen)
@@ -911,7 +1180,17 @@ bool options_validate(const struct settings *s, char *err, size_t errlen)
             return false;
         }
     }
+    /* The one change validation makes (through the pointer): the allowlist
+     * is final, sorted and searchable from here on. */
+    if (s->allow != NULL) {
+        allowlist_seal(s->allow);
+    }
     return true;
+}
+
+void options_release(struct settings *s)
+{
+    allowlist_destroy(&s->allow);
 }
 
 /* --- the command line ----------------------------------------------------------- */
@@ -970,7 +1249,7 @@ static enum options_result cli_getopt_error(int c, char *const argv[], char *err
 {
     const struct option_row *r = row_by_val(optopt);
     char label[64], form[256], word[80];
-    sanitize(argv[optind - 1], word, sizeof word);
+    options_sanitize(argv[optind - 1], word, sizeof word);
     if (r != NULL) {
         options_label(r, label, sizeof label);
         form_of(r, form, sizeof form);
@@ -1002,36 +1281,110 @@ static bool cli_apply(struct settings *s, const struct option_row *r, const char
     return false;
 }
 
+/* Pass 1: argv in order, on a scratch copy, exactly as a single pass would
+ * see it: the first error (or -h, -V) decides. The OPT_EARLY rows are also
+ * applied to *s, even after an error, so that --check-config is known
+ * whatever else is wrong. */
+static enum options_result cli_check(struct settings *s, int argc, char *const argv[],
+                                     char *err, size_t errlen, FILE *out)
+{
+    struct settings scratch;
+    struct cli_spec sp;
+    bool seen[NROWS] = { false };
+    enum options_result res = OPTIONS_RUN;
+    char early_err[1024];
+    scratch = *s;
+    scratch.allow = NULL;             /* its own list: *s's is never touched */
+    cli_spec_build(&sp);
+    optind = 0;                       /* glibc: full re-initialisation */
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, sp.shorts, sp.longs, NULL)) != -1;) {
+        const struct option_row *r = row_by_val(c);
+        const char *v = r && kind_ops[r->kind].takes_arg ? optarg : NULL;
+        if (c == '?' || c == ':' || r == NULL) {
+            if (res == OPTIONS_RUN) {
+                res = cli_getopt_error(c, argv, err, errlen);
+            }
+            continue;
+        }
+        if (res != OPTIONS_RUN) {
+            /* after an error: only what decides how it is reported */
+            if (r->flags & OPT_EARLY) {
+                (void)cli_apply(s, r, v, early_err, sizeof early_err);
+            }
+            continue;
+        }
+        if (r->kind == OPT_K_HELP || r->kind == OPT_K_VERSION) {
+            (r->kind == OPT_K_HELP ? options_print_help : options_print_version)(out);
+            res = OPTIONS_EXIT_OK;
+            break;
+        }
+        if ((r->flags & OPT_ONCE) && seen[r - options_table]) {
+            char label[64];
+            options_label(r, label, sizeof label);
+            snprintf(err, errlen, "hardcached: %s: given twice; it may be given once", label);
+            res = OPTIONS_ERROR;
+            continue;
+        }
+        seen[r - options_table] = true;
+        if (!cli_apply((r->flags & OPT_EARLY) ? s : &scratch, r, v, err, errlen)) {
+            res = OPTIONS_ERROR;
+        }
+    }
+    if (res == OPTIONS_RUN && optind < argc) {
+        char word[80];
+        options_sanitize(argv[optind], word, sizeof word);
+        snprintf(err, errlen, "hardcached: unexpected argument \"%s\" (options take "
+                 "the form -p 11211 or --port=11211; see --help)", word);
+        res = OPTIONS_ERROR;
+    }
+    allowlist_destroy(&scratch.allow);
+    return res;
+}
+
+/* Pass 3, after the config file: argv applied to *s (pass 1 proved it
+ * valid; reading an --allow-file again can still fail). */
+static bool cli_apply_all(struct settings *s, int argc, char *const argv[], char *err,
+                          size_t errlen)
+{
+    struct cli_spec sp;
+    bool reset[NROWS] = { false };     /* by the row that owns the field */
+    cli_spec_build(&sp);
+    optind = 0;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, sp.shorts, sp.longs, NULL)) != -1;) {
+        const struct option_row *r = row_by_val(c);
+        if (r == NULL || (r->flags & OPT_EARLY)) {
+            continue;
+        }
+        size_t owner = 0;
+        while (options_table[owner].offset != r->offset || options_table[owner].size != r->size) {
+            owner++;
+        }
+        if ((r->flags & OPT_REPEATABLE) && !reset[owner] && kind_ops[r->kind].reset) {
+            kind_ops[r->kind].reset(s);
+        }
+        reset[owner] = true;
+        if (!cli_apply(s, r, kind_ops[r->kind].takes_arg ? optarg : NULL, err, errlen)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 enum options_result options_parse_cli(struct settings *s, int argc,
                                       char *const argv[], char *err,
                                       size_t errlen, FILE *out)
 {
-    struct cli_spec sp;
-    cli_spec_build(&sp);
-    optind = 0;               /* glibc: full re-initialisation */
-    opterr = 0;
-    for (;;) {
-        int c = getopt_long(argc, argv, sp.shorts, sp.longs, NULL);
-        const struct option_row *r = row_by_val(c);
-        if (c == -1) {
-            break;
-        }
-        if (c == '?' || c == ':' || r == NULL) {
-            return cli_getopt_error(c, argv, err, errlen);
-        }
-        if (r->kind == OPT_K_HELP || r->kind == OPT_K_VERSION) {
-            (r->kind == OPT_K_HELP ? options_print_help : options_print_version)(out);
-            return OPTIONS_EXIT_OK;
-        }
-        if (!cli_apply(s, r, kind_ops[r->kind].takes_arg ? optarg : NULL, err, errlen)) {
-            return OPTIONS_ERROR;
-        }
+    enum options_result res = cli_check(s, argc, argv, err, errlen, out);
+    if (res != OPTIONS_RUN) {
+        return res;
     }
-    if (optind < argc) {
-        char word[80];
-        sanitize(argv[optind], word, sizeof word);
-        snprintf(err, errlen, "hardcached: unexpected argument \"%s\" (options take "
-                 "the form -p 11211 or --port=11211; see --help)", word);
+    if (s->config_file[0] != '\0' &&
+        !options_parse_config_file(s, s->config_file, err, errlen)) {
+        return OPTIONS_ERROR;
+    }
+    if (!cli_apply_all(s, argc, argv, err, errlen)) {
         return OPTIONS_ERROR;
     }
     return options_validate(s, err, errlen) ? OPTIONS_RUN : OPTIONS_ERROR;
@@ -1161,6 +1514,10 @@ static void stats_value(const struct settings *s, const struct option_row *r,
     case OPT_S_STRING:
         snprintf(buf, len, "%s", *(const char *)p ? (const char *)p : "NULL");
         break;
+    case OPT_S_ENTRIES:
+        snprintf(buf, len, "%zu", allowlist_count(*(struct allowlist *const *)p));
+        break;
+    case OPT_S_WORD:
     default:
         options_format(s, r, buf, len);
         break;

@@ -1,8 +1,9 @@
 /* options.h: the option table, the one description of every knob. The
- * command line, --help, `stats settings`, and (next) the config file, the man
- * pages and the --check-config audit all walk options_table[]; adding an
- * option is adding a row to it in options.c. Rows point into struct settings
- * by offset; the parsers here are strict and never print (callers do). */
+ * command line, the config file (config.c), --help, `stats settings`, the
+ * man pages (tools/genman.c) and the --check-config audit (audit.c) all walk
+ * options_table[]; adding an option is adding a row to it in options.c. Rows
+ * point into struct settings by offset; the parsers here are strict and
+ * never print (callers do), except -h and -V. */
 #ifndef HC_CONF_OPTIONS_H
 #define HC_CONF_OPTIONS_H
 
@@ -25,6 +26,9 @@ enum option_kind {
     OPT_K_OCTAL,      /* octal digits (a file mode mask), [min, max] */
     OPT_K_LISTEN,     /* host[:port],[v6]:port,...; appends to s->listen */
     OPT_K_EXTENDED,   /* -o key=value,...: applies OPT_G_EXTENDED rows */
+    OPT_K_CHOICE,     /* one word of row.choices; the int field holds its index */
+    OPT_K_ALLOW,      /* CIDR[,CIDR...] added to the allowlist (created on first use) */
+    OPT_K_ALLOW_FILE, /* a file of CIDRs added to the same allowlist */
     OPT_K_HELP,       /* action: print help, exit 0 */
     OPT_K_VERSION,    /* action: print version, exit 0 */
 };
@@ -33,13 +37,13 @@ enum option_kind {
  * compile time (OPTION_FIELD), checked against the kind by the unit tests. */
 enum option_ctype {
     OPT_C_NONE, OPT_C_BOOL, OPT_C_INT, OPT_C_UINT, OPT_C_U16, OPT_C_SIZE,
-    OPT_C_DOUBLE, OPT_C_CHARS, OPT_C_LISTEN,
+    OPT_C_DOUBLE, OPT_C_CHARS, OPT_C_LISTEN, OPT_C_ALLOWLIST,
 };
 
 /* Where a row appears in --help (and, later, in the man page). */
 enum option_group {
     OPT_G_MEMCACHED,  /* memcached 1.6's flags, same spelling and meaning */
-    OPT_G_HARDENING,  /* long-only hardening flags (next issue) */
+    OPT_G_HARDENING,  /* long-only hardening flags (SPEC §2) */
     OPT_G_EXTENDED,   /* keys of -o; not command-line flags of their own */
 };
 
@@ -52,15 +56,25 @@ enum option_stats {
     OPT_S_OCTAL,      /* %o */
     OPT_S_STRING,     /* the string, or NULL when empty */
     OPT_S_LIST,       /* the listen list composed as -l takes it */
+    OPT_S_WORD,       /* a CHOICE's word */
+    OPT_S_ENTRIES,    /* an allowlist's number of networks; 0: none */
 };
 
 enum option_flags {
-    OPT_DANGEROUS     = 1u << 0, /* weakens a promise of SECURITY.md: audited */
+    OPT_DANGEROUS     = 1u << 0, /* weakens a promise of SECURITY.md: audited
+                                    (FLAG: giving it; CHOICE: any value but
+                                    the default) */
     OPT_NOT_YET       = 1u << 1, /* parsed and documented, not implemented:
                                     setting it is refused, never ignored */
     OPT_INVERT        = 1u << 2, /* FLAG: giving it clears the field (-M, -C, -F) */
     OPT_CLI_ONLY      = 1u << 3, /* not a config-file name (-h, -V, -o) */
     OPT_MIN_EXCLUSIVE = 1u << 4, /* DOUBLE: value must be > min */
+    OPT_EARLY         = 1u << 5, /* CLI: applied in the first pass over argv,
+                                    before the config file is read */
+    OPT_REPEATABLE    = 1u << 6, /* may repeat in a config file (each adds);
+                                    its first use on the command line replaces
+                                    what the file gave */
+    OPT_ONCE          = 1u << 7, /* at most once on the command line */
 };
 
 struct option_row {
@@ -75,6 +89,7 @@ struct option_row {
     unsigned long long unit;  /* INT: multiplier to storage units; 0 = 1 */
     const char *unit_name;    /* INT with unit: what the number counts */
     const char *def;          /* default in input syntax; NULL = zero/empty */
+    const char *const *choices; /* CHOICE: the words, NULL-terminated */
     const char *metavar;      /* --help: "<num>" */
     const char *help;         /* --help text, one line, no default */
     const char *form;         /* replaces the generated "expected ..." text */
@@ -87,7 +102,8 @@ struct option_row {
 #define OPTION_CTYPE(x) _Generic((x), \
     bool: OPT_C_BOOL, int: OPT_C_INT, unsigned: OPT_C_UINT, \
     uint16_t: OPT_C_U16, size_t: OPT_C_SIZE, double: OPT_C_DOUBLE, \
-    char *: OPT_C_CHARS, struct listen_addr *: OPT_C_LISTEN)
+    char *: OPT_C_CHARS, struct listen_addr *: OPT_C_LISTEN, \
+    struct allowlist *: OPT_C_ALLOWLIST)
 #define OPTION_FIELD(f) \
     .offset = offsetof(struct settings, f), \
     .size = sizeof(((struct settings *)0)->f), \
@@ -106,10 +122,16 @@ enum options_result {
     OPTIONS_ERROR,
 };
 
-/* Parses argv over the defaults already in *s. On error writes a one-line
- * message naming the option and the accepted form into err (no trailing
- * newline) and returns OPTIONS_ERROR; the caller prints it and exits 64
- * (EX_USAGE). -h / -V print to out. Ends with options_validate(). */
+/* Parses argv over the defaults already in *s, in three passes: argv is
+ * checked in order on a scratch copy (errors, -h and -V come out as they
+ * would in one pass) while the OPT_EARLY rows (--config, --check-config,
+ * --format, --fail-on) are applied to *s; then the --config file is read;
+ * then argv is applied again, so the command line overrides the file. On
+ * error writes a one-line message ("hardcached: ...", naming the option, or
+ * FILE:LINE, and the accepted form) into err (no trailing newline) and
+ * returns OPTIONS_ERROR; the caller prints it and exits 64 (EX_USAGE), or 2
+ * when s->check_config is set (it is whenever --check-config is in argv).
+ * -h / -V print to out. Ends with options_validate(). */
 enum options_result options_parse_cli(struct settings *s, int argc,
                                       char *const argv[], char *err,
                                       size_t errlen, FILE *out);
@@ -139,11 +161,45 @@ bool options_apply(struct settings *s, const struct option_row *row,
 void options_format(const struct settings *s, const struct option_row *row,
                     char *buf, size_t len);
 
+/* The accepted form of a row's value, for messages: "expected an integer
+ * 1-65535", "expected on, log or off". */
+void options_form(const struct option_row *row, char *buf, size_t len);
+
 /* "-p/--port", "--allow", "-o/--extended: idle_timeout". */
 void options_label(const struct option_row *row, char *buf, size_t len);
 
-/* Checks between options (-I against -m, ...), after every source has been
- * applied. False with a full one-line message (with "hardcached: ") in err. */
+/* Checks between options (-I against -m, ...) and of final values (-u root
+ * is refused), after every source has been applied. False with a full
+ * one-line message (with "hardcached: ") in err. When all pass, seals the
+ * allowlist (s->allow), which is then ready for allowlist_admit. */
 bool options_validate(const struct settings *s, char *err, size_t errlen);
+
+/* The config file (config.c; format in hardcached.conf(5)): one
+ * "name = value" a line, names are the long flags without dashes and the
+ * -o keys, '#' starts a comment outside quotes, blank lines are fine, CRLF
+ * is fine. A value may be enclosed in "..." or '...' (removed; inside, '#'
+ * and blanks are kept); quote characters are never part of a value. Only
+ * OPT_REPEATABLE names may appear twice; OPT_CLI_ONLY names are refused.
+ * Applies to *s in order; does not validate (the command line comes next).
+ * text need not be NUL-terminated; at most OPTIONS_CONFIG_MAX bytes. False
+ * with "hardcached: FILENAME:LINE: name: what was expected, got ..." in err;
+ * *s may then hold part of the file (the caller exits). */
+#define OPTIONS_CONFIG_MAX (1024 * 1024)
+bool options_parse_config_text(struct settings *s, const char *text, size_t len,
+                               const char *filename, char *err, size_t errlen);
+
+/* Reads path (a regular file of at most OPTIONS_CONFIG_MAX bytes) and
+ * parses it as above; errors name the file ("hardcached: FILE: cannot
+ * open: ...") or the line. */
+bool options_parse_config_file(struct settings *s, const char *path, char *err,
+                               size_t errlen);
+
+/* Echoes untrusted text into a message: printable ASCII only, the first 64
+ * bytes, "..." when cut. */
+void options_sanitize(const char *in, char *out, size_t outlen);
+
+/* Frees what applying options allocated (the allowlist) and NULLs it; s may
+ * then be refilled with settings_defaults. */
+void options_release(struct settings *s);
 
 #endif

@@ -11,6 +11,8 @@
 struct allowlist;
 
 #define SETTINGS_MAX_LISTEN 16
+#define SETTINGS_MAX_ALLOW_FILES 8
+#define SETTINGS_PATH_MAX 4096
 
 struct listen_addr {
     char host[256];     /* numeric address or name; "" means the defaults */
@@ -57,9 +59,20 @@ struct settings {
     int seccomp_mode;               /* --seccomp: SECCOMP_MODE_ON (default), _LOG, _OFF */
     int max_conns_per_ip;           /* --max-conns-per-ip, 0 = off */
     int read_timeout;               /* --read-timeout seconds, 30; 0 = off */
+    /* the --allow-file paths, for the audit of their owners and modes */
+    char allow_files[SETTINGS_MAX_ALLOW_FILES][SETTINGS_PATH_MAX];
+    int nallow_files;
+
+    /* start-up mode (command line only) */
+    char config_file[SETTINGS_PATH_MAX]; /* --config, "" = none */
+    bool check_config;              /* --check-config: audit, print, exit */
+    int audit_format;               /* --format: AUDIT_FORMAT_TEXT (default), _JSON */
+    int audit_fail_on;              /* --fail-on: AUDIT_FAIL_ON_WARNING (default), _CRITICAL */
 };
 
 enum { SECCOMP_MODE_ON = 0, SECCOMP_MODE_LOG = 1, SECCOMP_MODE_OFF = 2 };
+enum { AUDIT_FORMAT_TEXT = 0, AUDIT_FORMAT_JSON = 1 };
+enum { AUDIT_FAIL_ON_WARNING = 0, AUDIT_FAIL_ON_CRITICAL = 1 };
 
 /* Fills s with the built-in defaults (the same ones --help prints). */
 void settings_defaults(struct settings *s);

@@ -120,9 +120,22 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 
 static void conn_close(struct conn *c)
 {
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else if (c->w->conns == c) {
+        c->w->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    if (c->limited) {
+        connlimit_release(c->w->per_ip, &c->key);
+    }
     registry_set(c->fd, NULL);
     proto_conn_release(c->w->srv, &c->pc);
-    event_free(c->ev);
+    if (c->ev != NULL) {
+        event_free(c->ev);
+    }
     close(c->fd);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
@@ -145,16 +158,22 @@ static void conn_names(struct conn *c)
     }
 }
 
-struct conn *conn_create(struct worker *w, int fd)
+struct conn *conn_create(struct worker *w, const struct handoff *h)
 {
+    int fd = h->fd;
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        if (h->limited) {
+            connlimit_release(w->per_ip, &h->key);
+        }
         close(fd);
         atomic_fetch_sub(&net_curr_conns, 1);
         return NULL;
     }
     c->fd = fd;
     c->w = w;
+    c->limited = h->limited;
+    c->key = h->key;
     size_t item_max = w->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
     buf_init(&c->out, PROTO_OUT_HIGH_WATER + 2 * item_max + 4096);
@@ -162,16 +181,16 @@ struct conn *conn_create(struct worker *w, int fd)
     atomic_store(&c->last_cmd, clock_now());
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
     if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
-        if (c->ev) {
-            event_free(c->ev);
-        }
-        close(fd);
-        free(c);
-        atomic_fetch_sub(&net_curr_conns, 1);
+        conn_close(c);
         return NULL;
     }
     conn_names(c);
     registry_set(fd, c);
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
     return c;
 }
 
@@ -211,17 +230,51 @@ static int conn_read(struct conn *c)
     return -1;
 }
 
-/* Switches between waiting for input and waiting for the socket to drain. */
-static void conn_want_write(struct conn *c, bool on)
+/* Seconds until this connection must be closed for holding a partial
+ * request (--read-timeout, also while we wait for it to read our answers),
+ * or for idling (-o idle_timeout); 0 when no deadline applies. */
+static int conn_deadline(struct conn *c)
 {
-    if (c->want_write == on) {
-        return;
+    const struct settings *s = c->w->settings;
+    rel_time_t now = clock_now();
+    bool pending = buf_len(&c->in) > 0 || c->pc.state != PROTO_LINE || c->want_write;
+    if (pending && s->read_timeout > 0) {
+        if (c->partial_since == 0) {
+            c->partial_since = now;
+        }
+        int left = s->read_timeout - (int)(now - c->partial_since);
+        return left > 0 ? left : -1;
     }
-    c->want_write = on;
+    c->partial_since = 0;
+    if (s->idle_timeout > 0) {
+        int left = s->idle_timeout - (int)(now - atomic_load(&c->last_cmd));
+        return left > 0 ? left : -1;
+    }
+    return 0;
+}
+
+/* (Re)arms the event for reading or writing, with the current deadline.
+ * False: the deadline has passed and the connection was closed. */
+static bool conn_arm(struct conn *c, bool want_write)
+{
+    bool was_write = c->want_write;
+    c->want_write = want_write;
+    int secs = conn_deadline(c);
+    if (secs < 0) {
+        atomic_fetch_add(c->partial_since ? &net_read_timeouts : &net_idle_timeouts, 1);
+        conn_close(c);
+        return false;
+    }
+    if (was_write == want_write && secs == c->timer_secs) {
+        return true;
+    }
+    c->timer_secs = secs;
     event_del(c->ev);
-    event_assign(c->ev, c->w->base, c->fd, (on ? EV_WRITE : EV_READ) | EV_PERSIST,
+    event_assign(c->ev, c->w->base, c->fd, (want_write ? EV_WRITE : EV_READ) | EV_PERSIST,
                  conn_on_event, c);
-    event_add(c->ev, NULL);
+    struct timeval tv = { secs, 0 };
+    event_add(c->ev, secs > 0 ? &tv : NULL);
+    return true;
 }
 
 /* The core loop: parse, answer, read more, until something must wait. */
@@ -243,7 +296,7 @@ static void conn_drive(struct conn *c)
             return;
         }
         if (buf_len(&c->out) > 0) {
-            conn_want_write(c, true);       /* resume when it drains */
+            conn_arm(c, true);              /* resume when it drains */
             return;
         }
         if (why == PROTO_STOP_CLOSE) {
@@ -267,16 +320,34 @@ static void conn_drive(struct conn *c)
             break;
         }
     }
-    conn_want_write(c, false);
+    if (atomic_load(&net_draining) && buf_len(&c->in) == 0 && c->pc.state == PROTO_LINE) {
+        conn_close(c);              /* shutting down: all it sent is answered */
+        return;
+    }
+    if (!conn_arm(c, false)) {
+        return;
+    }
     if (buf_len(&c->in) == 0) {
         buf_shrink(&c->in, IDLE_KEEP);
     }
     buf_shrink(&c->out, IDLE_KEEP);
 }
 
+void conn_drain_all(struct worker *w)
+{
+    for (struct conn *c = w->conns; c != NULL; c = c->next) {
+        event_active(c->ev, EV_READ, 0);
+    }
+}
+
 static void conn_on_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
-    (void)what;
-    conn_drive(arg);
+    struct conn *c = arg;
+    if (what == EV_TIMEOUT) {
+        c->timer_secs = -1;                 /* force a re-arm */
+        conn_arm(c, c->want_write);         /* closes if the deadline passed */
+        return;
+    }
+    conn_drive(c);
 }

@@ -10,8 +10,10 @@
 
 #include "base/buf.h"
 #include "proto/proto.h"
+#include "sec/connlimit.h"
 
 struct worker;
+struct handoff;
 
 struct conn {
     int fd;
@@ -20,13 +22,22 @@ struct conn {
     struct buf in, out;
     struct proto_conn pc;
     bool want_write;
-    _Atomic uint32_t last_cmd;      /* rel time, for stats conns */
+    int timer_secs;                 /* timeout the event is armed with; 0 none */
+    uint32_t partial_since;         /* rel time a partial request began; 0 none */
+    bool limited;                   /* holds a --max-conns-per-ip slot */
+    struct ip_key key;
+    _Atomic uint32_t last_cmd;      /* rel time, for stats conns and idle_timeout */
+    struct conn *prev, *next;       /* the owning worker's list */
     char peer[80];                  /* "tcp:127.0.0.1:4242" */
     char local[80];
 };
 
-/* Takes over an accepted socket; NULL (and the fd closed) on failure. */
-struct conn *conn_create(struct worker *w, int fd);
+/* Takes over an accepted socket; NULL (and the socket closed) on failure. */
+struct conn *conn_create(struct worker *w, const struct handoff *h);
+
+/* Shutdown: runs every connection of w once more; each closes as soon as
+ * it has answered everything it sent. */
+void conn_drain_all(struct worker *w);
 
 /* Appends "stats conns" lines for every registered connection. */
 void conn_registry_emit(struct buf *out);

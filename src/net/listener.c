@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,8 +22,11 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/ratelog.h"
 #include "net/conn.h"
 #include "net/worker.h"
+#include "sec/allowlist.h"
+#include "sec/connlimit.h"
 
 #define MAX_LISTENERS 64
 #define ACCEPT_BACKOFF_MS 100
@@ -38,10 +42,16 @@ struct net {
     struct worker *workers;
     int nworkers, next_worker;
     struct proto_server srv;
-    struct event *clock_ev, *backoff_ev, *sig_ev[2];
+    struct event *clock_ev, *backoff_ev, *drain_ev, *sig_ev[2];
+    int drain_ms;
     uint64_t listen_disabled;
     int accepting;
+    struct connlimit *per_ip;       /* NULL unless --max-conns-per-ip */
 };
+
+_Atomic uint64_t net_allowlist_rejects, net_per_ip_rejects;
+static struct ratelog allowlist_log = RATELOG_INIT(10);
+static struct ratelog per_ip_log = RATELOG_INIT(10);
 
 static struct net *the_net;    /* for the stats and shutdown callbacks */
 
@@ -140,6 +150,50 @@ static bool bind_unix(struct net *n, const char *path, unsigned mask, char *err,
     return true;
 }
 
+/* Socket activation (sd_listen_fds(3) without libsystemd): when systemd
+ * passes listening sockets as fds 3.. with LISTEN_FDS and LISTEN_PID set to
+ * us, serve those instead of binding, so the unit can run us with
+ * PrivateNetwork=yes. Returns -1 when not activated, else the count taken;
+ * a bad inherited fd is a start-up error (0 with err set). */
+static int adopt_inherited(struct net *n, char *err, size_t errlen)
+{
+    const char *pid_s = getenv("LISTEN_PID"), *fds_s = getenv("LISTEN_FDS");
+    if (pid_s == NULL || fds_s == NULL) {
+        return -1;
+    }
+    char *end;
+    long pid = strtol(pid_s, &end, 10);
+    if (*end != '\0' || pid != (long)getpid()) {
+        return -1;               /* meant for another process */
+    }
+    long count = strtol(fds_s, &end, 10);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (*end != '\0' || count < 1 || count > MAX_LISTENERS) {
+        snprintf(err, errlen, "LISTEN_FDS=%s: expected 1-%d inherited sockets", fds_s, MAX_LISTENERS);
+        return 0;
+    }
+    for (int fd = 3; fd < 3 + (int)count; fd++) {
+        int listening = 0;
+        socklen_t len = sizeof(listening);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening
+            || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+            snprintf(err, errlen, "inherited fd %d is not a listening socket", fd);
+            return 0;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        char local[80];
+        conn_format_addr((struct sockaddr *)&ss, local, sizeof(local));
+        conn_registry_add_listener(fd, local);
+        n->fds[n->nfds++] = fd;
+    }
+    return (int)count;
+}
+
 struct net *net_bind(const struct settings *s, char *err, size_t errlen)
 {
     struct net *n = calloc(1, sizeof(*n));
@@ -152,7 +206,10 @@ struct net *net_bind(const struct settings *s, char *err, size_t errlen)
     int max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (int)rl.rlim_cur : 1 << 20;
     conn_registry_init(max_fds);
     bool ok = true;
-    if (s->unix_socket[0]) {
+    int inherited = adopt_inherited(n, err, errlen);
+    if (inherited >= 0) {
+        ok = inherited > 0;
+    } else if (s->unix_socket[0]) {
         ok = bind_unix(n, s->unix_socket, s->unix_mask, err, errlen);
     } else if (s->nlisten == 0) {
         /* SECURITY: loopback only unless the operator says otherwise. */
@@ -202,12 +259,48 @@ static void accept_resume(evutil_socket_t fd, short what, void *arg)
     n->accepting = 1;
 }
 
-static void reject_full(int fd)
+static void reject_busy(int fd, _Atomic uint64_t *counter)
 {
     ssize_t r = send(fd, REJECT_FULL, sizeof(REJECT_FULL) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)r;
     close(fd);
-    atomic_fetch_add(&net_rejected_conns, 1);
+    atomic_fetch_add(counter, 1);
+}
+
+/* SECURITY: promise 2. A peer outside the allowlist is closed here, right
+ * after accept: it is sent no banner and no error, and nothing it sent is
+ * read. Unix-socket peers are governed by the socket's file mode instead. */
+static bool admit_peer(struct net *n, int fd, const struct sockaddr *peer)
+{
+    if (n->settings->allow == NULL || peer->sa_family == AF_UNIX
+        || allowlist_admit(n->settings->allow, peer)) {
+        return true;
+    }
+    char who[80];
+    conn_format_addr(peer, who, sizeof(who));
+    close(fd);
+    atomic_fetch_add(&net_allowlist_rejects, 1);
+    ratelog(&allowlist_log, "refused %s: not in the allowlist", who);
+    return false;
+}
+
+/* -c and --max-conns-per-ip; the busy peer gets memcached's error line. */
+static bool within_limits(struct net *n, int fd, const struct sockaddr *peer, struct ip_key *key,
+                          bool *limited)
+{
+    if (atomic_load(&net_curr_conns) >= (uint64_t)n->settings->max_conns) {
+        reject_busy(fd, &net_rejected_conns);
+        return false;
+    }
+    *limited = n->per_ip != NULL && connlimit_key(peer, key);
+    if (*limited && !connlimit_acquire(n->per_ip, key)) {
+        char who[80];
+        conn_format_addr(peer, who, sizeof(who));
+        reject_busy(fd, &net_per_ip_rejects);
+        ratelog(&per_ip_log, "refused %s: --max-conns-per-ip reached", who);
+        return false;
+    }
+    return true;
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -215,15 +308,20 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     (void)what;
     struct net *n = arg;
     for (int burst = 0; burst < 64; burst++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        memset(&ss, 0, sizeof(ss));
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 accept_pause(n);   /* back off instead of spinning */
             }
             return;
         }
-        if (atomic_load(&net_curr_conns) >= (uint64_t)n->settings->max_conns) {
-            reject_full(fd);
+        const struct sockaddr *peer = (const struct sockaddr *)&ss;
+        struct ip_key key;
+        bool limited = false;
+        if (!admit_peer(n, fd, peer) || !within_limits(n, fd, peer, &key, &limited)) {
             continue;
         }
         int one = 1;
@@ -232,9 +330,16 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         atomic_fetch_add(&net_total_conns, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        if (!worker_dispatch(w, fd)) {
+        struct handoff h = { .fd = fd, .limited = limited };
+        if (limited) {
+            h.key = key;
+        }
+        if (!worker_dispatch(w, &h)) {
             atomic_fetch_sub(&net_curr_conns, 1);
-            reject_full(fd);
+            if (limited) {
+                connlimit_release(n->per_ip, &key);
+            }
+            reject_busy(fd, &net_rejected_conns);
         }
     }
 }
@@ -267,6 +372,10 @@ static void net_server_info(struct server_info *si)
     si->threads = (uint64_t)n->nworkers;
     si->accepting_conns = n->accepting;
     si->libevent_version = event_get_version();
+    si->allowlist_rejects = atomic_load(&net_allowlist_rejects);
+    si->per_ip_rejects = atomic_load(&net_per_ip_rejects);
+    si->read_timeouts = atomic_load(&net_read_timeouts);
+    si->idle_timeouts = atomic_load(&net_idle_timeouts);
 }
 
 static const struct stats_source net_stats_source = {
@@ -297,7 +406,15 @@ bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen
         snprintf(err, errlen, "out of memory for %d workers", n->nworkers);
         return false;
     }
+    if (n->settings->max_conns_per_ip > 0) {
+        n->per_ip = connlimit_create(n->settings->max_conns_per_ip, n->settings->max_conns);
+        if (n->per_ip == NULL) {
+            snprintf(err, errlen, "out of memory for the per-address connection table");
+            return false;
+        }
+    }
     for (int i = 0; i < n->nworkers; i++) {
+        n->workers[i].per_ip = n->per_ip;
         if (!worker_start(&n->workers[i], &n->srv, 4096)) {
             snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
             return false;
@@ -314,19 +431,52 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
     clock_tick((int64_t)time(NULL));
 }
 
+#define DRAIN_POLL_MS 20
+#define DRAIN_MAX_MS 5000
+
+/* Shutdown, second half: exit once every client is answered and gone, or
+ * after DRAIN_MAX_MS whatever remains. */
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct net *n = arg;
+    n->drain_ms += DRAIN_POLL_MS;
+    if (atomic_load(&net_curr_conns) == 0 || n->drain_ms >= DRAIN_MAX_MS) {
+        event_base_loopbreak(n->base);
+    }
+}
+
+/* SIGTERM/SIGINT: stop accepting at once, let workers answer what each
+ * client already sent, then leave (exit status 0). */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
     struct net *n = arg;
-    event_base_loopbreak(n->base);
+    if (atomic_exchange(&net_draining, true)) {
+        event_base_loopbreak(n->base);      /* a second signal: go now */
+        return;
+    }
+    for (int i = 0; i < n->nfds; i++) {
+        event_del(n->accept_ev[i]);
+        close(n->fds[i]);
+    }
+    n->nfds = 0;
+    evtimer_del(n->backoff_ev);
+    for (int i = 0; i < n->nworkers; i++) {
+        worker_wake(&n->workers[i]);
+    }
+    struct timeval tick = { 0, DRAIN_POLL_MS * 1000 };
+    event_add(n->drain_ev, &tick);
 }
 
-int net_serve(struct net *n)
+bool net_prepare(struct net *n, char *err, size_t errlen)
 {
     n->base = event_base_new();
     if (n->base == NULL) {
-        return 71;
+        snprintf(err, errlen, "cannot create the event loop");
+        return false;
     }
     for (int i = 0; i < n->nfds; i++) {
         n->accept_ev[i] = event_new(n->base, n->fds[i], EV_READ | EV_PERSIST, on_accept, n);
@@ -334,6 +484,7 @@ int net_serve(struct net *n)
     }
     n->accepting = 1;
     n->backoff_ev = evtimer_new(n->base, accept_resume, n);
+    n->drain_ev = event_new(n->base, -1, EV_PERSIST, on_drain_tick, n);
     n->clock_ev = event_new(n->base, -1, EV_PERSIST, on_clock, n);
     struct timeval second = { 1, 0 };
     event_add(n->clock_ev, &second);
@@ -341,6 +492,11 @@ int net_serve(struct net *n)
     n->sig_ev[1] = evsignal_new(n->base, SIGINT, on_signal, n);
     event_add(n->sig_ev[0], NULL);
     event_add(n->sig_ev[1], NULL);
+    return true;
+}
+
+int net_serve(struct net *n)
+{
     event_base_dispatch(n->base);
     for (int i = 0; i < n->nfds; i++) {
         close(n->fds[i]);   /* stop accepting before exit */

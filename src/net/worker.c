@@ -12,6 +12,8 @@
 #include "net/conn.h"
 
 _Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
+_Atomic uint64_t net_read_timeouts, net_idle_timeouts;
+_Atomic bool net_draining;
 
 static void worker_adopt(evutil_socket_t fd, short what, void *arg)
 {
@@ -22,13 +24,20 @@ static void worker_adopt(evutil_socket_t fd, short what, void *arg)
         return;
     }
     for (;;) {
+        struct handoff h;
         pthread_mutex_lock(&w->queue_lock);
-        int cfd = w->queue_len > 0 ? w->queue[--w->queue_len] : -1;
-        pthread_mutex_unlock(&w->queue_lock);
-        if (cfd < 0) {
-            return;
+        bool got = w->queue_len > 0;
+        if (got) {
+            h = w->queue[--w->queue_len];
         }
-        conn_create(w, cfd);
+        pthread_mutex_unlock(&w->queue_lock);
+        if (!got) {
+            break;
+        }
+        conn_create(w, &h);
+    }
+    if (atomic_load(&net_draining)) {
+        conn_drain_all(w);
     }
 }
 
@@ -43,7 +52,7 @@ bool worker_start(struct worker *w, const struct proto_server *srv, int queue_ca
 {
     w->srv = srv;
     w->settings = srv->settings;
-    w->queue = calloc((size_t)queue_cap, sizeof(int));
+    w->queue = calloc((size_t)queue_cap, sizeof(*w->queue));
     w->queue_cap = queue_cap;
     w->base = event_base_new();
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -59,18 +68,23 @@ bool worker_start(struct worker *w, const struct proto_server *srv, int queue_ca
     return pthread_create(&w->thread, NULL, worker_main, w) == 0;
 }
 
-bool worker_dispatch(struct worker *w, int fd)
+bool worker_dispatch(struct worker *w, const struct handoff *h)
 {
     pthread_mutex_lock(&w->queue_lock);
     bool ok = w->queue_len < w->queue_cap;
     if (ok) {
-        w->queue[w->queue_len++] = fd;
+        w->queue[w->queue_len++] = *h;
     }
     pthread_mutex_unlock(&w->queue_lock);
     if (ok) {
-        uint64_t one = 1;
-        ssize_t r = write(w->notify_fd, &one, sizeof(one));
-        (void)r;        /* the counter cannot overflow at our rates */
+        worker_wake(w);
     }
     return ok;
+}
+
+void worker_wake(struct worker *w)
+{
+    uint64_t one = 1;
+    ssize_t r = write(w->notify_fd, &one, sizeof(one));
+    (void)r;        /* the counter cannot overflow at our rates */
 }

@@ -9,6 +9,14 @@
 #include <stdatomic.h>
 
 #include "proto/proto.h"
+#include "sec/connlimit.h"
+
+/* An accepted socket on its way from the listener to a worker. */
+struct handoff {
+    int fd;
+    bool limited;                   /* holds a --max-conns-per-ip slot */
+    struct ip_key key;
+};
 
 struct worker {
     pthread_t thread;
@@ -16,18 +24,26 @@ struct worker {
     struct event *notify_ev;
     int notify_fd;                  /* eventfd the listener writes to */
     pthread_mutex_t queue_lock;
-    int *queue;                     /* accepted fds waiting to be adopted */
+    struct handoff *queue;          /* accepted sockets waiting to be adopted */
     int queue_len, queue_cap;
     struct thread_stats stats;
     const struct proto_server *srv;
     const struct settings *settings;
+    struct connlimit *per_ip;       /* shared; NULL when off */
+    struct conn *conns;             /* this worker's connections (its own list) */
 };
 
 /* Counters shared by listener and workers. */
 extern _Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
+extern _Atomic uint64_t net_read_timeouts, net_idle_timeouts;
+/* Set on SIGTERM: finish what each client sent, then close it. */
+extern _Atomic bool net_draining;
+
+/* Wakes w so it notices net_draining. */
+void worker_wake(struct worker *w);
 
 bool worker_start(struct worker *w, const struct proto_server *srv, int queue_cap);
-/* Hands an accepted fd to w; false if its queue is full. */
-bool worker_dispatch(struct worker *w, int fd);
+/* Hands an accepted socket to w; false if its queue is full. */
+bool worker_dispatch(struct worker *w, const struct handoff *h);
 
 #endif

@@ -145,23 +145,18 @@ static void get_emit(void *arg, const struct item_view *v)
     }
 }
 
-/* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
-static void get_one(struct cmd_ctx *c, struct get_ctx *g, const struct token *key,
-                    bool touch, rel_time_t exptime)
+static void get_count(struct thread_stats *ts, bool hit, bool touch)
 {
-    struct thread_stats *ts = c->pc->stats;
-    enum store_status st = store_get(c->srv->store, key->p, key->n, touch, exptime,
-                                     get_emit, g);
     if (touch) {
         STAT_INC(ts->cmd_touch);
-        if (st == STORE_OK) {
+        if (hit) {
             STAT_INC(ts->touch_hits);
         } else {
             STAT_INC(ts->touch_misses);
         }
     } else {
         STAT_INC(ts->cmd_get);
-        if (st == STORE_OK) {
+        if (hit) {
             STAT_INC(ts->get_hits);
         } else {
             STAT_INC(ts->get_misses);
@@ -169,12 +164,78 @@ static void get_one(struct cmd_ctx *c, struct get_ctx *g, const struct token *ke
     }
 }
 
+/* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
+static void get_one(struct cmd_ctx *c, struct get_ctx *g, const struct token *key,
+                    bool touch, rel_time_t exptime)
+{
+    enum store_status st = store_get(c->srv->store, key->p, key->n, touch, exptime,
+                                     get_emit, g);
+    get_count(c->pc->stats, st == STORE_OK, touch);
+}
+
+/* The next key at or after *pos (spaces skipped); false at the line's end. */
+static bool next_key(const struct cmd_ctx *c, size_t *pos, struct token *key)
+{
+    while (*pos < c->nline && c->line[*pos] == ' ') {
+        (*pos)++;
+    }
+    if (*pos >= c->nline) {
+        return false;
+    }
+    key->p = c->line + *pos;
+    key->n = 0;
+    while (*pos + key->n < c->nline && c->line[*pos + key->n] != ' ') {
+        key->n++;
+    }
+    *pos += key->n;
+    return true;
+}
+
+#define GET_BATCH 16
+
+/* Where the first key over KEY_MAX starts, or SIZE_MAX if none. memcached
+ * answers such a line with only an error (earlier values are dropped), but
+ * it has looked the earlier keys up by then (stats, gat's touch): we find
+ * the bad key before any output, so a large answer never has to be taken
+ * back after part of it was sent. */
+static size_t first_long_key(const struct cmd_ctx *c, size_t pos)
+{
+    struct token key;
+    while (next_key(c, &pos, &key)) {
+        if (key.n > KEY_MAX) {
+            return (size_t)(key.p - c->line);
+        }
+    }
+    return SIZE_MAX;
+}
+
+static void discard_value(void *ctx, const struct item_view *v)
+{
+    (void)ctx;
+    (void)v;
+}
+
+/* The keys before a too-long one are looked up for their side effects only;
+ * then memcached's error. */
+static void get_rejected(struct cmd_ctx *c, size_t pos, size_t bad, bool touch,
+                         rel_time_t exptime)
+{
+    struct get_ctx g = { c->out, false, false, c->pc->stats, touch };
+    struct token key;
+    while (next_key(c, &pos, &key) && (size_t)(key.p - c->line) < bad) {
+        enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
+                                         discard_value, &g);
+        get_count(c->pc->stats, st == STORE_OK, touch);
+    }
+    reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
+}
+
 /* Walks the keys after the command word (and exptime for gat). memcached
- * re-tokenizes past 23 tokens; walking the whole line is the same thing. */
+ * re-tokenizes past 23 tokens; walking the whole line is the same thing.
+ * Keys go in batches whose cache misses are overlapped (store_prefetch). */
 static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with_cas,
                            bool touch)
 {
-    size_t pos = 0;
     rel_time_t exptime = 0;
     size_t first = 1;
     if (touch) {
@@ -186,42 +247,49 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
         exptime = clock_exptime_to_rel(e);
         first = 2;
     }
-    if (tok[first].p == NULL || tok[first].n == 0) {
-        pos = c->nline;
-    } else {
-        pos = (size_t)(tok[first].p - c->line);
-    }
+    size_t pos = tok[first].p == NULL ? c->nline : (size_t)(tok[first].p - c->line);
     if (c->pc->get_resume > pos) {
         pos = c->pc->get_resume;
+    } else {
+        size_t bad = first_long_key(c, pos);
+        if (bad != SIZE_MAX) {
+            get_rejected(c, pos, bad, touch, exptime);
+            return;
+        }
     }
     struct get_ctx g = { c->out, with_cas, false, c->pc->stats, touch };
-    while (pos < c->nline) {
-        if (c->line[pos] == ' ') {
-            pos++;
-            continue;
+    struct store *st = c->srv->store;
+    struct token keys[GET_BATCH];
+    uint64_t hv[GET_BATCH];
+    size_t ends[GET_BATCH];
+    for (;;) {
+        size_t nk = 0, scan = pos;
+        while (nk < GET_BATCH && next_key(c, &scan, &keys[nk])) {
+            ends[nk] = scan;
+            hv[nk] = store_key_hash(st, keys[nk].p, keys[nk].n);
+            store_prefetch(st, hv[nk], 0);
+            nk++;
         }
-        struct token key = { c->line + pos, 0 };
-        while (pos + key.n < c->nline && c->line[pos + key.n] != ' ') {
-            key.n++;
+        for (size_t i = 0; i < nk; i++) {
+            store_prefetch(st, hv[i], 1);
         }
-        if (key.n > KEY_MAX) {
-            c->out->end = c->out->start + c->out_mark;
-            c->pc->get_resume = 0;
-            reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
-            return;
+        for (size_t i = 0; i < nk; i++) {
+            get_one(c, &g, &keys[i], touch, exptime);
+            pos = ends[i];
+            if (g.oom) {
+                c->out->end = c->out->start + c->out_mark;
+                c->pc->get_resume = 0;
+                REPLY(c, "SERVER_ERROR out of memory writing get response");
+                return;
+            }
+            if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->nline) {
+                c->pc->get_resume = pos;     /* flush, then continue here */
+                c->suspended = true;
+                return;
+            }
         }
-        get_one(c, &g, &key, touch, exptime);
-        pos += key.n;
-        if (g.oom) {
-            c->out->end = c->out->start + c->out_mark;
-            c->pc->get_resume = 0;
-            REPLY(c, "SERVER_ERROR out of memory writing get response");
-            return;
-        }
-        if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->nline) {
-            c->pc->get_resume = pos;     /* flush, then continue here */
-            c->suspended = true;
-            return;
+        if (nk < GET_BATCH) {
+            break;
         }
     }
     c->pc->get_resume = 0;
@@ -318,7 +386,9 @@ static void nread_complete(struct cmd_ctx *c)
     struct proto_conn *pc = c->pc;
     struct thread_stats *ts = pc->stats;
     pc->state = PROTO_LINE;
+    unsigned cls = store_item_clsid(pc->item);
     STAT_INC(ts->cmd_set);
+    STAT_INC(ts->cls[cls <= STORE_MAX_CLASSES ? cls : 0].cmd_set);
     if (pc->tail[0] != '\r' || pc->tail[1] != '\n') {
         store_item_free(c->srv->store, &pc->item);
         REPLY(c, "CLIENT_ERROR bad data chunk");
@@ -512,32 +582,31 @@ struct command {
     const char *name;
     enum arity arity;
     unsigned a, b;            /* token counts, memcached's (terminal included) */
-    bool has_data;            /* a data block follows the line */
     void (*run)(struct cmd_ctx *c, struct token *tok, size_t ntokens);
 };
 
 static const struct command commands[] = {
-    { "get",       AT_LEAST, 3, 0, false, cmd_get },
-    { "gets",      AT_LEAST, 3, 0, false, cmd_gets },
-    { "gat",       AT_LEAST, 3, 0, false, cmd_gat },
-    { "gats",      AT_LEAST, 3, 0, false, cmd_gats },
-    { "bget",      AT_LEAST, 3, 0, false, cmd_get },
-    { "set",       EITHER,   6, 7, true, cmd_set },
-    { "add",       EITHER,   6, 7, true, cmd_add },
-    { "replace",   EITHER,   6, 7, true, cmd_replace },
-    { "append",    EITHER,   6, 7, true, cmd_append },
-    { "prepend",   EITHER,   6, 7, true, cmd_prepend },
-    { "cas",       EITHER,   7, 8, true, cmd_cas },
-    { "delete",    BETWEEN,  3, 5, false, cmd_delete },
-    { "incr",      EITHER,   4, 5, false, cmd_incr },
-    { "decr",      EITHER,   4, 5, false, cmd_decr },
-    { "touch",     EITHER,   4, 5, false, cmd_touch },
-    { "flush_all", BETWEEN,  2, 4, false, cmd_flush_all },
-    { "verbosity", EITHER,   3, 4, false, cmd_verbosity },
-    { "version",   ANY,      0, 0, false, cmd_version },
-    { "quit",      ANY,      0, 0, false, cmd_quit },
-    { "shutdown",  ANY,      0, 0, false, cmd_shutdown },
-    { "stats",     ANY,      0, 0, false, cmd_stats },
+    { "get",       AT_LEAST, 3, 0, cmd_get },
+    { "gets",      AT_LEAST, 3, 0, cmd_gets },
+    { "gat",       AT_LEAST, 3, 0, cmd_gat },
+    { "gats",      AT_LEAST, 3, 0, cmd_gats },
+    { "bget",      AT_LEAST, 3, 0, cmd_get },
+    { "set",       EITHER,   6, 7, cmd_set },
+    { "add",       EITHER,   6, 7, cmd_add },
+    { "replace",   EITHER,   6, 7, cmd_replace },
+    { "append",    EITHER,   6, 7, cmd_append },
+    { "prepend",   EITHER,   6, 7, cmd_prepend },
+    { "cas",       EITHER,   7, 8, cmd_cas },
+    { "delete",    BETWEEN,  3, 5, cmd_delete },
+    { "incr",      EITHER,   4, 5, cmd_incr },
+    { "decr",      EITHER,   4, 5, cmd_decr },
+    { "touch",     EITHER,   4, 5, cmd_touch },
+    { "flush_all", BETWEEN,  2, 4, cmd_flush_all },
+    { "verbosity", EITHER,   3, 4, cmd_verbosity },
+    { "version",   ANY,      0, 0, cmd_version },
+    { "quit",      ANY,      0, 0, cmd_quit },
+    { "shutdown",  ANY,      0, 0, cmd_shutdown },
+    { "stats",     ANY,      0, 0, cmd_stats },
 };
 
 static bool arity_ok(const struct command *cmd, size_t n)
@@ -565,10 +634,9 @@ static void run_command(struct cmd_ctx *c)
             continue;
         }
         if (!arity_ok(cmd, ntokens)) {
+            /* a wrong word count gives no trustworthy length: like memcached,
+             * no data block is assumed (see docs/COMPATIBILITY.md) */
             REPLY(c, "ERROR");
-            if (cmd->has_data && ntokens > 5) {
-                swallow_declared(c, &tok[4]);
-            }
             return;
         }
         cmd->run(c, tok, ntokens);

@@ -128,7 +128,9 @@ static void stats_general(struct store *st, const struct settings *s,
     EMIT_U64(out, "reserved_fds", si.reserved_fds);
 #define X(name) EMIT_U64(out, #name, t.name);
     X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch) X(cmd_meta)
-    X(get_hits) X(get_misses) X(get_expired) X(get_flushed)
+    X(get_hits) X(get_misses)
+    EMIT_U64(out, "get_expired", ss.get_expired);
+    EMIT_U64(out, "get_flushed", ss.get_flushed);
     X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits)
     X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits) X(cas_badval)
     X(touch_hits) X(touch_misses) X(store_too_large) X(store_no_memory)
@@ -165,6 +167,10 @@ static void stats_general(struct store *st, const struct settings *s,
     EMIT_U64(out, "moves_within_lru", 0);
     EMIT_U64(out, "direct_reclaims", 0);
     EMIT_U64(out, "lru_bumps_dropped", 0);
+    EMIT_U64(out, "allowlist_rejects", si.allowlist_rejects);
+    EMIT_U64(out, "per_ip_rejects", si.per_ip_rejects);
+    EMIT_U64(out, "read_timeouts", si.read_timeouts);
+    EMIT_U64(out, "idle_timeouts", si.idle_timeouts);
 }
 
 static void emit_setting(void *ctx, const char *name, const char *value)

@@ -21,7 +21,7 @@ typedef _Atomic uint64_t stat_t;
 /* X-macro: every per-thread counter, in memcached's order of "stats". */
 #define THREAD_COUNTERS(X) \
     X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch) X(cmd_meta) \
-    X(get_hits) X(get_misses) X(get_expired) X(get_flushed) \
+    X(get_hits) X(get_misses) \
     X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits) \
     X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits) X(cas_badval) \
     X(touch_hits) X(touch_misses) X(store_too_large) X(store_no_memory) \
@@ -55,6 +55,8 @@ struct server_info {
     uint64_t listen_disabled_num, threads;
     int accepting_conns;
     const char *libevent_version;
+    /* security counters: extra fields, ignored by memcached tools */
+    uint64_t allowlist_rejects, per_ip_rejects, read_timeouts, idle_timeouts;
 };
 
 struct stats_source {

@@ -13,6 +13,7 @@
  * chance (CLOCK), so the LRU is only reordered on the allocation path.
  * The locking rules are in store_internal.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #define EVICT_BUMPS 32      /* second chances given per allocation */
 #define MOVE_CANDIDATES 4   /* tail items whose page may be given up */
 #define ALLOC_ROUNDS 4
+#define PAGE_KEEP_SECS 2    /* a class that just got a page gives none away */
 
 static void lock(pthread_mutex_t *m)
 {
@@ -72,18 +74,40 @@ static void class_setup(struct store *st, unsigned id, uint32_t size)
     atomic_init(&st->tail_time[id], TAIL_EMPTY);
     atomic_init(&st->slack[id], 0);
     atomic_init(&st->no_donor_until[id], 0);
+    atomic_init(&st->pages_pub[id], 0);
 }
 
 /* Chunk sizes are round_up(smallest * factor^i) rather than memcached's
  * repeated multiply-then-round, so rounding does not compound: with our
  * 40-byte header, -n 48 and -f 1.25 the ladder is 88, 112, 144, 176, 216, ...
  * and a 10-byte key with a 100-byte value (150 bytes) takes a 176-byte chunk
- * where memcached needs 192. The last class is a whole page. */
+ * where memcached needs 192. The last class is a whole page.
+ * With few pages (small -m, large -I) the factor is widened so there are
+ * no more classes than 3/4 of the pages: every class in use can then own a
+ * page, instead of classes taking pages from each other and evicting what
+ * they just stored (chunks waste a little more space instead). */
+static double ladder_factor(const struct store *st)
+{
+    double smallest = (double)ITEM_HDR + (double)st->cfg.chunk_min;
+    double span = (double)(st->page_size / 2) / smallest;
+    unsigned max_classes = (st->npages + st->first_pages) * 3 / 4;
+    double factor = st->cfg.growth_factor;
+    if (max_classes < 8) {
+        max_classes = 8;
+    }
+    /* classes below the whole-page one: log(span)/log(factor) + 1 */
+    if (max_classes < STORE_MAX_CLASSES && log(span) / log(factor) + 2 > max_classes) {
+        factor = exp(log(span) / (double)(max_classes - 2));
+    }
+    return factor;
+}
+
 static void slabs_ladder(struct store *st)
 {
     size_t align = (size_t)1 << st->shift;
     double half = (double)(st->page_size / 2);
     double want = (double)ITEM_HDR + (double)st->cfg.chunk_min;
+    double factor = ladder_factor(st);
     unsigned n = 0;
 
     while (n + 1 < STORE_MAX_CLASSES && want <= half) {
@@ -95,7 +119,7 @@ static void slabs_ladder(struct store *st)
             break;
         }
         class_setup(st, ++n, (uint32_t)size);
-        want *= st->cfg.growth_factor;
+        want *= factor;
     }
     class_setup(st, ++n, (uint32_t)st->page_size);
     st->nclasses = n;
@@ -103,13 +127,14 @@ static void slabs_ladder(struct store *st)
 
 int slabs_init(struct store *st)
 {
-    st->pool = calloc(st->npages, sizeof(uint32_t));
-    st->page_used = calloc(st->npages, sizeof(uint32_t));
+    st->pool = calloc(st->npages + st->first_pages, sizeof(uint32_t));
+    st->page_used = calloc(st->npages + st->first_pages, sizeof(uint32_t));
     if (st->pool == NULL || st->page_used == NULL) {
         errno = ENOMEM;
         return -1;
     }
-    atomic_init(&st->pages_avail, st->npages);
+    atomic_init(&st->pages_avail, st->npages + st->first_pages);
+    atomic_init(&st->pages_out, 0);
     slabs_ladder(st);
     return 0;
 }
@@ -145,20 +170,27 @@ unsigned slabs_class_for(const struct store *st, uint64_t total)
 
 /* ---- the page pool (pages_lock) ----------------------------------------- */
 
-static uint32_t page_get(struct store *st)
+/* A page for a class; `first`: the class owns none, so the first-page
+ * reserve beyond -m may be used. */
+static uint32_t page_get(struct store *st, bool first)
 {
     uint32_t page = PAGE_NONE;
-    if (atomic_load_explicit(&st->pages_avail, memory_order_relaxed) == 0) {
+    uint32_t limit = st->npages + (first ? st->first_pages : 0);
+    if (atomic_load_explicit(&st->pages_avail, memory_order_relaxed) == 0
+        || atomic_load_explicit(&st->pages_out, memory_order_relaxed) >= limit) {
         return PAGE_NONE;       /* the common case once memory is full */
     }
     lock(&st->pages_lock);
-    if (st->npool > 0) {
-        page = st->pool[--st->npool];
-    } else if (st->next_fresh < st->npages) {
-        page = st->next_fresh++;
+    if (atomic_load_explicit(&st->pages_out, memory_order_relaxed) < limit) {
+        if (st->npool > 0) {
+            page = st->pool[--st->npool];
+        } else if (st->next_fresh < st->npages + st->first_pages) {
+            page = st->next_fresh++;
+        }
     }
     if (page != PAGE_NONE) {
         atomic_fetch_sub_explicit(&st->pages_avail, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->pages_out, 1, memory_order_relaxed);
     }
     unlock(&st->pages_lock);
     return page;
@@ -169,6 +201,7 @@ static void page_put(struct store *st, uint32_t page)
     lock(&st->pages_lock);
     st->pool[st->npool++] = page;
     atomic_fetch_add_explicit(&st->pages_avail, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&st->pages_out, 1, memory_order_relaxed);
     unlock(&st->pages_lock);
 }
 
@@ -243,6 +276,9 @@ static void class_publish(struct store *st, struct sclass *sc)
 {
     uint32_t t = sc->lru_tail != 0 ? item_at(st, sc->lru_tail)->time : TAIL_EMPTY;
     uint8_t slack = sc->nfree * 2 > sc->perpage;
+    if (atomic_load_explicit(&st->pages_pub[sc->id], memory_order_relaxed) != sc->pages) {
+        atomic_store_explicit(&st->pages_pub[sc->id], (uint32_t)sc->pages, memory_order_relaxed);
+    }
     if (atomic_load_explicit(&st->tail_time[sc->id], memory_order_relaxed) != t) {
         atomic_store_explicit(&st->tail_time[sc->id], t, memory_order_relaxed);
     }
@@ -263,10 +299,15 @@ static struct item *chunk_take(struct store *st, struct sclass *sc)
         freelist_remove(st, sc, it);
     } else {
         if (sc->carve_page == PAGE_NONE) {
-            uint32_t page = page_get(st);
+            uint32_t page = page_get(st, sc->pages == 0);
             if (page == PAGE_NONE) {
                 return NULL;
             }
+            /* a page just taken is not given away again before it fills:
+             * without this, classes pass pages back and forth and evict
+             * what they just stored */
+            atomic_store_explicit(&st->no_donor_until[sc->id], clock_now() + PAGE_KEEP_SECS,
+                                  memory_order_relaxed);
             sc->pages++;
             sc->carve_page = page;
             sc->carve_next = 0;
@@ -299,6 +340,7 @@ static void page_release(struct store *st, struct sclass *sc, uint32_t page)
     }
     sc->pages--;
     page_put(st, page);
+    class_publish(st, sc);
 }
 
 static void chunk_put(struct store *st, struct sclass *sc, struct item *it)
@@ -405,39 +447,61 @@ static struct item *lru_evict(struct store *st, struct sclass *sc)
 
 /* ---- page moves --------------------------------------------------------- */
 
+/* How willing class k is to give a page: 0 gladly (two or more pages, none
+ * taken in the last PAGE_KEEP_SECS), then 1-3 only in despair: 1 a recent
+ * page among several, 2 its only page, 3 its only and recent page; 4 never
+ * (itself, or no page). */
+static unsigned donor_tier(const struct store *st, unsigned k, rel_time_t now)
+{
+    uint32_t pages = atomic_load_explicit(&st->pages_pub[k], memory_order_relaxed);
+    bool fresh = atomic_load_explicit(&st->no_donor_until[k], memory_order_relaxed) > now;
+    if (pages == 0) {
+        return 4;
+    }
+    if (pages >= 2) {
+        return fresh ? 1 : 0;
+    }
+    return fresh ? 3 : 2;
+}
+
 /* The class to take a page from, or 0 to evict our own tail instead: first
  * a class with idle chunks to spare (memory nobody uses beats memory someone
  * does), else the class with the oldest tail if it is clearly older than
  * ours, or if we have nothing to evict. "Clearly": donor age > 1.25 * our
- * age + 1 s, which keeps two busy classes from trading pages back and forth. */
-static unsigned pick_donor(struct store *st, const struct sclass *sc)
+ * age + 1 s, which keeps two busy classes from trading pages back and forth.
+ * Normally only tier-0 donors qualify; `desperate` (nothing of our own to
+ * evict) takes the lowest tier that has a candidate, so a store never fails
+ * for want of a page while pages are not handed round needlessly. */
+static unsigned pick_donor(struct store *st, const struct sclass *sc, bool desperate)
 {
     rel_time_t now = clock_now();
-    unsigned best = 0;
-    uint32_t oldest = TAIL_EMPTY;
+    unsigned best[4] = { 0, 0, 0, 0 };
+    uint32_t oldest[4] = { TAIL_EMPTY, TAIL_EMPTY, TAIL_EMPTY, TAIL_EMPTY };
     for (unsigned k = 1; k <= st->nclasses; k++) {
-        if (k == sc->id) {
+        unsigned tier = k == sc->id ? 4 : donor_tier(st, k, now);
+        if (tier >= 4 || (tier > 0 && !desperate)) {
             continue;
         }
-        if (atomic_load_explicit(&st->no_donor_until[k], memory_order_relaxed) > now) {
-            continue;
-        }
-        if (atomic_load_explicit(&st->slack[k], memory_order_relaxed)) {
+        if (tier == 0 && atomic_load_explicit(&st->slack[k], memory_order_relaxed)) {
             return k;
         }
         uint32_t t = atomic_load_explicit(&st->tail_time[k], memory_order_relaxed);
-        if (t < oldest) {
-            oldest = t;
-            best = k;
+        if (best[tier] == 0 || t < oldest[tier]) {
+            oldest[tier] = t;
+            best[tier] = k;
         }
     }
-    if (best == 0 || sc->lru_tail == 0) {
-        return best;
+    unsigned tier = 0;
+    while (tier < 3 && best[tier] == 0) {
+        tier++;
+    }
+    if (best[tier] == 0 || sc->lru_tail == 0 || desperate) {
+        return best[tier];
     }
     uint32_t own = item_at(st, sc->lru_tail)->time;
     uint64_t own_age = now > own ? now - own : 0;
-    uint64_t donor_age = now > oldest ? now - oldest : 0;
-    return donor_age * 4 > own_age * 5 + 4 ? best : 0;
+    uint64_t donor_age = now > oldest[0] ? now - oldest[0] : 0;
+    return donor_age * 4 > own_age * 5 + 4 ? best[0] : 0;
 }
 
 static bool page_has_pending(const struct store *st, const struct sclass *sc, uint32_t page)
@@ -460,19 +524,24 @@ static void move_consider(const struct store *st, const struct sclass *sc, uint3
     }
 }
 
-/* The page to give up: of the pages holding the few oldest items, and the
- * page being carved, the one with the fewest items in use (ties: the oldest),
- * so a move evicts as little as it can; never one with a half-built item. */
+/* The page to give up: of the pages holding the few oldest items, the one
+ * with the fewest items in use (ties: the oldest), so a move evicts as little
+ * as it can; never one with a half-built item, and the page still being cut
+ * only when nothing else qualifies (it was taken for new items just now). */
 static uint32_t move_pick_page(const struct store *st, const struct sclass *sc)
 {
     uint32_t best = PAGE_NONE;
     uint32_t h = sc->lru_tail;
     for (unsigned i = 0; h != 0 && i < MOVE_CANDIDATES; i++) {
         const struct item *it = item_at(st, h);
-        move_consider(st, sc, page_of(st, it), &best);
+        if (page_of(st, it) != sc->carve_page) {
+            move_consider(st, sc, page_of(st, it), &best);
+        }
         h = it->lru_prev;
     }
-    move_consider(st, sc, sc->carve_page, &best);
+    if (best == PAGE_NONE) {
+        move_consider(st, sc, sc->carve_page, &best);
+    }
     return best;
 }
 
@@ -541,14 +610,14 @@ struct item *slabs_alloc(struct store *st, unsigned id, uint32_t total,
                          enum store_status *status)
 {
     struct sclass *sc = &st->cls[id];
-    bool may_move = true;
+    bool may_move = true, desperate = false;
 
     for (unsigned round = 0; round < ALLOC_ROUNDS; round++) {
         unsigned donor = 0;
         lock(&sc->lock);
         struct item *it = chunk_take(st, sc);
         if (it == NULL && may_move) {
-            donor = pick_donor(st, sc);
+            donor = pick_donor(st, sc, desperate);
         }
         if (it == NULL && donor == 0) {
             it = lru_evict(st, sc);
@@ -562,6 +631,13 @@ struct item *slabs_alloc(struct store *st, unsigned id, uint32_t total,
         }
         unlock(&sc->lock);
         if (donor == 0) {
+            /* nothing of our own to evict and no willing donor: with
+             * evictions on, a store must not fail because its class owns
+             * nothing, so take any class's page (its last or newest too) */
+            if (!desperate && st->cfg.evictions) {
+                desperate = true;
+                continue;
+            }
             break;
         }
         may_move = page_move(st, donor);
@@ -653,7 +729,7 @@ void slabs_class_stats(struct store *st, unsigned id, struct store_class_stats *
     out->total_pages = sc->pages;
     out->total_chunks = sc->pages * sc->perpage;
     out->used_chunks = sc->used;
-    out->free_chunks = sc->nfree + uncut;
+    out->free_chunks = sc->nfree;          /* memcached: used + free + free_end = total */
     out->free_chunks_end = uncut;
     out->mem_requested = sc->requested;
     out->number = sc->items;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/store_internal.h"
+#include "base/region.h"
 
 #define MIB ((size_t)1 << 20)
 #define ITEM_SIZE_MIN 1024      /* memcached's lower bound for -I */
@@ -44,7 +45,16 @@ static int store_geometry(struct store *st)
         return -1;
     }
     st->npages = (uint32_t)(cfg->mem_limit / page);
-    st->region_size = (size_t)st->npages * page;
+    /* A class's first page may come from a small reserve beyond -m (as
+     * memcached lets every class have one page): with more size classes in
+     * use than pages, classes would otherwise pass pages back and forth and
+     * the cache would stay nearly empty. Bounded: 1/32 of -m + 8 MiB, which
+     * with the hash table (1/16 of -m) stays within SPEC §5's allowance of
+     * -m * 1.1 + 16 MiB. */
+    size_t reserve = (cfg->mem_limit / 32 + 8 * MIB) / page;
+    st->first_pages = (uint32_t)(reserve < 2 ? 2 : reserve > STORE_MAX_CLASSES
+                                 ? STORE_MAX_CLASSES : reserve);
+    st->region_size = (size_t)(st->npages + st->first_pages) * page;
     st->shift = 3;
     while (((st->region_size - 1) >> st->shift) + 1 > UINT32_MAX) {
         st->shift++;
@@ -236,6 +246,11 @@ char *store_item_data(struct item *it)
     return item_data(it);
 }
 
+unsigned store_item_clsid(const struct item *it)
+{
+    return it->clsid;
+}
+
 void store_item_free(struct store *st, struct item **it)
 {
     if (it != NULL && *it != NULL) {
@@ -357,6 +372,16 @@ enum store_status store_item_link(struct store *st, struct item **itp,
 }
 
 /* ---- key commands --------------------------------------------------------- */
+
+uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
+{
+    return hash_key(st, key, nkey);
+}
+
+void store_prefetch(const struct store *st, uint64_t hv, int stage)
+{
+    hash_prefetch(st, hv, stage);
+}
 
 enum store_status store_get(struct store *st, const char *key, size_t nkey,
                             bool touch, rel_time_t new_exptime,

@@ -66,6 +66,13 @@ enum store_status store_get(struct store *st, const char *key, size_t nkey,
                             bool touch, rel_time_t new_exptime,
                             store_read_fn fn, void *ctx);
 
+/* Multiget speed-up: hash the next keys, then store_prefetch(stage 0) each
+ * (their buckets), then stage 1 each (their items), then store_get them:
+ * the cache misses of a whole batch overlap instead of queueing. Advisory
+ * only; results never depend on it. */
+uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
+void store_prefetch(const struct store *st, uint64_t hv, int stage);
+
 /* Two-phase store: allocate, let the caller fill the value, then link.
  * ndata is the value length without "\r\n". On failure *status says why
  * (STORE_TOO_LARGE or STORE_NO_MEMORY) and NULL is returned. */
@@ -73,6 +80,7 @@ struct item *store_item_alloc(struct store *st, const char *key, size_t nkey,
                               uint32_t flags, rel_time_t exptime,
                               uint32_t ndata, enum store_status *status);
 char *store_item_data(struct item *it);            /* ndata writable bytes */
+unsigned store_item_clsid(const struct item *it);  /* for per-class stats */
 void store_item_free(struct store *st, struct item **it); /* abandon */
 
 /* Links the filled item under mode; always consumes it (sets *it = NULL).

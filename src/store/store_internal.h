@@ -94,7 +94,8 @@ struct store {
     /* the region: npages pages of page_size bytes, chunks 1 << shift aligned */
     char *base;
     size_t region_size, page_size;
-    uint32_t npages;
+    uint32_t npages;               /* pages -m pays for */
+    uint32_t first_pages;          /* reserve for classes' first pages */
     unsigned shift;
 
     /* pages not owned by any class: a stack of given-up pages, then the
@@ -103,6 +104,7 @@ struct store {
     uint32_t *pool;
     uint32_t npool, next_fresh;
     _Atomic uint32_t pages_avail;  /* npool + untouched, readable unlocked */
+    _Atomic uint32_t pages_out;    /* owned by classes (changed under pages_lock) */
     uint32_t *page_used;           /* used chunks per page, owner's lock */
 
     /* hash table */
@@ -127,7 +129,9 @@ struct store {
     unsigned nclasses;
     _Atomic uint32_t tail_time[STORE_MAX_CLASSES + 1];
     _Atomic uint8_t slack[STORE_MAX_CLASSES + 1];  /* > half a page idle */
-    _Atomic uint32_t no_donor_until[STORE_MAX_CLASSES + 1]; /* -M: live pages */
+    _Atomic uint32_t no_donor_until[STORE_MAX_CLASSES + 1]; /* just got a page, or
+                                                               -M with live pages */
+    _Atomic uint32_t pages_pub[STORE_MAX_CLASSES + 1];      /* pages each class owns */
     struct sclass cls[STORE_MAX_CLASSES + 1];
 };
 
@@ -165,6 +169,7 @@ void item_unlink_locked(struct store *st, uint64_t hv, struct item *it, enum unl
 int hash_init(struct store *st);
 void hash_deinit(struct store *st);
 uint64_t hash_key(const struct store *st, const char *key, size_t nkey);
+void hash_prefetch(const struct store *st, uint64_t hv, int stage);
 pthread_mutex_t *hash_lock_of(const struct store *st, uint64_t hv);
 struct item *hash_find(const struct store *st, uint64_t hv, const char *key, size_t nkey);
 void hash_insert(struct store *st, uint64_t hv, struct item *it);
@@ -184,8 +189,5 @@ void slabs_class_stats(struct store *st, unsigned id, struct store_class_stats *
 void slabs_add_stats(struct store *st, unsigned id, struct store_stats *out);
 
 /* region.c: the only file here that talks to the operating system */
-void *region_reserve(size_t size);
-void region_release(void *base, size_t size);
-int region_random(void *buf, size_t n);
 
 #endif

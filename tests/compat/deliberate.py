@@ -55,9 +55,17 @@ CASES = [
     Case("a", "noreply: error line suppressed by both, block still swallowed",
          V + b"append victim abc 0 13 noreply\r\n" + D + G,
          b"STORED\r\nDELETED\r\nEND\r\n", b"STORED\r\nVALUE victim 0 1\r\nv\r\nEND\r\n"),
+    Case("a", "the price of this rule: a key with a space shifts the words, the length "
+         "swallowed is the wrong one, and the rest of the block runs as commands",
+         V + b"set a b 0 0 11\r\nXXflush_all\r\n" + G,
+         b"STORED\r\n" + ERR + b"ERROR\r\nVALUE victim 0 1\r\nv\r\nEND\r\n",
+         b"STORED\r\n" + ERR + b"OK\r\nEND\r\n"),
     Case("a", "same: wrong number of tokens (no reliable length)",
          V + b"set k 0 0 13 extra token\r\n" + D + G,
          b"STORED\r\nERROR\r\nDELETED\r\nEND\r\n", SAME),
+    Case("a", "same: wrong number of tokens, a block that is junk to 1.6.18 stays junk",
+         V + b"set k 0 0 1 x y\r\nAAAflush_all\r\n" + G,
+         b"STORED\r\nERROR\r\nERROR\r\nVALUE victim 0 1\r\nv\r\nEND\r\n", SAME),
     Case("a", "same: negative length (no length declared)", V + b"set k 0 0 -1\r\n" + D + G,
          VICTIM_DELETED, SAME),
     # (b) flags >= 2^32 rejected, not narrowed.
@@ -70,8 +78,8 @@ CASES = [
     Case("b", "same: strtoul's own wrap of a negative number is kept",
          b"set k -18446744073709551615 0 1\r\nx\r\nget k\r\n",
          b"STORED\r\nVALUE k 1 1\r\nx\r\nEND\r\n", SAME),
-    Case("b", "same: verbosity level is not a stored field", b"verbosity 4294967296\r\n",
-         b"OK\r\n", SAME),
+    Case("b", "verbosity level 2^32 (1.6.18: 0)", b"verbosity 4294967296\r\n",
+         b"OK\r\n", ERR),
     # (c) exptime outside int32 rejected, not wrapped.
     Case("c", "set, exptime 2^32 (1.6.18: 0, never expires)",
          b"set k 0 4294967296 1\r\nx\r\nget k\r\n",
@@ -93,7 +101,8 @@ CASES = [
          b"set k 0 0 2147483648\r\nab\r\nget k\r\n", ERR + b"ERROR\r\nEND\r\n", SAME),
     # (e) flush_all with a delay.
     Case("e", "a pending delayed flush revives flushed items",
-         b"set a 0 0 1\r\n1\r\nset b 0 0 1\r\n2\r\nflush_all\r\nget a\r\nflush_all 100\r\nget b\r\n",
+         b"set a 0 0 1\r\n1\r\nset b 0 0 1\r\n2\r\nflush_all\r\nget a\r\n"
+         b"flush_all 100\r\nget b\r\n",
          b"STORED\r\nSTORED\r\nOK\r\nEND\r\nOK\r\nVALUE b 0 1\r\n2\r\nEND\r\n",
          b"STORED\r\nSTORED\r\nOK\r\nEND\r\nOK\r\nEND\r\n"),
     Case("e", "a deadline in the past (absolute time) flushes nothing and revives",
@@ -113,3 +122,26 @@ CASES = [
 def esc(b):
     """How docs/COMPATIBILITY.md writes bytes: Python's repr of a bytes object."""
     return repr(bytes(b))
+
+
+def markdown(letter):
+    """The case list of one section of docs/COMPATIBILITY.md, as it appears there."""
+    out = []
+    for c in CASES:
+        if c.letter != letter:
+            continue
+        out.append("- %s  " % c.title)
+        out.append("  request: `%s`  " % esc(c.request))
+        out.append("  memcached 1.6.18: `%s`  " % esc(c.memcached_1618))
+        if c.differs:
+            out.append("  hardcached: `%s`" % esc(c.hardcached))
+        else:
+            out.append("  hardcached: the same, `%s`" % esc(c.hardcached))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    # After changing CASES: python3 tests/compat/deliberate.py, and paste each section's
+    # list into docs/COMPATIBILITY.md (test_deliberate_differences checks it is there).
+    for letter in dict.fromkeys(c.letter for c in CASES):
+        print("=== (%s)\n%s\n" % (letter, markdown(letter)))

@@ -4,9 +4,10 @@ Sequence i of seed S is generated from random.Random("S:i") alone, so any one se
 be replayed by itself. Each sequence works in its own key namespace (a prefix with the
 sequence number), plus a few short un-prefixed keys that it deletes first. Commands are
 valid and malformed ASCII protocol: every storage and retrieval command, delete, incr,
-decr, touch, flush_all (no delay or noreply), version, verbosity, junk lines; edge numbers,
-wrong token counts, empty tokens, leading/trailing spaces, tabs, NUL and control bytes in
-keys, wrong declared lengths and bad data terminators, noreply everywhere.
+decr, touch, flush_all (immediate, noreply, junk and delayed), version, verbosity, junk
+lines; edge numbers, wrong token counts, empty tokens, leading/trailing spaces, tabs, NUL
+and control bytes in keys, wrong declared lengths and bad data terminators, noreply
+everywhere.
 
 What it avoids, and why (each is a property of the test, not an exemption):
 - chunks that leave the server waiting for bytes (a declared length longer than what
@@ -19,7 +20,8 @@ What it avoids, and why (each is a property of the test, not an exemption):
   legitimately differ, would end up inside the value);
 - cas unique literals that could match a real cas on one server and not the other.
 Chunks that fall under a deliberate difference (docs/COMPATIBILITY.md) are generated,
-classified by mcmodel.classify_line and marked `skip`; the test does not send them."""
+classified by mcmodel.classify_line and marked `skip`: the test does not compare them (it
+sends them to a scratch memcached, to check the classifier's reading of 1.6.18)."""
 import random
 import string
 
@@ -248,7 +250,8 @@ class SequenceGenerator:
     def retrieval_parts(self, cmd):
         rng = self.rng
         r = rng.random()
-        n = 0 if r < 0.03 else 1 if r < 0.63 else rng.randint(2, 4) if r < 0.93 else rng.randint(5, 12)
+        n = (0 if r < 0.03 else 1 if r < 0.63 else
+             rng.randint(2, 4) if r < 0.93 else rng.randint(5, 12))
         keys = [self.key() for _ in range(n)]
         if rng.random() < 0.03:
             keys.append(b"noreply")

@@ -27,13 +27,13 @@ KNOWN_COMMANDS = frozenset([
 
 # The deliberate differences, as docs/COMPATIBILITY.md names them.
 DIFF_MALFORMED_STORAGE_SWALLOW = "a"   # malformed storage line with a valid length
-DIFF_FLAGS_RANGE = "b"                 # flags >= 2^32
+DIFF_FLAGS_RANGE = "b"                 # flags (and verbosity level) >= 2^32
 DIFF_EXPTIME_RANGE = "c"               # exptime outside int32
 DIFF_LENGTH_RANGE = "d"                # data length outside int32 (1.6.18 wraps it)
 DIFF_FLUSH_DELAY = "e"                 # flush_all with a positive delay
 DIFF_NAMES = {
     "a": "malformed storage line with a valid length: data block swallowed",
-    "b": "flags >= 2^32 rejected",
+    "b": "flags or verbosity level >= 2^32 rejected",
     "c": "exptime outside int32 rejected",
     "d": "data length outside int32 rejected",
     "e": "flush_all with a positive delay (1.6.18 revival quirk)",
@@ -168,19 +168,21 @@ def storage_1618(words, ntok):
 
 def storage_hardcached(words, ntok):
     """docs/COMPATIBILITY.md (a)-(d): numbers out of their field's range are rejected,
-    and a rejected line whose length is valid has its data block swallowed."""
+    and a line rejected for its key, flags, exptime or cas unique has its data block
+    swallowed when its length word is a number from 0 to 2^31-1."""
     if not _storage_arity_ok(words, ntok):
         return Storage("ERROR")
     vlen = safe_strtol(words[4])
-    declared = vlen if vlen is not None and 0 <= vlen <= INT32_MAX - 2 else None
+    declared = vlen if vlen is not None and 0 <= vlen <= INT32_MAX else None
     flags, exptime = safe_strtoul(words[2]), safe_strtol(words[3])
     bad = (len(words[1]) > KEY_MAX_LENGTH
            or flags is None or flags > 0xFFFFFFFF
            or exptime is None or not in_int32(exptime)
-           or declared is None
            or (words[0] == b"cas" and safe_strtoul(words[5]) is None))
     if bad:
         return Storage("error", swallow=declared)
+    if declared is None or declared > INT32_MAX - 2:
+        return Storage("error")          # a bad length alone: nothing to swallow
     return Storage("read", declared, flags=flags, exptime=exptime)
 
 
@@ -214,6 +216,11 @@ def classify_line(line):
             reasons.add(DIFF_MALFORMED_STORAGE_SWALLOW)
         assert reasons, "model error: %r" % line
         return reasons
+    if cmd == b"verbosity":
+        if ntok not in (3, 4):
+            return set()
+        v = safe_strtoul(words[1])
+        return {DIFF_FLAGS_RANGE} if v is not None and v > 0xFFFFFFFF else set()
     if cmd == b"touch":
         if ntok not in (4, 5) or len(words[1]) > KEY_MAX_LENGTH:
             return set()

@@ -14,7 +14,7 @@ MEMCCAPABLE = shutil.which("memccapable") or "/usr/bin/memccapable"
 RESULT = re.compile(r"^(?P<name>(?:ascii|binary) .*?)\s+\[(?P<status>pass|FAIL|skip)\]\s*$")
 
 
-def run_memccapable(port, timeout=90):
+def run_memccapable(port, timeout=60):
     """Run the ASCII sub-tests against 127.0.0.1:port. Returns (results, raw output):
     results maps sub-test name -> 'pass' | 'FAIL' | 'skip'."""
     # -t: per-I/O timeout in seconds, so a server that stops answering fails a

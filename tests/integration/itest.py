@@ -25,7 +25,9 @@ if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
 import harness  # noqa: E402  (path set up above)
-from harness import RawClient, Server  # noqa: E402,F401
+
+Server = harness.Server
+RawClient = harness.RawClient
 
 TARGET = os.environ.get("HC_TARGET", "hardcached").strip().lower() or "hardcached"
 if TARGET not in ("hardcached", "memcached"):
@@ -76,7 +78,9 @@ def start_server(args=(), ref_args=None, hc_args=None, **kw):
 
     args:     flags both daemons take with the same meaning.
     ref_args: extra flags only for memcached 1.6.18 (e.g. options it needs and
-              hardcached need not know); hc_args: extra flags only for hardcached."""
+              hardcached need not know); hc_args: extra flags only for hardcached.
+
+    The harness sends the daemon's output to a file (Server.output())."""
     if IS_REFERENCE:
         return Server(args=list(args) + list(ref_args or ()), reference=True, **kw)
     return Server(args=list(args) + list(hc_args or ()), **kw)

@@ -121,8 +121,9 @@ class SplitPackets(ServerTest):
 
     def test_split_at_every_byte_boundary(self):
         self.nodelay()
-        for i in range(1, len(self.seq(self.k)[0])):
-            data, want = self.seq(self.key("%d" % i))
+        length = len(self.seq(self.key("000"))[0])
+        for i in range(1, length):
+            data, want = self.seq(self.key("%03d" % i))  # same length for every i
             with self.subTest(split=i):
                 self.c.send(data[:i])
                 time.sleep(0.01)

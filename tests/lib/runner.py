@@ -24,7 +24,11 @@ def main():
     result = runner.run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    # errors in setUpClass/module fixtures are not tests that ran: keep them
+    # out of the "passed" arithmetic (they still count as failed)
+    fixture_errors = sum(1 for test, _ in result.errors
+                         if isinstance(test, unittest.suite._ErrorHolder))
+    passed = result.testsRun - (failed - fixture_errors) - skipped
     print("%s: %d passed, %d failed, %d skipped" % (name, passed, failed, skipped))
     sys.exit(1 if failed else 0)
 

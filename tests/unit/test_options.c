@@ -2,16 +2,24 @@
  * walk options_table[] rather than list options by hand, so a new row is
  * covered (bounds, junk, error text, --help, round trip) without new code
  * here; the hand-written cases pin memcached's spelling and meaning. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf/options.h"
+#include "sec/allowlist.h"
 
 static char err[1024];
 static char outbuf[16384];
+
+/* The allowlist the last run() built; the next run() frees it, so tests
+ * may look at s.allow until they parse again (and never free it). */
+static struct allowlist *last_allow;
 
 /* Runs the CLI parser over fresh defaults; -h / -V output lands in outbuf. */
 static enum options_result run(struct settings *s, char **argv)
@@ -20,6 +28,7 @@ static enum options_result run(struct settings *s, char **argv)
     while (argv[argc] != NULL) {
         argc++;
     }
+    allowlist_destroy(&last_allow);
     settings_defaults(s);
     err[0] = '\0';
     outbuf[0] = '\0';
@@ -27,6 +36,7 @@ static enum options_result run(struct settings *s, char **argv)
     ck_assert_ptr_nonnull(out);
     enum options_result r = options_parse_cli(s, argc, argv, err, sizeof err, out);
     fclose(out);
+    last_allow = s->allow;
     return r;
 }
 
@@ -108,6 +118,10 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(s.hash_power, 0);
     ck_assert(!s.shutdown_enabled);
     ck_assert(s.flush_enabled);
+    ck_assert_ptr_null(s.allow);
+    ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_ON);
+    ck_assert_int_eq(s.max_conns_per_ip, 0);
+    ck_assert_int_eq(s.read_timeout, 30);
     ck_assert(options_validate(&s, err, sizeof err));
 }
 END_TEST
@@ -616,6 +630,10 @@ static bool ctype_fits(const struct option_row *r)
     case OPT_K_STRING: return r->ctype == OPT_C_CHARS && r->max < (double)r->size &&
                               r->min >= 1;
     case OPT_K_LISTEN: return r->ctype == OPT_C_LISTEN;
+    case OPT_K_CHOICE: return r->ctype == OPT_C_INT && r->choices != NULL &&
+                              r->choices[0] != NULL;
+    case OPT_K_ALLOW:
+    case OPT_K_ALLOW_FILE: return r->ctype == OPT_C_ALLOWLIST;
     case OPT_K_EXTENDED:
     case OPT_K_HELP:
     case OPT_K_VERSION: return r->ctype == OPT_C_NONE && r->size == 0;
@@ -664,6 +682,11 @@ START_TEST(test_table_consistency)
     }
     ck_assert(row("enable-shutdown")->flags & OPT_DANGEROUS);
     ck_assert(row("enable-coredumps")->flags & OPT_DANGEROUS);
+    ck_assert(row("seccomp")->flags & OPT_DANGEROUS);
+    ck_assert_int_eq(row("allow")->group, OPT_G_HARDENING);
+    ck_assert_int_eq(row("allow-file")->group, OPT_G_HARDENING);
+    ck_assert_int_eq(row("max-conns-per-ip")->group, OPT_G_HARDENING);
+    ck_assert_int_eq(row("read-timeout")->group, OPT_G_HARDENING);
 }
 END_TEST
 
@@ -691,7 +714,8 @@ START_TEST(test_values_round_trip)
         { "slab-growth-factor", "1.05" }, { "slab-growth-factor", "3.0" },
         { "unix-mask", "0" }, { "unix-mask", "0755" }, { "user", "cache" },
         { "disable-cas", "yes" }, { "daemon", "no" }, { "verbose", "2" },
-        { "idle_timeout", "600" },
+        { "idle_timeout", "600" }, { "seccomp", "log" }, { "seccomp", "off" },
+        { "max-conns-per-ip", "7" }, { "read-timeout", "0" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct settings s, t;
@@ -800,6 +824,9 @@ START_TEST(test_stats_settings_defaults)
         { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
         { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
         { "flush_enabled", "yes" }, { "idle_timeout", "0" }, { "ssl_enabled", "no" },
+        /* ours, after memcached's */
+        { "allowlist_entries", "0" }, { "seccomp", "on" }, { "max_conns_per_ip", "0" },
+        { "read_timeout", "30" },
     };
     struct settings s;
     struct stat_list l = { .n = 0 };
@@ -840,6 +867,260 @@ START_TEST(test_stats_settings_values)
 }
 END_TEST
 
+/* -------------------------------------------------------- hardening */
+
+static bool admits(const struct allowlist *al, const char *addr)
+{
+    struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+    struct sockaddr_in s4 = { .sin_family = AF_INET };
+    if (strchr(addr, ':') != NULL) {
+        ck_assert(inet_pton(AF_INET6, addr, &s6.sin6_addr) == 1);
+        return allowlist_admit(al, (const struct sockaddr *)&s6);
+    }
+    ck_assert(inet_pton(AF_INET, addr, &s4.sin_addr) == 1);
+    return allowlist_admit(al, (const struct sockaddr *)&s4);
+}
+
+START_TEST(test_allow)
+{
+    struct settings s;
+    ck_ok(&s, "--allow", "10.0.0.0/8");
+    ck_assert_uint_eq(allowlist_count(s.allow), 1);
+    ck_assert(admits(s.allow, "10.1.2.3"));          /* sealed by the parse */
+    ck_assert(admits(s.allow, "::ffff:10.1.2.3"));
+    ck_assert(!admits(s.allow, "11.0.0.0"));
+    ck_assert(!admits(s.allow, "::1"));
+    ck_ok(&s, "--allow=10.0.0.0/8, 192.168.1.7 ,::1", "--allow", "2001:db8::/32");
+    ck_assert_uint_eq(allowlist_count(s.allow), 4);
+    ck_assert(admits(s.allow, "192.168.1.7") && admits(s.allow, "::1") &&
+              admits(s.allow, "2001:db8::1"));
+    ck_assert(!admits(s.allow, "192.168.1.8"));
+    ck_assert(!allowlist_contains_everything(s.allow));
+    ck_ok(&s, "--allow", "0.0.0.0/0");
+    ck_assert(allowlist_contains_everything(s.allow));
+
+    ck_err(&s, "hardcached: --allow: \"10.0.0.1/8\": host bits are set beyond the /8 "
+           "prefix; write the network as 10.0.0.0/8, or the single host as 10.0.0.1/32",
+           "--allow", "10.0.0.1/8");
+    ck_err(&s, "hardcached: --allow: \"bogus\": not an IPv4 or IPv6 address; expected "
+           "ADDRESS or ADDRESS/PREFIX", "--allow", "10.0.0.0/8", "--allow", "::1,bogus");
+    ck_err(&s, "hardcached: --allow: \"10.0.0.0/33\": the prefix must be a number 0-32",
+           "--allow=10.0.0.0/33");
+    ck_err(&s, "hardcached: --allow: \"\": empty element in the list", "--allow=");
+    ck_err(&s, "empty element in the list", "--allow", "10.0.0.0/8,");
+    ck_err(&s, "hardcached: --allow: missing value; expected networks as "
+           "ADDRESS[/PREFIX][,...]", "--allow");
+    ck_err(&s, "unknown or ambiguous option \"--allo\"", "--allo", "10.0.0.0/8");
+}
+END_TEST
+
+/* All or nothing: a bad element leaves the list (or its absence) as it was. */
+START_TEST(test_allow_apply_all_or_nothing)
+{
+    struct settings s, before;
+    char text[256];
+    settings_defaults(&s);
+    before = s;
+    ck_assert(!apply(&s, "allow", "10.0.0.0/8,bad"));
+    ck_assert(memcmp(&s, &before, sizeof s) == 0);   /* still no allowlist */
+    ck_assert(!apply(&s, "allow", NULL));
+    ck_assert(strncmp(err, "missing value", 13) == 0);
+    ck_assert(apply(&s, "allow", "10.0.0.0/8"));
+    ck_assert(!apply(&s, "allow", "192.168.0.0/16,::1/129"));
+    ck_assert_uint_eq(allowlist_count(s.allow), 1);
+    options_format(&s, row("allow"), text, sizeof text);
+    ck_assert_str_eq(text, "10.0.0.0/8");
+    ck_assert(options_validate(&s, err, sizeof err));
+    ck_assert(admits(s.allow, "10.0.0.1"));
+    options_release(&s);
+    ck_assert_ptr_null(s.allow);
+    options_release(&s);                              /* twice is fine */
+}
+END_TEST
+
+START_TEST(test_allow_round_trip)
+{
+    static const char list[] = "10.0.0.0/8,192.168.1.7/32,::1/128,::ffff:10.0.0.0/104";
+    struct settings s, t;
+    char text[256], again[256];
+    settings_defaults(&s);
+    settings_defaults(&t);
+    options_format(&s, row("allow"), text, sizeof text);
+    ck_assert_str_eq(text, "");
+    ck_assert(apply(&s, "allow", "10.0.0.0/8, 192.168.1.7,::1,::ffff:10.0.0.0/104"));
+    options_format(&s, row("allow"), text, sizeof text);
+    ck_assert_str_eq(text, list);
+    ck_assert(apply(&t, "allow", text));
+    options_format(&t, row("allow"), again, sizeof again);
+    ck_assert_str_eq(again, list);
+    options_release(&s);
+    options_release(&t);
+}
+END_TEST
+
+static void write_temp(char *path, size_t len, const char *content)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(path, len, "%s/hc_opt_allow_XXXXXX", dir);
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+    close(fd);
+}
+
+START_TEST(test_allow_file)
+{
+    struct settings s;
+    char good[256], more[256], bad[256], empty[256], want[512];
+    write_temp(good, sizeof good, "# offices\n10.0.0.0/8\n\n192.168.1.7  # monitor\n");
+    write_temp(more, sizeof more, "2001:db8::/32\r\n");
+    write_temp(bad, sizeof bad, "10.0.0.0/8\n# fine so far\n10.0.0.1/8\n");
+    write_temp(empty, sizeof empty, "# nothing yet\n\n");
+
+    ck_ok(&s, "--allow-file", good);
+    ck_assert_uint_eq(allowlist_count(s.allow), 2);
+    ck_assert(admits(s.allow, "10.9.9.9") && admits(s.allow, "192.168.1.7"));
+    ck_ok(&s, "--allow-file", good, "--allow=::1", "--allow-file", more);
+    ck_assert_uint_eq(allowlist_count(s.allow), 4);
+    ck_assert(admits(s.allow, "::1") && admits(s.allow, "2001:db8::5"));
+
+    snprintf(want, sizeof want, "hardcached: --allow-file: %s:3: \"10.0.0.1/8\": host "
+             "bits are set beyond the /8 prefix", bad);
+    ck_err(&s, want, "--allow-file", bad);
+    ck_err(&s, want, "--allow=::1", "--allow-file", bad);
+    ck_assert(strstr(err, "or the single host as 10.0.0.1/32") != NULL);
+    ck_assert_ptr_null(s.allow);        /* a refused command line sets nothing */
+    settings_defaults(&s);
+    ck_assert(apply(&s, "allow", "::1"));
+    ck_assert(!apply(&s, "allow-file", bad));
+    ck_assert_uint_eq(allowlist_count(s.allow), 1);  /* the bad file added nothing */
+    ck_assert_int_eq(s.nallow_files, 0);
+    ck_assert(apply(&s, "allow-file", good));
+    ck_assert_int_eq(s.nallow_files, 1);
+    ck_assert_str_eq(s.allow_files[0], good);
+    allowlist_destroy(&s.allow);
+
+    snprintf(want, sizeof want, "hardcached: --allow-file: %s: no network in the file; "
+             "an empty allowlist would refuse every client", empty);
+    ck_err(&s, want, "--allow-file", empty);
+    ck_assert_ptr_null(s.allow);
+    ck_err(&s, "hardcached: --allow-file: /nonexistent/allow: cannot open: No such file "
+           "or directory", "--allow-file=/nonexistent/allow");
+    ck_err(&s, "hardcached: --allow-file: /dev/null: not a regular file",
+           "--allow-file", "/dev/null");
+    ck_err(&s, "hardcached: --allow-file: missing value; expected a file", "--allow-file");
+
+    settings_defaults(&s);
+    ck_assert(!apply(&s, "allow-file", bad));
+    ck_assert_ptr_null(s.allow);
+    snprintf(want, sizeof want, "%s:3: ", bad);       /* a config file prefixes its own */
+    ck_assert(strncmp(err, want, strlen(want)) == 0);
+    unlink(good);
+    unlink(more);
+    unlink(bad);
+    unlink(empty);
+}
+END_TEST
+
+START_TEST(test_seccomp)
+{
+    static char *const bad[] = { "ON", "yes", "", "of", "on ", "1", "kill" };
+    struct settings s;
+    ck_ok(&s, "--seccomp=log");
+    ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_LOG);
+    ck_ok(&s, "--seccomp", "off");
+    ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_OFF);
+    ck_ok(&s, "--seccomp=off", "--seccomp=on");      /* the last one wins */
+    ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_ON);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "hardcached: --seccomp: expected on, log or off, "
+                 "got \"%s\"", bad[i]);
+        ck_err(&s, want, "--seccomp", bad[i]);
+        ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_ON);
+    }
+    ck_err(&s, "hardcached: --seccomp: missing value; expected on, log or off", "--seccomp");
+}
+END_TEST
+
+START_TEST(test_connection_limits)
+{
+    struct settings s;
+    ck_ok(&s, "--max-conns-per-ip", "10", "--read-timeout=5");
+    ck_assert_int_eq(s.max_conns_per_ip, 10);
+    ck_assert_int_eq(s.read_timeout, 5);
+    ck_ok(&s, "--max-conns-per-ip=1048576", "--read-timeout", "0");
+    ck_assert_int_eq(s.max_conns_per_ip, 1048576);
+    ck_assert_int_eq(s.read_timeout, 0);
+    ck_ok(&s, "--read-timeout=86400", "--read-timeout=60");
+    ck_assert_int_eq(s.read_timeout, 60);
+    ck_err(&s, "hardcached: --max-conns-per-ip: expected an integer 0-1048576, got \"-1\"",
+           "--max-conns-per-ip", "-1");
+    ck_err(&s, "got \"1048577\"", "--max-conns-per-ip", "1048577");
+    ck_err(&s, "hardcached: --read-timeout: expected an integer 0-86400, got \"86401\"",
+           "--read-timeout", "86401");
+    ck_err(&s, "--read-timeout: expected an integer 0-86400, got \"30s\"",
+           "--read-timeout", "30s");
+}
+END_TEST
+
+START_TEST(test_user_root_refused)
+{
+    static const char want[] = "hardcached: -u/--user: refusing to run as root; name an "
+                               "unprivileged user (default: memcache)";
+    struct settings s;
+    ck_assert_int_eq(RUN(&s, "-u", "root"), OPTIONS_ERROR);
+    ck_assert_str_eq(err, want);
+    ck_err(&s, want, "--user=root");
+    ck_err(&s, want, "-u", "0");
+    ck_err(&s, want, "-u", "nobody", "-u", "root");
+    ck_ok(&s, "-u", "root", "-u", "nobody");         /* the last one counts */
+    ck_ok(&s, "-u", "memcache");
+    ck_ok(&s, "-u", "Root");                           /* another (unknown) user */
+    settings_defaults(&s);
+    ck_assert(apply(&s, "user", "root"));             /* refused as a whole, */
+    ck_assert(!options_validate(&s, err, sizeof err)); /* whatever the source */
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_stats_settings_hardening)
+{
+    struct settings s;
+    struct stat_list l = { .n = 0 };
+    ck_ok(&s, "--allow", "10.0.0.0/8,::1", "--allow=10.0.0.0/8", "--seccomp=log",
+          "--max-conns-per-ip", "5", "--read-timeout", "0");
+    options_each_setting(&s, collect, &l);
+    ck_assert_str_eq(stat(&l, "allowlist_entries"), "3");
+    ck_assert_str_eq(stat(&l, "seccomp"), "log");
+    ck_assert_str_eq(stat(&l, "max_conns_per_ip"), "5");
+    ck_assert_str_eq(stat(&l, "read_timeout"), "0");
+    ck_ok(&s, "--seccomp=off");
+    l.n = 0;
+    options_each_setting(&s, collect, &l);
+    ck_assert_str_eq(stat(&l, "seccomp"), "off");
+    ck_assert_str_eq(stat(&l, "allowlist_entries"), "0");
+}
+END_TEST
+
+START_TEST(test_help_hardening_section)
+{
+    FILE *out = fmemopen(outbuf, sizeof outbuf - 1, "w");
+    memset(outbuf, 0, sizeof outbuf);
+    options_print_help(out);
+    fclose(out);
+    help_unwrap(outbuf);
+    char *section = strstr(outbuf, "\nHardening options:\n");
+    ck_assert_ptr_nonnull(section);
+    ck_assert(strstr(section, "      --allow=<cidr,...>") != NULL);
+    ck_assert(strstr(section, "      --seccomp=<on|log|off>") != NULL);
+    ck_assert(strstr(section, "(default: on)") != NULL);
+    ck_assert(strstr(section, "      --read-timeout=<sec>") != NULL);
+    ck_assert(strstr(section, "(default: 30)") != NULL);
+    ck_assert(strstr(section, "-o, --extended") == NULL);   /* memcached's come first */
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *su = suite_create("options");
@@ -873,6 +1154,15 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_help_lists_every_option);
     tcase_add_test(tc, test_stats_settings_defaults);
     tcase_add_test(tc, test_stats_settings_values);
+    tcase_add_test(tc, test_allow);
+    tcase_add_test(tc, test_allow_apply_all_or_nothing);
+    tcase_add_test(tc, test_allow_round_trip);
+    tcase_add_test(tc, test_allow_file);
+    tcase_add_test(tc, test_seccomp);
+    tcase_add_test(tc, test_connection_limits);
+    tcase_add_test(tc, test_user_root_refused);
+    tcase_add_test(tc, test_stats_settings_hardening);
+    tcase_add_test(tc, test_help_hardening_section);
     suite_add_tcase(su, tc);
     return su;
 }

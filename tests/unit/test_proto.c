@@ -267,6 +267,16 @@ START_TEST(large_get_resumes_after_output_fills)
     ck_assert_uint_eq(strlen(got), expect_len);
     ck_assert(strcmp(got + strlen(got) - 5, "END\r\n") == 0);
     free(got);
+    /* a too-long key after values bigger than the high-water mark: memcached
+     * sends only the error, never part of the values */
+    char bad_line[400];
+    char key[252];
+    memset(key, 'k', 251);
+    key[251] = '\0';
+    int n = snprintf(bad_line, sizeof(bad_line), "get big0 big1 big2 big3 %s\r\n", key);
+    got = feed(bad_line, (size_t)n, 0, &closed);
+    ck_assert_str_eq(got, "CLIENT_ERROR bad command line format\r\n");
+    free(got);
     free(val);
     buf_deinit(&script);
 }

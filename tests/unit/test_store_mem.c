@@ -89,8 +89,8 @@ static void assert_consistent(size_t mem)
     for (unsigned id = 1; id <= store_class_count(st); id++) {
         struct store_class_stats cs;
         ck_assert(store_class_stats(st, id, &cs));
-        ck_assert_uint_eq(cs.used_chunks + cs.free_chunks, cs.total_chunks);
-        ck_assert_uint_le(cs.free_chunks_end, cs.free_chunks);
+        ck_assert_uint_eq(cs.used_chunks + cs.free_chunks + cs.free_chunks_end, cs.total_chunks);
+        ck_assert_uint_le(cs.free_chunks_end, cs.total_chunks);
         ck_assert_uint_le(cs.number, cs.used_chunks);
         ck_assert_uint_le(cs.mem_requested, cs.used_chunks * cs.chunk_size);
         items += cs.number;

@@ -1,13 +1,12 @@
 /* region.c: the store's only calls into the operating system: reserving and
  * releasing the one item region, and drawing the hash secret. Kept apart so
- * an auditor of src/store/ has a single file to read; everything else here
- * is plain computation on memory this file handed out. */
+ * an auditor of src/store/ finds no system call there at all. */
 #include <errno.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 
-#include "store/store_internal.h"
+#include "base/region.h"
 
 /* MAP_NORESERVE and lazy use: pages no class ever touched stay non-resident,
  * so RSS follows the memory actually holding items, never above the region. */

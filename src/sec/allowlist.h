@@ -1,0 +1,71 @@
+/* allowlist.h: --allow / --allow-file, the networks whose peers are served
+ * (SPEC §8 promise 2). Filled at start-up from operator input, sealed once,
+ * then read-only: admit is a lookup in sorted, merged address ranges and is
+ * safe from any number of threads. IPv4 lives inside IPv6 as ::ffff:a.b.c.d
+ * (one address space), so a mapped peer matches IPv4 entries and back.
+ * SECURITY: everything fails closed: an unsealed list, a NULL list, a
+ * non-IP peer (unix socket) and an empty list admit nobody. */
+#ifndef HC_SEC_ALLOWLIST_H
+#define HC_SEC_ALLOWLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sockaddr;
+struct allowlist;
+
+/* Bounds on operator input: entries in one list, bytes of one CIDR, bytes
+ * of one line of a file (comments included). */
+#define ALLOWLIST_MAX_ENTRIES (1u << 20)
+#define ALLOWLIST_CIDR_MAX 64
+#define ALLOWLIST_LINE_MAX 1024
+
+/* NULL when memory is short. */
+struct allowlist *allowlist_create(void);
+void allowlist_destroy(struct allowlist **al);
+
+/* One network: "10.0.0.0/8", "192.168.1.7" (= /32), "::1/128",
+ * "2001:db8::/32", "::ffff:10.0.0.0/104". No spaces, no zone (%eth0),
+ * prefix in decimal without leading zeros; an address with host bits set
+ * beyond the prefix is refused (it is usually a typo for a larger or
+ * smaller network). False with a one-line message naming the text and the
+ * accepted form in err. Adding to a sealed list unseals it. */
+bool allowlist_add(struct allowlist *al, const char *cidr, char *err, size_t errlen);
+
+/* "a,b,c" (spaces around an element are ignored); all or nothing. */
+bool allowlist_add_list(struct allowlist *al, const char *list, char *err,
+                        size_t errlen);
+
+/* A regular file, one network per line, '#' to the end of a line is a
+ * comment, blank lines and CRLF are fine. All or nothing; errors read
+ * "FILE:LINE: message" (or "FILE: message" when it cannot be read). */
+bool allowlist_load_file(struct allowlist *al, const char *path, char *err,
+                         size_t errlen);
+
+/* Sorts and merges the entries into the lookup tables. Call after the last
+ * add and before the first admit; never fails (memory was taken by add). */
+void allowlist_seal(struct allowlist *al);
+
+/* True when the peer (AF_INET or AF_INET6) is inside a listed network.
+ * False for a NULL or unsealed list and any other family. Lock-free. */
+bool allowlist_admit(const struct allowlist *al, const struct sockaddr *peer);
+
+/* Networks added (as given, duplicates included); 0 for NULL. */
+size_t allowlist_count(const struct allowlist *al);
+
+/* After seal: the disjoint address ranges lookups search (IPv4 and IPv6
+ * tables together). Overlapping, nested and adjacent networks are one; a
+ * range around the IPv4 block counts as its pieces (::/0 is 3). */
+size_t allowlist_range_count(const struct allowlist *al);
+
+/* True when the list admits every address: 0.0.0.0/0 or ::/0 was given,
+ * or (after seal) the networks together cover all of IPv4 or all of IPv6.
+ * For the --check-config audit. */
+bool allowlist_contains_everything(const struct allowlist *al);
+
+/* Writes the networks in their canonical form ("10.0.0.0/8,::1/128"), in
+ * the order they were added, so allowlist_add_list reads them back. Returns
+ * the length the whole text needs, as snprintf does. */
+size_t allowlist_format(const struct allowlist *al, char *buf, size_t len);
+
+#endif

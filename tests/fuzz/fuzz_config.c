@@ -1,0 +1,174 @@
+/* fuzz_config.c: the config-file parser (options_parse_config_text) over the
+ * input as file text, on fresh defaults each time. The text is passed as
+ * (pointer, length) straight from libFuzzer's buffer, with no NUL after it,
+ * so any read past len is an ASan report. Besides the sanitizers: a refusal
+ * is one non-empty line of printable text, and a "fuzz.conf:N" in it names a
+ * line that exists; an accepted file gives settings whose every option
+ * writes back (options_format) and reads back (options_apply) to the same
+ * value, and composing those settings as a config file ("name = value" for
+ * each option that differs from its default) and parsing that gives the same
+ * settings again (habit 10: parser and composer round-trip). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/options.h"
+#include "conf/settings.h"
+#include "sec/allowlist.h"
+
+#define FUZZ_FILE "fuzz.conf"
+#define FUZZ_FMT_MAX 65536
+#define FUZZ_COMPOSED_MAX (1024 * 1024)
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "fuzz_config: invariant violated: %s: %.300s\n", what, detail);
+    abort();
+}
+
+static size_t count_lines(const uint8_t *data, size_t size)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < size; i++) {
+        n += data[i] == '\n';
+    }
+    return n;
+}
+
+static void check_message(const char *err, size_t errlen, size_t nlines)
+{
+    size_t n = strnlen(err, errlen);
+    const char *at;
+    if (n == errlen) {
+        die("error message not NUL-terminated", "");
+    }
+    if (n == 0) {
+        die("refused without a message", "");
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)err[i];
+        if (c < 0x20 || c >= 0x7f) {
+            die("error message has a non-printable byte", err);
+        }
+    }
+    at = strstr(err, FUZZ_FILE ":");
+    if (at != NULL && at[sizeof FUZZ_FILE] >= '0' && at[sizeof FUZZ_FILE] <= '9') {
+        unsigned long line = strtoul(at + sizeof FUZZ_FILE, NULL, 10);
+        if (line == 0 || line > nlines) {
+            die("error names a line the file does not have", err);
+        }
+    }
+}
+
+/* Rows a config file can set and whose value options_format can write. */
+static bool composable(const struct option_row *r)
+{
+    return !(r->flags & OPT_CLI_ONLY) && r->kind != OPT_K_HELP && r->kind != OPT_K_VERSION
+           && r->kind != OPT_K_EXTENDED && r->kind != OPT_K_ALLOW_FILE;
+}
+
+/* A value a "name = value" line can carry whatever the comment and blank
+ * rules are: no '#', no line break, no blank at either end. */
+static bool plain_value(const char *v)
+{
+    size_t n = strlen(v);
+    return n > 0 && strpbrk(v, "#\r\n") == NULL && v[0] != ' ' && v[0] != '\t'
+           && v[n - 1] != ' ' && v[n - 1] != '\t';
+}
+
+/* Every row: format -> apply on fresh defaults -> format gives the same. */
+static void check_rows_round_trip(const struct settings *s)
+{
+    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
+    char err[512];
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        struct settings fresh;
+        options_format(s, r, a, sizeof a);
+        if (a[0] == '\0' || strlen(a) + 1 >= sizeof a) {
+            continue;
+        }
+        settings_defaults(&fresh);
+        options_format(&fresh, r, b, sizeof b);
+        if (r->def == NULL && strcmp(a, b) == 0) {
+            continue;   /* "unset" has no input spelling (hashpower 0) */
+        }
+        if (!options_apply(&fresh, r, a, err, sizeof err)) {
+            fprintf(stderr, "row %s: \"%.200s\": %s\n", r->name, a, err);
+            die("a formatted value does not read back", r->name);
+        }
+        options_format(&fresh, r, b, sizeof b);
+        allowlist_destroy(&fresh.allow);
+        if (strcmp(a, b) != 0) {
+            fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
+            die("format/apply/format changed the value", r->name);
+        }
+    }
+}
+
+/* s as a config file, then parsed again: every composable row the same. */
+static void check_file_round_trip(const struct settings *s)
+{
+    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
+    static char text[FUZZ_COMPOSED_MAX];
+    char err[512];
+    size_t n = 0;
+    struct settings def, again;
+    settings_defaults(&def);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        if (!composable(r)) {
+            continue;
+        }
+        options_format(s, r, a, sizeof a);
+        options_format(&def, r, b, sizeof b);
+        if (strcmp(a, b) == 0) {
+            continue;
+        }
+        if (!plain_value(a) || strlen(a) + 1 >= sizeof a) {
+            return;     /* not expressible in every reading of the format */
+        }
+        int w = snprintf(text + n, sizeof text - n, "%s = %s\n", r->name, a);
+        if (w < 0 || (size_t)w >= sizeof text - n) {
+            return;
+        }
+        n += (size_t)w;
+    }
+    settings_defaults(&again);
+    if (!options_parse_config_text(&again, text, n, "composed.conf", err, sizeof err)) {
+        die("a composed config file is refused", err);
+    }
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        if (!composable(r)) {
+            continue;
+        }
+        options_format(s, r, a, sizeof a);
+        options_format(&again, r, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            fprintf(stderr, "row %s: \"%.200s\" came back as \"%.200s\"\n", r->name, a, b);
+            die("config file round trip changed a value", r->name);
+        }
+    }
+    allowlist_destroy(&again.allow);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct settings s;
+    char err[512];
+    settings_defaults(&s);
+    memset(err, 0x55, sizeof err);
+    if (options_parse_config_text(&s, (const char *)data, size, FUZZ_FILE, err, sizeof err)) {
+        check_rows_round_trip(&s);
+        check_file_round_trip(&s);
+    } else {
+        check_message(err, sizeof err, count_lines(data, size));
+    }
+    allowlist_destroy(&s.allow);
+    return 0;
+}

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""gen_corpus.py: writes the seed corpora under tests/fuzz/corpus/ (the files
+are committed; rerun this after changing it, then commit what changed).
+Seeds are small, readable inputs: every command of the protocol in good and
+bad forms, every CLI flag with good and bad values, good and bad CIDRs,
+config files. Names say what each seed holds."""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# --- proto ------------------------------------------------------------------
+# Header (see fuzz_proto.c): byte 0 knobs, byte 1 = nspec | budget << 4,
+# byte 2 repetitions, then nspec chunk bytes (bit7: second connection).
+
+def hdr(knobs=0, budget=2, reps=0, spec=b""):
+    # budget: bits 0-1 the -R choice; bit 2 -m 2 MiB; bit 3 -f 2
+    return bytes([knobs, len(spec) | (budget << 4), reps]) + spec
+
+
+K250 = "k" * 250
+K251 = "k" * 251
+NUMS = ["0", "1", "4294967295", "4294967296", "9223372036854775808",
+        "18446744073709551615", "18446744073709551616", "-1", "-0", "+5",
+        "\t5", "12a", "2147483647", "2147483648", "-2147483648", "-2147483649",
+        "2592000", "2592001", " 5", "", "0x10", "1e3", "00000000000000000000001"]
+
+PROTO = {
+    "get": "set a 0 0 1\r\nx\r\nget a\r\nget a b c\r\nget missing\r\n",
+    "gets": "set a 5 0 3\r\nabc\r\ngets a\r\ngets a a a\r\n",
+    "gat": "set a 0 0 1\r\nx\r\ngat 100 a\r\ngat -1 a\r\nget a\r\ngat 0 a b\r\ngat x a\r\ngat 100\r\n",
+    "gats": "set a 0 0 1\r\nx\r\ngats 100 a\r\ngats 2592001 a\r\n",
+    "bget": "set a 0 0 1\r\nx\r\nbget a\r\n",
+    "set": "set a 0 0 5\r\nhello\r\nset a 4294967295 0 0\r\n\r\nget a\r\n",
+    "add": "add a 0 0 1\r\nx\r\nadd a 0 0 1\r\ny\r\nget a\r\n",
+    "replace": "replace a 0 0 1\r\nx\r\nset a 0 0 1\r\nx\r\nreplace a 1 0 2\r\nyy\r\nget a\r\n",
+    "append": "append a 0 0 1\r\nx\r\nset a 0 0 1\r\nx\r\nappend a 0 0 3\r\nyyy\r\nget a\r\n",
+    "prepend": "set a 0 0 1\r\nx\r\nprepend a 0 0 2\r\nzz\r\nget a\r\n",
+    "cas": "set a 0 0 1\r\nx\r\ngets a\r\ncas a 0 0 1 1\r\ny\r\ncas a 0 0 1 1\r\nz\r\ncas b 0 0 1 5\r\nq\r\ncas a 0 0 1 x\r\nq\r\n",
+    "delete": "set a 0 0 1\r\nx\r\ndelete a\r\ndelete a\r\ndelete a 0\r\ndelete a 1\r\ndelete a 0 noreply\r\ndelete a x y z\r\n",
+    "incr": "set n 0 0 2\r\n99\r\nincr n 1\r\nincr n 18446744073709551615\r\nincr n -1\r\nincr n x\r\nincr nope 1\r\nget n\r\n",
+    "decr": "set n 0 0 3\r\n100\r\ndecr n 1\r\ndecr n 1000\r\ndecr n 18446744073709551616\r\nget n\r\n",
+    "incr_wrap": "set n 0 0 20\r\n18446744073709551615\r\nincr n 1\r\nincr n 5\r\nget n\r\n",
+    "incr_nonnum": "set s 0 0 3\r\nabc\r\nincr s 1\r\nset s 0 0 3\r\n 12\r\nincr s 1\r\n",
+    "touch": "set a 0 0 1\r\nx\r\ntouch a 100\r\ntouch a -1\r\nget a\r\ntouch b 1\r\ntouch a x\r\n",
+    "flush_all": "set a 0 0 1\r\nx\r\nflush_all\r\nget a\r\nflush_all 0\r\nflush_all 10\r\nflush_all -1\r\nflush_all x\r\nflush_all noreply\r\nflush_all 5 noreply\r\n",
+    "version": "version\r\nversion x\r\n",
+    "verbosity": "verbosity 1\r\nverbosity\r\nverbosity 1 noreply\r\nverbosity x\r\nverbosity 4294967296\r\n",
+    "stats": "stats\r\nstats settings\r\nstats items\r\nstats slabs\r\nstats conns\r\nstats reset\r\nstats sizes\r\nstats detail on\r\nstats cachedump 1 1\r\nstats nope\r\n",
+    "stats_after_sets": "set a 0 0 1\r\nx\r\nset b 0 0 3000\r\n" + "y" * 3000 + "\r\nget a b\r\nstats items\r\nstats slabs\r\nstats\r\n",
+    "quit": "version\r\nquit\r\nversion\r\n",
+    "shutdown": "shutdown\r\nshutdown graceful\r\nshutdown x\r\n",
+    "noreply_all": "set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\nx\r\nreplace a 0 0 1 noreply\r\ny\r\n"
+                   "append a 0 0 1 noreply\r\nz\r\nprepend a 0 0 1 noreply\r\nw\r\ncas a 0 0 1 1 noreply\r\nq\r\n"
+                   "incr a 1 noreply\r\ndecr a 1 noreply\r\ntouch a 1 noreply\r\ndelete a noreply\r\n"
+                   "flush_all noreply\r\nverbosity 1 noreply\r\nget a\r\n",
+    "noreply_bad_data": "set a 0 0 1 noreply\r\nxy\r\nget a\r\n",
+    "key_250": "set " + K250 + " 0 0 1\r\nx\r\nget " + K250 + "\r\ndelete " + K250 + "\r\n",
+    "key_251": "set " + K251 + " 0 0 1\r\nx\r\nget " + K251 + "\r\nget a " + K251 + "\r\nincr " + K251 + " 1\r\ntouch " + K251 + " 1\r\ndelete " + K251 + "\r\nversion\r\n",
+    "control_bytes": "set c\x01\x7f\x1b 0 0 1\r\nx\r\nget c\x01\x7f\x1b\r\nget \t\r\nset \x00 0 0 1\r\nx\r\n",
+    "nul_in_line": "set a 0 0 1\r\nx\r\nget a\x00junk\r\nset b\x000 0 1\r\ny\r\nver\x00sion\r\n",
+    "length_short": "set b 0 0 1\r\nxyz\r\nget b\r\n",
+    "length_long": "set b 0 0 10\r\nxyz\r\nget b\r\nversion\r\n",
+    "length_bad": "set f 0 0 -1\r\nx\r\nset f 0 0 4294967298\r\nxy\r\nset f 0 0 2147483647\r\nxx\r\nset f 0 0 2147483646\r\nversion\r\n",
+    "bad_tail": "set a 0 0 1\r\nxAB\r\nset a 0 0 1\nx\n\nget a\r\n",
+    "malformed_swallow": "set a 0 x 3\r\nget\r\nset b 0 0 3 4 5\r\nget\r\nset a 0 0 3 noreply x\r\nabc\r\n",
+    "long_line_3000": "x" * 3000,
+    "long_get_line": "get " + " ".join(["k%d" % i for i in range(600)]) + "\r\n",
+    "long_set_line": "set " + "a" * 2100 + " 0 0 1\r\nx\r\n",
+    "spaces": "   get    a   \r\n  set   a 0   0   1  \r\nx\r\n" + " " * 120 + "get a\r\n",
+    "bare_newlines": "\r\n\n\r\r\n \r\nx\r\nGET a\r\n",
+    "many_tokens": "get " + " ".join("k%d" % i for i in range(40)) + "\r\nset a b c d e f g h i j k l m n o p q r s t u v w x y z\r\n",
+    "pipeline": "set k1 1 0 5\r\nhello\r\nget k1 k2\r\nadd k2 0 0 2 noreply\r\nhi\r\n"
+                "gets k2\r\nincr k3 1\r\nset k3 0 0 1\r\n7\r\nincr k3 5\r\ndecr k3 100\r\n"
+                "append k1 0 0 1\r\n!\r\nget k1\r\nset bad 0 0 2\r\nabcd\r\ndelete k2\r\n"
+                "touch k1 0\r\nflush_all\r\nget k1 k3\r\nversion\r\nquit\r\n",
+    "too_large": "set big 0 0 70000\r\n" + "v" * 100 + "\r\nget big\r\n",
+    "exptime": "set a 0 1 1\r\nx\r\nset b 0 -1 1\r\nx\r\nset c 0 2592001 1\r\nx\r\nset d 0 1700000100 1\r\nx\r\nget a b c d\r\n",
+}
+
+
+def gen_proto():
+    for name, body in PROTO.items():
+        write("proto", name, hdr() + body.encode("latin-1"))
+    # the same pipeline split in many ways, on one and two connections
+    pipe = PROTO["pipeline"].encode()
+    write("proto", "split_bytewise", hdr(spec=b"\x01") + pipe)
+    write("proto", "split_3_7", hdr(spec=b"\x03\x07") + pipe)
+    write("proto", "two_conns", hdr(spec=b"\x10\x90") + pipe)
+    write("proto", "two_conns_half_item",
+          hdr(spec=b"\x0c\x8f\x08") + b"set a 0 0 4\r\nstats\r\nset a 0 0 4\r\nabcd\r\nxy\r\n")
+    write("proto", "budget_1", hdr(budget=0) + pipe)
+    write("proto", "partial_drain", hdr(knobs=0x20, budget=1) + pipe)
+    # knobs: -M, -C, -F, -A, -I 1k, clock ticks
+    write("proto", "no_evictions", hdr(knobs=0x01) + ("set a 0 0 60000\r\n" + "x" * 64).encode())
+    write("proto", "no_cas", hdr(knobs=0x02) + b"set a 0 0 1\r\nx\r\ngets a\r\ncas a 0 0 1 0\r\ny\r\n")
+    write("proto", "flush_disabled", hdr(knobs=0x04) + b"flush_all\r\nflush_all 0 noreply\r\n")
+    write("proto", "shutdown_enabled", hdr(knobs=0x08) + b"shutdown x\r\nshutdown graceful\r\nversion\r\n")
+    write("proto", "item_max_1k", hdr(knobs=0x10) + ("set a 0 0 1100\r\n" + "x" * 1100 + "\r\nget a\r\n").encode())
+    write("proto", "clock_expiry", hdr(knobs=0x40, spec=b"\x10") +
+          b"set a 0 1 1\r\nx\r\nset b 0 3 1\r\ny\r\nflush_all 2\r\nget a b\r\nget a b\r\nget a b\r\ngat 1 b\r\nget b\r\n")
+    write("proto", "clock_fast", hdr(knobs=0xc0, spec=b"\x20") +
+          b"set a 0 100 1\r\nx\r\ntouch a 50\r\nget a\r\nget a\r\nget a\r\nget a\r\nget a\r\n")
+    # repetition: fill memory, evict, output past the high-water mark
+    write("proto", "reps_fill", hdr(reps=0xfe) + b"set x 0 0 100 noreply\r\n" + b"z" * 77 + b"\r\n")
+    write("proto", "big_get_line", hdr(reps=0xff) + b"get k k k k k k k k ")
+    write("proto", "big_junk", hdr(reps=0xff) + b"junk")
+    # an append grows v by 4000 bytes per repetition; the gets pass 256 KiB
+    write("proto", "high_water_get", hdr(reps=0xfe) + b"add v 0 0 0\r\n\r\nappend v 0 0 4000\r\n" +
+          b"x" * 4000 + b"\r\nget v v v v v v v v v v\r\n")
+    # -m 2 (two pages): a third class has to take a page from another
+    classes = b"".join(b"set c%d 0 0 %d\r\n" % (n, n) + b"y" * n + b"\r\n"
+                       for n in (100, 1000, 3000, 6000))
+    write("proto", "page_moves", hdr(budget=2 | 4) + classes + b"get c100 c1000 c3000 c6000\r\nstats slabs\r\n")
+    write("proto", "page_moves_f2", hdr(budget=2 | 4 | 8) + classes + b"stats items\r\n")
+    # numbers in every numeric field
+    for i, n in enumerate(NUMS):
+        body = ("set n %s 0 1\r\nx\r\nset n 0 %s 1\r\nx\r\nset n 0 0 %s\r\nx\r\n"
+                "cas n 0 0 1 %s\r\nx\r\nincr n %s\r\ndecr n %s\r\ntouch n %s\r\n"
+                "gat %s n\r\nflush_all %s\r\nverbosity %s\r\nget n\r\n") % ((n,) * 10)
+        write("proto", "num_%02d" % i, hdr() + body.encode("latin-1"))
+
+
+# --- cli ---------------------------------------------------------------------
+# argv[1..] separated by NUL bytes (fuzz_cli.c adds argv[0]).
+
+CLI = [
+    ["-p", "11211"], ["-p", "0"], ["-p", "65536"], ["-p", "-1"], ["-p", "+5"], ["-p", "12a"],
+    ["--port=11212"], ["--port", ""], ["-p"],
+    ["-l", "127.0.0.1"], ["-l", "127.0.0.1:11211,[::1]:11212,::1,localhost"],
+    ["-l", "[::1"], ["-l", "1.2.3.4:99999"], ["-l", ","], ["-l", "a" * 300],
+    ["-l", ",".join(["10.0.0.%d" % i for i in range(20)])],
+    ["-s", "/tmp/hc.sock"], ["-s", "/" + "x" * 120], ["-s", ""],
+    ["-a", "0700"], ["-a", "777"], ["-a", "0778"], ["-a", "8"], ["-a", "01000"],
+    ["-U", "0"], ["-U", "11211"], ["-d"], ["-d", "x"], ["-P", "/run/hc.pid"], ["-P", ""],
+    ["-u", "memcache"], ["-u", "root"], ["-u", "x" * 64], ["-u", "bad\x01user"],
+    ["-m", "64"], ["-m", "0"], ["-m", "67108864"], ["-m", "67108865"], ["-m", "18446744073709551616"],
+    ["-M"], ["-c", "1024"], ["-c", "0"], ["-c", "1048577"], ["-t", "4"], ["-t", "0"], ["-t", "257"],
+    ["-R", "20"], ["-R", "0"], ["-R", "10001"], ["-I", "1m"], ["-I", "1k"], ["-I", "1023"],
+    ["-I", "2g"], ["-I", "1G"], ["-I", "512k", "-m", "1"], ["-I", "64m", "-m", "64"], ["-I", "1mm"],
+    ["-I", "9999999999999999999999k"], ["-f", "1.25"], ["-f", "1"], ["-f", "1.0000001"], ["-f", "100"],
+    ["-f", "100.1"], ["-f", "nan"], ["-f", "inf"], ["-f", "1e3"], ["-f", ".5"], ["-f", "2."],
+    ["-n", "48"], ["-n", "0"], ["-n", "524288"], ["-n", "600000", "-I", "1m"], ["-C"], ["-b", "1024"],
+    ["-b", "0"], ["-A"], ["-F"], ["-k"], ["-r"], ["-v"], ["-vv"], ["-vvv"], ["-vvvv"], ["-v", "-v", "-v", "-v"],
+    ["-h"], ["--help"], ["-V"], ["--version"], ["-o", "idle_timeout=30"],
+    ["-o", "idle_timeout=30,hashpower=16"], ["-o", "hashpower=11"], ["-o", "hashpower=33"],
+    ["-o", "nope=1"], ["-o", "idle_timeout"], ["-o", "=5"], ["-o", ",,"], ["-o", "idle_timeout=1,idle_timeout=2"],
+    ["--allow", "10.0.0.0/8"], ["--allow", "10.0.0.1/8"], ["--allow", "10.0.0.0/8,::1/128"], ["--allow", ""],
+    ["--allow-file", "/nonexistent"], ["--allow-file", "/dev/null"],
+    ["--seccomp=on"], ["--seccomp=log"], ["--seccomp=off"], ["--seccomp=maybe"],
+    ["--max-conns-per-ip", "5"], ["--max-conns-per-ip", "-1"], ["--read-timeout", "30"], ["--read-timeout", "0"],
+    ["--read-timeout", "x"], ["--config", "/nonexistent"], ["--check-config"], ["--format=json"],
+    ["--format=xml"], ["--memory-limit=1024"], ["--disable-evictions"], ["--disable-evictions=yes"],
+    ["--enable-shutdown"], ["--unknown"], ["-x"], ["-"], ["--"], ["--", "-p", "1"], ["stray"],
+    ["-p", "1", "stray"], ["--po=5"], ["--p=5"], ["--listen-backlog=5"], ["--max-item-size=2m", "-m", "1"],
+    ["-p1", "-m2", "-c3"], ["-dMCAFkr"], ["-Mp", "5"], ["--verbose", "--verbose"],
+]
+
+
+def gen_cli():
+    for i, args in enumerate(CLI):
+        write("cli", "args_%03d" % i, "\0".join(args))
+
+
+# --- allowlist ----------------------------------------------------------------
+# fuzz_allowlist.c: byte 0 mode, then text; see the target for the layout.
+
+CIDRS = [
+    "10.0.0.0/8", "192.168.1.7", "192.168.1.7/32", "0.0.0.0/0", "::/0", "::1", "::1/128",
+    "2001:db8::/32", "::ffff:10.0.0.0/104", "::ffff:0:0/96", "fe80::/10", "10.0.0.1/8",
+    "10.0.0.0/08", "10.0.0.0/33", "::/129", "10.0.0.0/", "/8", "10.0.0", "10.0.0.0.0",
+    "256.0.0.0", "1.2.3.4/-1", "1.2.3.4/ 8", " 10.0.0.0/8", "fe80::1%eth0", "::ffff:1.2.3.4",
+    "1.2.3.4/32/1", "a" * 70, "2001:db8::/32,10.0.0.0/8", "::/1", "8000::/1", "0.0.0.0/1",
+    "128.0.0.0/1", "::/96", "::ffff:0.0.0.0/95", "::fffe:0:0/95", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "255.255.255.255", "0.0.0.0", "1.2.3.4/32", "1.0.0.0/8 ", "0x1.2.3.4", "01.2.3.4",
+]
+
+LISTS = [
+    "10.0.0.0/8,192.168.0.0/16,::1", " 10.0.0.0/8 , ::1 ", "10.0.0.0/8,,::1", ",", "",
+    "10.0.0.0/8,10.0.0.0/9,10.128.0.0/9", "10.0.0.0/9,10.128.0.0/9", "0.0.0.0/1,128.0.0.0/1",
+    "::/1,8000::/1", "::/0,0.0.0.0/0", "1.2.3.4,1.2.3.5,1.2.3.6,1.2.3.7", "::ffff:0:0/96,::/97",
+    "10.0.0.0/8,bad", "1.1.1.1/32,1.1.1.1/32", "::/96,::ffff:0:0/96,::1:0:0/96",
+]
+
+
+def probes():
+    # kind 0: IPv4; kind 1: IPv6; kind 2 (+3k): offset around network k's start
+    v4 = [b"\x00" + bytes(a) for a in ([10, 0, 0, 1], [192, 168, 1, 7], [0, 0, 0, 0], [255, 255, 255, 255])]
+    v6 = [b"\x01" + bytes(15) + b"\x01", b"\x01" + b"\x20\x01\x0d\xb8" + bytes(12),
+          b"\x01" + bytes(10) + b"\xff\xff" + bytes([10, 0, 0, 1]), b"\x01" + b"\xff" * 16]
+    rel = [b"\x02\x80\x00\x00\x00", b"\x05\x7f\xff\xff\xff", b"\x08\x80\x00\x01\x00"]
+    return b"".join(v4 + v6 + rel)
+
+
+def gen_allowlist():
+    # byte 0 mode: bit0 comma lists, bit1 seal half-way, bit2 format round trip
+    for i, c in enumerate(CIDRS):
+        write("allowlist", "add_%02d" % i, b"\x04" + c.encode() + b"\x00" + probes())
+    write("allowlist", "add_many", b"\x06" + "\n".join(CIDRS).encode() + b"\x00" + probes())
+    for i, lst in enumerate(LISTS):
+        write("allowlist", "list_%02d" % i, b"\x07" + lst.encode() + b"\n10.0.0.0/8\x00" + probes())
+
+
+# --- config ------------------------------------------------------------------
+
+CONFIGS = {
+    "basic": "port = 11211\nlisten = 127.0.0.1\nmemory-limit = 1024\n",
+    "comments": "# comment\n\n   # indented\nport=11212 # trailing\n\t threads\t=\t8\t\n",
+    "allow": "allow = 10.0.0.0/8\nallow = ::1/128,192.168.0.0/16\n",
+    "flags": "disable-evictions = yes\ndisable-cas = no\nenable-shutdown = true\ndaemon = false\nlock-memory = on\n",
+    "unknown": "port = 1\nnope = 2\n",
+    "bad_values": "port = 70000\nmemory-limit = -1\nmax-item-size = 1x\n",
+    "no_equals": "port 11211\n",
+    "empty_value": "port =\n",
+    "empty_name": "= 5\n",
+    "dup": "port = 1\nport = 2\nlisten = a\nlisten = b\n",
+    "crlf": "port = 11211\r\nthreads = 2\r\n",
+    "no_final_newline": "port = 11211",
+    "nul": "port = 1\x002\n",
+    "cli_only": "help = yes\nversion = 1\nextended = idle_timeout=1\n",
+    "extended_names": "idle_timeout = 30\nhashpower = 16\n",
+    "hardening": "seccomp = log\nmax-conns-per-ip = 4\nread-timeout = 10\nallow-file = /nonexistent\n",
+    "config_recursion": "config = /etc/hardcached.conf\ncheck-config = yes\n",
+    "long_line": "listen = " + "a" * 5000 + "\n",
+    "quotes": "user = \"memcache\"\npidfile = '/run/x'\n",
+    "verbose": "verbose = 2\nverbose = 9\n",
+    "spaces_in_value": "unix-socket = /tmp/a b\nuser = mem cache\n",
+    "item_vs_memory": "memory-limit = 1\nmax-item-size = 1m\n",
+    "everything": "\n".join([
+        "port = 11211", "listen = 127.0.0.1:11211,[::1]:11212", "unix-socket = /tmp/hc.sock",
+        "unix-mask = 0700", "udp-port = 0", "daemon = no", "pidfile = /run/hc.pid", "user = memcache",
+        "memory-limit = 64", "disable-evictions = no", "conn-limit = 1024", "threads = 4",
+        "max-reqs-per-event = 20", "max-item-size = 1m", "slab-growth-factor = 1.25",
+        "slab-min-size = 48", "disable-cas = no", "listen-backlog = 1024", "enable-shutdown = no",
+        "disable-flush-all = no", "lock-memory = no", "enable-coredumps = no", "verbose = 0",
+        "idle_timeout = 0", "hashpower = 16", "seccomp = on", "max-conns-per-ip = 0",
+        "read-timeout = 30"]) + "\n",
+}
+
+
+def gen_config():
+    for name, text in CONFIGS.items():
+        write("config", name, text)
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["proto", "cli", "allowlist", "config"]
+    for w in which:
+        globals()["gen_" + w]()

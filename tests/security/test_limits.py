@@ -1,0 +1,122 @@
+"""test_limits.py: promise 6 at the connection level, each limit tested with
+the server still serving other clients afterwards: -c, --max-conns-per-ip,
+--read-timeout (slowloris), each with its stats counter."""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
+
+BUSY = b"ERROR Too many open connections\r\n"
+
+
+def connect(port, source=None):
+    s = socket.socket()
+    s.settimeout(5)
+    if source:
+        s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def answers(s):
+    s.sendall(b"version\r\n")
+    return s.recv(100).startswith(b"VERSION ")
+
+
+def read_to_close(s, wait):
+    """(closed by the server within `wait` seconds?, bytes received)."""
+    s.settimeout(wait)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(100)
+            if not chunk:
+                return True, data
+            data += chunk
+    except ConnectionResetError:
+        return True, data
+    except socket.timeout:
+        return False, data
+
+
+def closed_with(s, expected, wait=5.0):
+    closed, data = read_to_close(s, wait)
+    return closed and data == expected
+
+
+class Limits(unittest.TestCase):
+    def test_conn_limit(self):
+        with harness.Server(["-c", "5"]) as srv:
+            held = [connect(srv.port) for _ in range(5)]
+            for s in held:
+                self.assertTrue(answers(s))
+            extra = connect(srv.port)
+            self.assertTrue(closed_with(extra, BUSY))
+            self.assertTrue(answers(held[0]))          # existing ones served on
+            held.pop().close()
+            time.sleep(0.2)
+            fresh = connect(srv.port)
+            self.assertTrue(answers(fresh))
+            fresh.close()
+            for s in held:
+                s.close()
+            time.sleep(0.2)
+            self.assertEqual(srv.stats()["rejected_connections"], "1")
+
+    def test_per_ip_cap(self):
+        with harness.Server(["--max-conns-per-ip", "3"]) as srv:
+            mine = [connect(srv.port) for _ in range(3)]
+            for s in mine:
+                self.assertTrue(answers(s))
+            fourth = connect(srv.port)
+            self.assertTrue(closed_with(fourth, BUSY))
+            other = connect(srv.port, source="127.0.0.2")   # another address: served
+            self.assertTrue(answers(other))
+            mine.pop().close()
+            time.sleep(0.2)
+            again = connect(srv.port)                      # a slot came back
+            self.assertTrue(answers(again))
+            for s in mine + [other, again]:
+                s.close()
+            time.sleep(0.2)
+            self.assertEqual(srv.stats()["per_ip_rejects"], "1")
+
+    def test_read_timeout_closes_partial_requests(self):
+        with harness.Server(["--read-timeout", "2"]) as srv:
+            slow = connect(srv.port)
+            slow.sendall(b"get some")                       # no end of line
+            idle = connect(srv.port)                        # no partial request
+            started = time.monotonic()
+            for byte in b"key-trickled-slowly":             # slowloris: a byte a second
+                try:
+                    slow.sendall(bytes([byte]))
+                except OSError:
+                    break
+                closed, data = read_to_close(slow, 0.5)
+                self.assertEqual(data, b"")
+                if closed:
+                    break
+                time.sleep(0.5)
+            elapsed = time.monotonic() - started
+            self.assertLess(elapsed, 5, "trickling connection was not closed")
+            self.assertGreaterEqual(elapsed, 1.5)
+            self.assertTrue(answers(idle))                  # idle is not partial
+            with srv.client() as c:
+                self.assertEqual(c.stats()["read_timeouts"], "1")
+                self.assertEqual(c.set("k", "v"), b"STORED\r\n")
+
+    def test_partial_value_also_times_out(self):
+        with harness.Server(["--read-timeout", "1"]) as srv:
+            s = connect(srv.port)
+            s.sendall(b"set k 0 0 100\r\nonly-part-of-it")
+            self.assertTrue(closed_with(s, b"", wait=4))
+            with srv.client() as c:
+                self.assertEqual(c.get("k"), None)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,732 @@
+/* test_audit.c: --check-config's findings (src/conf/audit.c), its reading
+ * of ufw (audit_ufw.c) and its report. The checks are pure functions of
+ * (settings, host facts), so each finding is triggered here on a made-up
+ * host; a table of cases must name every row of audit_rules[], so a new
+ * finding without a test fails. The host probe runs once for real. */
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/audit.h"
+#include "conf/options.h"
+#include "sec/allowlist.h"
+
+static struct settings s;
+static struct audit_host h;
+static struct audit_report rep;
+static char out[65536];
+static char err[1024];
+
+/* A host where the defaults are clean: root, user memcache (uid 103),
+ * 16 GiB, a high descriptor limit, listening on the loopback defaults. */
+static void clean_host(struct audit_host *ho)
+{
+    memset(ho, 0, sizeof *ho);
+    ho->euid = 0;
+    snprintf(ho->self, sizeof ho->self, "root");
+    ho->user_known = true;
+    ho->user_uid = 103;
+    ho->user_gid = 106;
+    ho->phys_bytes = 16ull << 30;
+    ho->nofile_max = 1 << 20;
+    ho->naddrs = 2;
+    ho->addrs[0] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true };
+    ho->addrs[1] = (struct audit_addr){ "[::1]:11211", AF_INET6, 11211, true };
+    ho->ufw_ipv6 = true;
+}
+
+static void setup(void)
+{
+    settings_defaults(&s);
+    clean_host(&h);
+    memset(&rep, 0, sizeof rep);
+}
+
+static void teardown(void)
+{
+    allowlist_destroy(&s.allow);
+}
+
+static void set_allow(const char *list)
+{
+    allowlist_destroy(&s.allow);
+    s.allow = allowlist_create();
+    ck_assert_ptr_nonnull(s.allow);
+    ck_assert_msg(allowlist_add_list(s.allow, list, err, sizeof err), "%s", err);
+    allowlist_seal(s.allow);
+}
+
+static void expose(void)
+{
+    h.naddrs = 1;
+    h.addrs[0] = (struct audit_addr){ "0.0.0.0:11211", AF_INET, 11211, false };
+}
+
+static void add_file(const char *role, const char *path, uid_t uid, mode_t mode,
+                     uid_t dir_uid, mode_t dir_mode)
+{
+    struct audit_file *f = &h.files[h.nfiles++];
+    memset(f, 0, sizeof *f);
+    f->role = role;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    snprintf(f->dir, sizeof f->dir, "/etc/hardcached");
+    f->known = f->dir_known = true;
+    f->uid = uid;
+    f->mode = S_IFREG | mode;
+    f->dir_uid = dir_uid;
+    f->dir_mode = S_IFDIR | dir_mode;
+}
+
+static const struct audit_finding *find(const char *id)
+{
+    for (size_t i = 0; i < rep.n; i++) {
+        if (strcmp(rep.items[i].rule->id, id) == 0) {
+            return &rep.items[i];
+        }
+    }
+    return NULL;
+}
+
+static size_t count(const char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rep.n; i++) {
+        n += strcmp(rep.items[i].rule->id, id) == 0;
+    }
+    return n;
+}
+
+static void evaluate(void)
+{
+    audit_evaluate(&s, &h, &rep);
+}
+
+/* Prints rep as s says into out; returns the exit status. */
+static int print(void)
+{
+    FILE *f = fmemopen(out, sizeof out - 1, "w");
+    memset(out, 0, sizeof out);
+    int st = audit_print(&s, &rep, f);
+    fclose(f);
+    return st;
+}
+
+static const char *ids(void)
+{
+    static char buf[2048];
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rep.n && n < sizeof buf; i++) {
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s ", rep.items[i].rule->id);
+    }
+    return buf;
+}
+
+#define ck_finding(id) ck_assert_msg(find(id) != NULL, "no %s in: %s", (id), ids())
+#define ck_no_finding(id) ck_assert_msg(find(id) == NULL, "unexpected %s: %s", (id), \
+                                        find(id)->what)
+
+/* ------------------------------------------------------------- the table */
+
+START_TEST(test_rule_table)
+{
+    ck_assert_uint_ge(audit_rule_count, 20);
+    for (size_t i = 0; i < audit_rule_count; i++) {
+        const struct audit_rule *r = &audit_rules[i];
+        ck_assert_msg(r->id && r->check && r->title && r->fix && r->title[0] && r->fix[0],
+                      "row %zu", i);
+        ck_assert_msg(strspn(r->id, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(r->id),
+                      "%s: ids are lowercase words joined by -", r->id);
+        ck_assert(r->severity == AUDIT_INFO || r->severity == AUDIT_WARNING ||
+                  r->severity == AUDIT_CRITICAL);
+        ck_assert_msg(strchr(r->fix, '\n') == NULL && strchr(r->title, '\n') == NULL, "%s", r->id);
+        for (size_t j = 0; j < i; j++) {
+            ck_assert_msg(strcmp(audit_rules[j].id, r->id) != 0, "duplicate %s", r->id);
+        }
+    }
+    ck_assert_str_eq(audit_severity_name(AUDIT_CRITICAL), "critical");
+    ck_assert_str_eq(audit_severity_name(AUDIT_WARNING), "warning");
+    ck_assert_str_eq(audit_severity_name(AUDIT_INFO), "info");
+}
+END_TEST
+
+START_TEST(test_defaults_are_clean)
+{
+    evaluate();
+    ck_assert_msg(rep.n == 0, "defaults: %s", ids());
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    ck_assert_str_eq(out, "hardcached: configuration OK (0 findings)\n");
+    s.audit_format = AUDIT_FORMAT_JSON;
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    ck_assert(strstr(out, "\"findings\": [],") != NULL);
+    ck_assert(strstr(out, "\"valid\": true") != NULL);
+    ck_assert(strstr(out, "\"config_file\": null") != NULL);
+    ck_assert(strstr(out, "\"summary\": {\"critical\": 0, \"warning\": 0, \"info\": 0, "
+                     "\"fail_on\": \"warning\", \"exit_status\": 0, \"result\": \"ok\"}") != NULL);
+    /* and as a non-root user running as itself */
+    h.euid = 103;
+    snprintf(h.self, sizeof h.self, "memcache");
+    evaluate();
+    ck_assert_msg(rep.n == 0, "defaults as memcache: %s", ids());
+}
+END_TEST
+
+/* ------------------------------------------------- every finding, triggered */
+
+static void m_socket_activated(void) { h.socket_activated = true; h.naddrs = 0; }
+static void m_listen_exposed(void) { expose(); }
+static void m_unresolvable(void) { snprintf(h.unresolved, sizeof h.unresolved, "no.invalid"); }
+static void m_listen_ignored(void)
+{
+    snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
+    s.nlisten = 1;
+    h.naddrs = 0;
+}
+static void m_allow_all(void) { set_allow("0.0.0.0/0"); }
+static void m_allow_all_v6(void) { set_allow("10.0.0.0/8,::/0"); }
+static void m_allow_wider(void) { set_allow("127.0.0.1,10.0.0.0/8"); }
+static void m_allow_unused(void)
+{
+    snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
+    h.naddrs = 0;
+    set_allow("10.0.0.0/8");
+}
+static void m_seccomp_off(void) { s.seccomp_mode = SECCOMP_MODE_OFF; }
+static void m_seccomp_log(void) { s.seccomp_mode = SECCOMP_MODE_LOG; }
+static void m_shutdown(void) { s.shutdown_enabled = true; }
+static void m_coredumps(void) { s.enable_coredumps = true; }
+static void m_read_timeout(void) { s.read_timeout = 0; }
+static void m_per_ip(void) { expose(); set_allow("10.0.0.0/8"); }
+static void m_flush(void) { expose(); set_allow("10.0.0.0/8"); }
+static void m_unix_open(void)
+{
+    snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
+    s.unix_mask = 0777;
+    h.naddrs = 0;
+}
+static void m_file_others(void) { add_file("config file", "/etc/hc.conf", 0, 0666, 0, 0755); }
+static void m_dir_others(void) { add_file("config file", "/etc/hc.conf", 0, 0644, 0, 0777); }
+static void m_file_group(void) { add_file("allowlist file", "/etc/a.list", 0, 0664, 0, 0755); }
+static void m_file_owner(void) { add_file("config file", "/etc/hc.conf", 1000, 0644, 0, 0755); }
+static void m_dir_owner(void) { add_file("config file", "/etc/hc.conf", 0, 0644, 1000, 0755); }
+static void m_mem_over(void) { s.mem_limit = 32ull << 30; }
+static void m_mem_near(void) { s.mem_limit = 14ull << 30; }
+static void m_nofile(void) { h.nofile_max = 1024; }
+static void m_user_missing(void) { h.user_known = false; }
+static void m_user_root(void) { h.user_gid = 0; }
+static void m_user_ignored(void) { h.euid = 1000; snprintf(h.self, sizeof h.self, "alice"); }
+static void m_ufw_inactive(void)
+{
+    expose();
+    set_allow("10.0.0.0/8");
+    h.ufw = AUDIT_UFW_READ;
+    snprintf(h.ufw_status, sizeof h.ufw_status, "Status: inactive\n");
+}
+static void m_ufw_open(void)
+{
+    expose();
+    set_allow("10.0.0.0/8");
+    h.ufw = AUDIT_UFW_READ;
+    snprintf(h.ufw_status, sizeof h.ufw_status,
+             "Status: active\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n\n"
+             "To                         Action      From\n"
+             "--                         ------      ----\n"
+             "11211/tcp                  ALLOW IN    Anywhere\n");
+}
+static void m_ufw_unreadable(void)
+{
+    expose();
+    set_allow("10.0.0.0/8");
+    h.ufw = AUDIT_UFW_UNREADABLE;
+    snprintf(h.ufw_why, sizeof h.ufw_why, "not running as root");
+}
+
+static const struct {
+    const char *id;
+    void (*mutate)(void);
+    const char *needle;           /* in the message */
+} cases[] = {
+    { "socket-activated", m_socket_activated, "LISTEN_FDS" },
+    { "listen-exposed", m_listen_exposed, "listening on 0.0.0.0:11211 with no allowlist: "
+      "anyone who can reach this host can read and write the cache" },
+    { "listen-unresolvable", m_unresolvable, "\"no.invalid\" does not resolve" },
+    { "listen-ignored", m_listen_ignored, "-l/--listen addresses are not used" },
+    { "allowlist-admits-all", m_allow_all, "admits every address" },
+    { "allowlist-admits-all", m_allow_all_v6, "admits every address" },
+    { "allowlist-wider-than-listen", m_allow_wider, "the allowlist admits 10.0.0.0/8" },
+    { "allowlist-unused", m_allow_unused, "does not apply to unix socket clients" },
+    { "seccomp-off", m_seccomp_off, "--seccomp=off" },
+    { "seccomp-log", m_seccomp_log, "--seccomp=log" },
+    { "shutdown-enabled", m_shutdown, "-A/--enable-shutdown" },
+    { "coredumps-enabled", m_coredumps, "core file" },
+    { "read-timeout-off", m_read_timeout, "--read-timeout 0" },
+    { "per-ip-unlimited", m_per_ip, "--max-conns-per-ip 0" },
+    { "flush-all-exposed", m_flush, "flush_all is enabled" },
+    { "unix-socket-open", m_unix_open, "unix socket /run/hc.sock with mask 0777" },
+    { "file-others-writable", m_file_others, "config file /etc/hc.conf is writable by every "
+      "user (mode 0666)" },
+    { "file-others-writable", m_dir_others, "directory /etc/hardcached (holding config file "
+      "/etc/hc.conf) is writable by every user (mode 0777)" },
+    { "file-group-writable", m_file_group, "allowlist file /etc/a.list is writable by its "
+      "group (mode 0664)" },
+    { "file-foreign-owner", m_file_owner, "config file /etc/hc.conf is owned by uid 1000" },
+    { "file-foreign-owner", m_dir_owner, "directory /etc/hardcached (holding" },
+    { "memory-exceeds-ram", m_mem_over, "-m 32768 (32.0 GiB) is more than the host's 16.0 GiB" },
+    { "memory-near-ram", m_mem_near, "more than 80% of the host's 16.0 GiB" },
+    { "conn-limit-above-nofile", m_nofile, "-c 1024 needs 1088 open files" },
+    { "user-missing", m_user_missing, "run-as user \"memcache\" does not exist" },
+    { "user-root", m_user_root, "has uid 103 and gid 0" },
+    { "user-ignored", m_user_ignored, "runs as \"alice\" and -u/--user \"memcache\" has no "
+      "effect" },
+    { "ufw-inactive", m_ufw_inactive, "ufw is installed but inactive" },
+    { "ufw-open", m_ufw_open, "the rule \"11211/tcp                  ALLOW IN    Anywhere\" "
+      "allows port 11211/tcp from anywhere" },
+    { "ufw-unreadable", m_ufw_unreadable, "cannot read ufw state (not running as root)" },
+};
+
+START_TEST(test_each_finding)
+{
+    size_t i = (size_t)_i;
+    cases[i].mutate();
+    evaluate();
+    const struct audit_finding *f = find(cases[i].id);
+    ck_assert_msg(f != NULL, "case %zu: no %s in: %s", i, cases[i].id, ids());
+    ck_assert_msg(strstr(f->what, cases[i].needle) != NULL, "%s: \"%s\" not in: %s",
+                  cases[i].id, cases[i].needle, f->what);
+    /* in text, one line with severity, id, what and fix ... */
+    char line[2048];
+    snprintf(line, sizeof line, "%s %s: %s; fix: %s\n", audit_severity_name(f->rule->severity),
+             f->rule->id, f->what, f->rule->fix);
+    int st = print();
+    ck_assert_msg(strstr(out, line) != NULL, "%s not in:\n%s", line, out);
+    ck_assert_int_eq(st, f->rule->severity == AUDIT_CRITICAL ? 2
+                     : f->rule->severity == AUDIT_WARNING ? 1 : audit_exit_status(&s, &rep));
+    /* ... and in JSON */
+    s.audit_format = AUDIT_FORMAT_JSON;
+    print();
+    snprintf(line, sizeof line, "{\"severity\": \"%s\", \"id\": \"%s\", \"message\": \"",
+             audit_severity_name(f->rule->severity), f->rule->id);
+    ck_assert_msg(strstr(out, line) != NULL, "%s not in:\n%s", line, out);
+}
+END_TEST
+
+START_TEST(test_every_rule_has_a_case)
+{
+    for (size_t r = 0; r < audit_rule_count; r++) {
+        bool found = false;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            found = found || strcmp(cases[i].id, audit_rules[r].id) == 0;
+        }
+        ck_assert_msg(found, "finding %s has no test case", audit_rules[r].id);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------- what does not fire */
+
+START_TEST(test_quiet_when_safe)
+{
+    expose();
+    set_allow("10.0.0.0/8");
+    s.max_conns_per_ip = 8;
+    s.flush_enabled = false;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "allowlisted, capped, -F: %s", ids());
+
+    setup();
+    set_allow("127.0.0.0/8,::1/128,::ffff:127.0.0.1/128");   /* loopback only: consistent */
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+
+    setup();                                     /* a sticky /tmp is fine */
+    add_file("config file", "/tmp/hc.conf", 0, 0644, 0, 01777);
+    add_file("allowlist file", "/etc/a.list", 103, 0600, 103, 0700);  /* the run-as user's */
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+
+    setup();                                     /* boundaries */
+    s.mem_limit = (16ull << 30) / 100 * 80;
+    h.nofile_max = 1024 + AUDIT_FD_RESERVE;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+    s.mem_limit = 16ull << 30;
+    evaluate();
+    ck_finding("memory-near-ram");
+    ck_no_finding("memory-exceeds-ram");
+    h.phys_bytes = 0;                            /* unknown: nothing said */
+    h.nofile_max = 0;
+    s.max_conns = 1 << 20;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+
+    setup();                                     /* not root: -u matters not, ufw unknown */
+    h.euid = 103;
+    h.user_known = false;
+    snprintf(h.self, sizeof h.self, "memcache");
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+
+    setup();                                     /* socket activation hides listen findings */
+    m_socket_activated();
+    s.max_conns_per_ip = 0;
+    evaluate();
+    ck_assert_uint_eq(rep.n, 1);
+    ck_finding("socket-activated");
+
+    setup();                                     /* admits-all says it, wider-than does not */
+    set_allow("0.0.0.0/0,10.0.0.0/8");
+    evaluate();
+    ck_finding("allowlist-admits-all");
+    ck_no_finding("allowlist-wider-than-listen");
+
+    setup();                                     /* a group-writable file is not also "others" */
+    add_file("config file", "/etc/hc.conf", 0, 0660, 0, 0755);
+    evaluate();
+    ck_assert_uint_eq(count("file-group-writable"), 1);
+    ck_no_finding("file-others-writable");
+    setup();
+    add_file("config file", "/etc/hc.conf", 0, 0666, 0, 0775);
+    evaluate();
+    ck_assert_uint_eq(count("file-others-writable"), 1);   /* the file */
+    ck_assert_uint_eq(count("file-group-writable"), 1);    /* its directory */
+}
+END_TEST
+
+START_TEST(test_exposure_rules)
+{
+    expose();
+    h.addrs[1] = (struct audit_addr){ "[::]:11212", AF_INET6, 11212, false };
+    h.addrs[2] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true };
+    h.naddrs = 3;
+    evaluate();
+    ck_finding("listen-exposed");
+    ck_assert(strstr(find("listen-exposed")->what, "0.0.0.0:11211, [::]:11212 with") != NULL);
+    ck_finding("per-ip-unlimited");
+    ck_finding("flush-all-exposed");
+    /* an allowlist silences listen-exposed, not the others */
+    set_allow("10.0.0.0/8");
+    evaluate();
+    ck_no_finding("listen-exposed");
+    ck_finding("per-ip-unlimited");
+    /* -s: TCP is not used at all */
+    setup();
+    expose();
+    snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
+    evaluate();
+    ck_no_finding("listen-exposed");
+}
+END_TEST
+
+/* ----------------------------------------------------------------- ufw */
+
+static const char UFW_HEAD[] =
+    "Status: active\nLogging: on (low)\n"
+    "Default: deny (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n\n"
+    "To                         Action      From\n"
+    "--                         ------      ----\n";
+
+static enum audit_ufw_verdict verdict(const char *rules, uint16_t port, bool v6)
+{
+    static char text[8192];
+    char why[512];
+    snprintf(text, sizeof text, "%s%s", UFW_HEAD, rules);
+    return audit_ufw_verdict(text, port, v6, why, sizeof why);
+}
+
+START_TEST(test_ufw_verdicts)
+{
+    char why[512];
+    ck_assert_int_eq(audit_ufw_verdict("Status: inactive\n", 11211, false, why, sizeof why),
+                     AUDIT_UFW_V_INACTIVE);
+    ck_assert_int_eq(audit_ufw_verdict("", 11211, false, why, sizeof why), AUDIT_UFW_V_UNKNOWN);
+    ck_assert_int_eq(audit_ufw_verdict("ERROR: problem running ufw-init\n", 11211, false,
+                                       why, sizeof why), AUDIT_UFW_V_UNKNOWN);
+    ck_assert_int_eq(audit_ufw_verdict("Status: active\n", 11211, false, why, sizeof why),
+                     AUDIT_UFW_V_UNKNOWN);          /* no Default: line, no rule */
+    ck_assert_int_eq(verdict("", 11211, false), AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(audit_ufw_verdict("Status: active\nDefault: allow (incoming), allow "
+                                       "(outgoing), disabled (routed)\n", 11211, false, why,
+                                       sizeof why), AUDIT_UFW_V_OPEN);
+    ck_assert(strstr(why, "default incoming policy is allow") != NULL);
+    ck_assert_int_eq(audit_ufw_verdict("Status: active\nDefault: reject (incoming), allow "
+                                       "(outgoing), disabled (routed)\n", 11211, false, why,
+                                       sizeof why), AUDIT_UFW_V_CLOSED);
+
+    /* what deploy/ufw-setup.sh leaves: allows by source, then a deny */
+    static const char setup_rules[] =
+        "22/tcp                     ALLOW IN    Anywhere\n"
+        "11211/tcp                  ALLOW IN    10.0.0.0/8                 # hardcached\n"
+        "11211/tcp                  DENY IN     Anywhere                   # hardcached\n"
+        "22/tcp (v6)                ALLOW IN    Anywhere (v6)\n"
+        "11211/tcp (v6)             DENY IN     Anywhere (v6)              # hardcached\n";
+    ck_assert_int_eq(verdict(setup_rules, 11211, false), AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict(setup_rules, 11211, true), AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict(setup_rules, 22, false), AUDIT_UFW_V_OPEN);
+
+    ck_assert_int_eq(verdict("11211/tcp                  ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11211                      ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11211/udp                  ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict("11211/tcp                  LIMIT IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("Anywhere                   ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11000:12000/tcp            ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11000:11210/tcp            ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict("22,80,11211/tcp            ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11211/tcp (hardcached)     ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);          /* an application profile, verbose */
+    ck_assert_int_eq(verdict("11211/tcp on eth0          ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);          /* open on one interface is open */
+    ck_assert_int_eq(verdict("10.0.0.5 11211/tcp         ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11211/tcp                  ALLOW IN    10.0.0.0/8\n", 11211, false),
+                     AUDIT_UFW_V_CLOSED);        /* by source: the default decides */
+    ck_assert_int_eq(verdict("11211/tcp                  ALLOW OUT   Anywhere (out)\n", 11211,
+                             false), AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict("11211/tcp                  REJECT IN   Anywhere\n"
+                             "11211/tcp                  ALLOW IN    Anywhere\n", 11211, false),
+                     AUDIT_UFW_V_CLOSED);        /* the first match wins */
+    ck_assert_int_eq(verdict("11211/tcp (v6)             ALLOW IN    Anywhere (v6)\n", 11211,
+                             true), AUDIT_UFW_V_OPEN);
+    ck_assert_int_eq(verdict("11211/tcp (v6)             ALLOW IN    Anywhere (v6)\n", 11211,
+                             false), AUDIT_UFW_V_CLOSED);
+    ck_assert_int_eq(verdict("2001:db8::1 11211/tcp      ALLOW IN    Anywhere (v6)\n", 11211,
+                             true), AUDIT_UFW_V_OPEN);
+}
+END_TEST
+
+START_TEST(test_ufw_narrow_deny_does_not_close)
+{
+    char text[4096], why[512];
+    snprintf(text, sizeof text, "Status: active\nDefault: allow (incoming), allow (outgoing), "
+             "disabled (routed)\n\nTo  Action  From\n--  ------  ----\n"
+             "11211/tcp on eth0          DENY IN     Anywhere\n"
+             "10.0.0.5 11211/tcp         DENY IN     Anywhere\n");
+    ck_assert_int_eq(audit_ufw_verdict(text, 11211, false, why, sizeof why), AUDIT_UFW_V_OPEN);
+    ck_assert(strstr(why, "default incoming policy is allow") != NULL);
+}
+END_TEST
+
+START_TEST(test_ufw_ipv6_unfiltered)
+{
+    expose();
+    h.addrs[0] = (struct audit_addr){ "[::]:11211", AF_INET6, 11211, false };
+    set_allow("2001:db8::/32");
+    h.ufw = AUDIT_UFW_READ;
+    snprintf(h.ufw_status, sizeof h.ufw_status, "%s", UFW_HEAD);
+    evaluate();
+    ck_assert_msg(rep.n == 2, "%s", ids());          /* per-ip, flush_all ... */
+    ck_no_finding("ufw-open");
+    h.ufw_ipv6 = false;                          /* ... and now IPv6 passes ufw by */
+    evaluate();
+    ck_finding("ufw-open");
+    ck_assert(strstr(find("ufw-open")->what, "IPV6=yes is not set") != NULL);
+    /* an output the parser does not understand is "unreadable", never "open" */
+    h.ufw_ipv6 = true;
+    snprintf(h.ufw_status, sizeof h.ufw_status, "something else\n");
+    evaluate();
+    ck_finding("ufw-unreadable");
+    ck_no_finding("ufw-open");
+}
+END_TEST
+
+/* ------------------------------------------------------------- the report */
+
+START_TEST(test_exit_statuses_and_summary)
+{
+    m_shutdown();
+    evaluate();
+    ck_assert_int_eq(print(), AUDIT_EXIT_WARNING);
+    ck_assert(strstr(out, "hardcached: configuration has warnings (1 finding: 0 critical, "
+                     "1 warning, 0 info)\n") != NULL);
+    s.audit_fail_on = AUDIT_FAIL_ON_CRITICAL;
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    ck_assert(strstr(out, "hardcached: configuration OK, with warnings (--fail-on=critical) "
+                     "(1 finding") != NULL);
+    m_seccomp_off();
+    evaluate();
+    ck_assert_int_eq(print(), AUDIT_EXIT_CRITICAL);
+    ck_assert(strstr(out, "hardcached: configuration has critical findings (2 findings: "
+                     "1 critical, 1 warning, 0 info)\n") != NULL);
+    /* most severe first, whatever the table order */
+    ck_assert(strstr(out, "critical seccomp-off") < strstr(out, "warning shutdown-enabled"));
+
+    setup();
+    m_user_ignored();
+    evaluate();
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);      /* info only */
+    ck_assert(strncmp(out, "info user-ignored: ", 19) == 0);
+    ck_assert(strstr(out, "hardcached: configuration OK (1 finding: 0 critical, 0 warning, "
+                     "1 info)\n") != NULL);
+
+    s.audit_format = AUDIT_FORMAT_JSON;
+    s.audit_fail_on = AUDIT_FAIL_ON_CRITICAL;
+    snprintf(s.config_file, sizeof s.config_file, "/etc/hc.conf");
+    print();
+    ck_assert(strstr(out, "\"config_file\": \"/etc/hc.conf\"") != NULL);
+    ck_assert(strstr(out, "\"fail_on\": \"critical\"") != NULL);
+    ck_assert(strstr(out, "\"findings\": [\n    {\"severity\": \"info\", \"id\": "
+                     "\"user-ignored\"") != NULL);
+}
+END_TEST
+
+static void json_of(const char *in, char *buf, size_t len)
+{
+    FILE *f = fmemopen(buf, len - 1, "w");
+    memset(buf, 0, len);
+    audit_json_string(f, in);
+    fclose(f);
+}
+
+START_TEST(test_json_escaping)
+{
+    static const struct { const char *in, *want; } escapes[] = {
+        { "plain", "\"plain\"" },
+        { "a\"b\\c", "\"a\\\"b\\\\c\"" },
+        { "l1\nl2\tx\r", "\"l1\\nl2\\tx\\u000d\"" },
+        { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+        { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+        { "\xff", "\"\\ufffd\"" },
+        { "\xc0\x80", "\"\\ufffd\\ufffd\"" },              /* overlong NUL */
+        { "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },   /* a surrogate */
+        { "\xe2\x82", "\"\\ufffd\\ufffd\"" },              /* cut short */
+        { "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },  /* above U+10FFFF */
+        { "", "\"\"" },
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        json_of(escapes[i].in, buf, sizeof buf);
+        ck_assert_msg(strcmp(buf, escapes[i].want) == 0, "case %zu: %s", i, buf);
+    }
+}
+END_TEST
+
+START_TEST(test_report_invalid)
+{
+    char errbuf[1024];
+    FILE *o = fmemopen(out, sizeof out - 1, "w"), *e = fmemopen(errbuf, sizeof errbuf - 1, "w");
+    memset(out, 0, sizeof out);
+    memset(errbuf, 0, sizeof errbuf);
+    ck_assert_int_eq(audit_report_invalid(&s, "hardcached: a.conf:3: port: bad \"x\"", o, e),
+                     AUDIT_EXIT_CRITICAL);
+    fclose(o);
+    fclose(e);
+    ck_assert_str_eq(out, "");
+    ck_assert_str_eq(errbuf, "hardcached: a.conf:3: port: bad \"x\"\n");
+
+    s.audit_format = AUDIT_FORMAT_JSON;
+    o = fmemopen(out, sizeof out - 1, "w");
+    e = fopen("/dev/null", "w");
+    memset(out, 0, sizeof out);
+    ck_assert_int_eq(audit_report_invalid(&s, "hardcached: a.conf:3: port: bad \"x\"", o, e),
+                     AUDIT_EXIT_CRITICAL);
+    fclose(o);
+    fclose(e);
+    ck_assert(strstr(out, "\"valid\": false") != NULL);
+    ck_assert(strstr(out, "\"error\": \"hardcached: a.conf:3: port: bad \\\"x\\\"\"") != NULL);
+    ck_assert(strstr(out, "\"exit_status\": 2, \"result\": \"invalid\"") != NULL);
+}
+END_TEST
+
+START_TEST(test_messages_are_printable)
+{
+    snprintf(h.unresolved, sizeof h.unresolved, "bad\nname\x1b[31m");
+    snprintf(h.unresolved_why, sizeof h.unresolved_why, "x");
+    evaluate();
+    ck_finding("listen-unresolvable");
+    for (const char *p = find("listen-unresolvable")->what; *p; p++) {
+        ck_assert((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------ the real host probe */
+
+START_TEST(test_probe_this_host)
+{
+    static struct audit_host real;
+    char dir[256], conf[300];
+    unsetenv("LISTEN_FDS");
+    audit_host_probe(&s, &real);
+    ck_assert_uint_eq(real.euid, geteuid());
+    ck_assert_uint_gt(real.phys_bytes, 0);
+    ck_assert(!real.socket_activated);
+    ck_assert_int_eq(real.nfiles, 0);
+    ck_assert_int_ge(real.naddrs, 1);
+    for (int i = 0; i < real.naddrs; i++) {
+        ck_assert_msg(real.addrs[i].loopback, "%s", real.addrs[i].text);
+    }
+    ck_assert_str_eq(real.addrs[0].text, "127.0.0.1:11211");
+    ck_assert_int_eq(real.ufw, AUDIT_UFW_NOT_ASKED);   /* loopback: ufw not asked */
+
+    snprintf(dir, sizeof dir, "%s/hc_audit_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(conf, sizeof conf, "%s/hc.conf", dir);
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(chmod(conf, 0666), 0);
+    snprintf(s.config_file, sizeof s.config_file, "%s", conf);
+    ck_assert(options_apply(&s, options_find("listen"), "127.0.0.2:1234,localhost", err,
+                            sizeof err));
+    setenv("LISTEN_FDS", "1", 1);
+    audit_host_probe(&s, &real);
+    ck_assert(real.socket_activated);
+    ck_assert_int_eq(real.naddrs, 0);
+    unsetenv("LISTEN_FDS");
+    audit_host_probe(&s, &real);
+    ck_assert_int_eq(real.nfiles, 1);
+    ck_assert(real.files[0].known && (real.files[0].mode & 0777) == 0666);
+    ck_assert_str_eq(real.files[0].dir, dir);
+    ck_assert_str_eq(real.addrs[0].text, "127.0.0.2:1234");
+    ck_assert(real.addrs[0].loopback);
+    evaluate();
+    audit_evaluate(&s, &real, &rep);
+    ck_finding("file-others-writable");
+    unlink(conf);
+    rmdir(dir);
+}
+END_TEST
+
+static Suite *audit_suite(void)
+{
+    Suite *su = suite_create("audit");
+    TCase *tc = tcase_create("audit");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_rule_table);
+    tcase_add_test(tc, test_defaults_are_clean);
+    tcase_add_loop_test(tc, test_each_finding, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_every_rule_has_a_case);
+    tcase_add_test(tc, test_quiet_when_safe);
+    tcase_add_test(tc, test_exposure_rules);
+    tcase_add_test(tc, test_ufw_verdicts);
+    tcase_add_test(tc, test_ufw_narrow_deny_does_not_close);
+    tcase_add_test(tc, test_ufw_ipv6_unfiltered);
+    tcase_add_test(tc, test_exit_statuses_and_summary);
+    tcase_add_test(tc, test_json_escaping);
+    tcase_add_test(tc, test_report_invalid);
+    tcase_add_test(tc, test_messages_are_printable);
+    tcase_add_test(tc, test_probe_this_host);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(audit_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
