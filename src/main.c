@@ -58,6 +58,7 @@ static struct store *create_store(void)
         .evictions = settings.evictions,
         .use_cas = settings.use_cas,
         .hash_power = settings.hash_power,
+        .adaptive = true,
     };
     struct store *st = store_create(&cfg);
     if (st == NULL) {

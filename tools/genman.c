@@ -16,19 +16,18 @@
 
 /* --- roff -------------------------------------------------------------------- */
 
-/* Text for a roff text line: \ as \e, a dash that starts a word (an option)
- * as \-, and a leading . or ' made literal. */
+/* Text for a roff text line: \ as \e, every - as \- (option names and
+ * flags must come out as the ASCII minus a shell takes), and a leading . or '
+ * made literal. */
 static void roff(FILE *out, const char *s)
 {
     if (*s == '.' || *s == '\'') {
         fputs("\\&", out);
     }
     for (const char *p = s; *p != '\0'; p++) {
-        bool word_start = p == s || p[-1] == ' ' || p[-1] == '(' || p[-1] == '/' ||
-                          p[-1] == '-' || p[-1] == '"';
         if (*p == '\\') {
             fputs("\\e", out);
-        } else if (*p == '-' && word_start) {
+        } else if (*p == '-') {
             fputs("\\-", out);
         } else {
             fputc(*p, out);

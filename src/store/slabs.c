@@ -92,6 +92,9 @@ static double ladder_factor(const struct store *st)
     double span = (double)(st->page_size / 2) / smallest;
     unsigned max_classes = (st->npages + st->first_pages) * 3 / 4;
     double factor = st->cfg.growth_factor;
+    if (!st->cfg.adaptive) {
+        return factor;
+    }
     if (max_classes < 8) {
         max_classes = 8;
     }
@@ -479,11 +482,17 @@ static unsigned pick_donor(struct store *st, const struct sclass *sc, bool despe
     uint32_t oldest[4] = { TAIL_EMPTY, TAIL_EMPTY, TAIL_EMPTY, TAIL_EMPTY };
     for (unsigned k = 1; k <= st->nclasses; k++) {
         unsigned tier = k == sc->id ? 4 : donor_tier(st, k, now);
-        if (tier >= 4 || (tier > 0 && !desperate)) {
+        if (tier >= 4) {
             continue;
         }
-        if (tier == 0 && atomic_load_explicit(&st->slack[k], memory_order_relaxed)) {
+        /* more than half a page of freed chunks nobody uses: memory nobody
+         * uses beats memory someone does, even an only or a recent page
+         * (chunks not cut yet do not count as freed) */
+        if (atomic_load_explicit(&st->slack[k], memory_order_relaxed)) {
             return k;
+        }
+        if (tier > 0 && !desperate) {
+            continue;
         }
         uint32_t t = atomic_load_explicit(&st->tail_time[k], memory_order_relaxed);
         if (best[tier] == 0 || t < oldest[tier]) {

@@ -52,8 +52,9 @@ static int store_geometry(struct store *st)
      * with the hash table (1/16 of -m) stays within SPEC §5's allowance of
      * -m * 1.1 + 16 MiB. */
     size_t reserve = (cfg->mem_limit / 32 + 8 * MIB) / page;
-    st->first_pages = (uint32_t)(reserve < 2 ? 2 : reserve > STORE_MAX_CLASSES
-                                 ? STORE_MAX_CLASSES : reserve);
+    st->first_pages = !cfg->adaptive ? 0
+                      : (uint32_t)(reserve < 2 ? 2 : reserve > STORE_MAX_CLASSES
+                                   ? STORE_MAX_CLASSES : reserve);
     st->region_size = (size_t)(st->npages + st->first_pages) * page;
     st->shift = 3;
     while (((st->region_size - 1) >> st->shift) + 1 > UINT32_MAX) {

@@ -22,6 +22,10 @@ struct store_config {
     bool evictions;          /* false: -M, answer out-of-memory instead */
     bool use_cas;            /* false: -C, cas values are reported as 0 */
     unsigned hash_power;     /* log2 of buckets; 0 = sized from mem_limit */
+    bool adaptive;           /* the daemon's setting: when pages are few (small
+                                -m), give each class a first page from a small
+                                reserve and widen the class ladder, so classes
+                                do not trade pages; off = the plain mechanics */
 };
 
 enum store_status {

@@ -104,38 +104,44 @@ fuzz() {   # name seconds
     return $rc
 }
 
-mkdir -p "$OUT/log"
-echo "=== building the fuzz library ($CC)"
-if ! build_lib; then
-    echo "fuzz: library build failed"
-    echo "fuzz: 0 passed, ${#TARGETS[@]} failed"
-    exit 1
-fi
+# One function, read whole before it runs: editing this file while a long
+# run is going cannot change what that run executes.
+main() {
+    mkdir -p "$OUT/log"
+    echo "=== building the fuzz library ($CC)"
+    if ! build_lib; then
+        echo "fuzz: library build failed"
+        echo "fuzz: 0 passed, ${#TARGETS[@]} failed"
+        exit 1
+    fi
 
-for t in "${TARGETS[@]}"; do
-    echo "=== $t"
-    if [ ! -f "$FUZZ_DIR/fuzz_$t.c" ]; then
-        echo "FAIL $t: no $FUZZ_DIR/fuzz_$t.c"; failed=$((failed + 1)); continue
-    fi
-    # The config-file parser may not be merged yet: skip, never fake it.
-    if [ "$t" = config ] && ! grep -q 'options_parse_config_text' src/conf/options.h; then
-        echo "SKIP config: options_parse_config_text not found in src/conf/options.h"
-        continue
-    fi
-    if ! build_target "$t"; then
-        echo "FAIL $t: build"; failed=$((failed + 1)); continue
-    fi
-    ok=1
-    replay "$t" || ok=0
-    if [ $ok -eq 1 ] && [ "$MODE" != replay ]; then
-        fuzz "$t" "$SECONDS_EACH" || ok=0
-    fi
-    if [ $ok -eq 1 ]; then
-        echo "PASS $t"; passed=$((passed + 1))
-    else
-        echo "FAIL $t"; failed=$((failed + 1))
-    fi
-done
+    for t in "${TARGETS[@]}"; do
+        echo "=== $t"
+        if [ ! -f "$FUZZ_DIR/fuzz_$t.c" ]; then
+            echo "FAIL $t: no $FUZZ_DIR/fuzz_$t.c"; failed=$((failed + 1)); continue
+        fi
+        # The config-file parser may not be merged yet: skip, never fake it.
+        if [ "$t" = config ] && ! grep -q 'options_parse_config_text' src/conf/options.h; then
+            echo "SKIP config: options_parse_config_text not found in src/conf/options.h"
+            continue
+        fi
+        if ! build_target "$t"; then
+            echo "FAIL $t: build"; failed=$((failed + 1)); continue
+        fi
+        ok=1
+        replay "$t" || ok=0
+        if [ $ok -eq 1 ] && [ "$MODE" != replay ]; then
+            fuzz "$t" "$SECONDS_EACH" || ok=0
+        fi
+        if [ $ok -eq 1 ]; then
+            echo "PASS $t"; passed=$((passed + 1))
+        else
+            echo "FAIL $t"; failed=$((failed + 1))
+        fi
+    done
 
-echo "fuzz: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+    echo "fuzz: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+main; exit $?

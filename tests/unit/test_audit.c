@@ -42,6 +42,7 @@ static void clean_host(struct audit_host *ho)
 
 static void setup(void)
 {
+    allowlist_destroy(&s.allow);        /* tests call setup() again midway */
     settings_defaults(&s);
     clean_host(&h);
     memset(&rep, 0, sizeof rep);

@@ -34,6 +34,15 @@ static struct store *make(size_t mem, bool evictions)
     return store_create(&c);
 }
 
+static struct store *make_adaptive(size_t mem)
+{
+    struct store_config c = {
+        .mem_limit = mem, .item_size_max = MIB, .growth_factor = 1.25,
+        .chunk_min = 48, .evictions = true, .use_cas = true, .adaptive = true,
+    };
+    return store_create(&c);
+}
+
 static void setup(void)
 {
     t_now = T0;
@@ -454,6 +463,40 @@ START_TEST(rss_stays_bounded)
 }
 END_TEST
 
+/* The daemon's mode on a small -m: 16 pages, values of every size from 10
+ * bytes to 5000 (about 30 classes at -f 1.25). Without adaptation classes take
+ * pages from each other and the cache stays nearly empty (seen at 2-11% of
+ * -m); with it every class in use keeps a page and memory stays in use. */
+START_TEST(adaptive_small_memory_stays_in_use)
+{
+    st = make_adaptive(16 * MIB);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_uint_le(store_class_count(st), 24);        /* <= 3/4 of 16+8 pages */
+    uint64_t seed = 12345;
+    for (unsigned i = 0; i < 200000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t nval = 10 + (size_t)(seed >> 33) % 4991;
+        put_n("mix", i % 40000, nval, 0);
+    }
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_msg(ss.bytes * 2 >= 16 * MIB, "only %llu bytes of 16 MiB in use",
+                  (unsigned long long)ss.bytes);
+    ck_assert_uint_le(ss.total_malloced, 16 * MIB + 8 * MIB + 16 * MIB / 32);
+    ck_assert_uint_le(ss.slabs_moved, 16);
+}
+END_TEST
+
+START_TEST(adaptive_keeps_the_ladder_on_a_large_memory)
+{
+    st = make_adaptive(64 * MIB);
+    ck_assert_ptr_nonnull(st);
+    struct store *plain = make(64 * MIB, true);
+    ck_assert_uint_eq(store_class_count(st), store_class_count(plain));
+    store_destroy(&plain);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store_mem");
@@ -470,6 +513,8 @@ int main(void)
     tcase_add_test(tc, freed_pages_return_to_the_pool);
     tcase_add_test(tc, page_sized_items);
     tcase_add_test(tc, rss_stays_bounded);
+    tcase_add_test(tc, adaptive_small_memory_stays_in_use);
+    tcase_add_test(tc, adaptive_keeps_the_ladder_on_a_large_memory);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,399 @@
+"""test_check_config.py: `hardcached --check-config` end to end (SPEC §6), on
+the real binary and the real host. Each finding that this host can produce is
+triggered here, and every run is checked in both formats: the text report
+(one `severity id: what; fix: how` line per finding, most severe first, then
+one summary line) and the JSON one (parsed; same findings, same exit status).
+Findings that need a host we cannot make (a user with gid 0, an active ufw
+rule) are proven by tests/unit/test_audit.c on made-up hosts. Nothing here
+binds a socket, changes the firewall or creates users."""
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import unittest
+
+import audit_util as au
+import harness
+
+ROOT = au.ROOT
+IS_ROOT = os.geteuid() == 0
+HAVE_UFW = os.access("/usr/sbin/ufw", os.X_OK)
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def phys_mb():
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+
+
+class Report:
+    """Both reports of one configuration."""
+
+    def __init__(self, test, args, **kw):
+        self.args = list(args)
+        self.rc, self.text, self.err = au.run(["--check-config"] + self.args, **kw)
+        rc_json, out_json, _ = au.run(["--check-config", "--format=json"] + self.args, **kw)
+        test.assertEqual(self.rc, rc_json, "text and json disagree on the exit status")
+        try:
+            self.json = json.loads(out_json)
+        except ValueError as e:
+            test.fail("not JSON (%s):\n%s" % (e, out_json))
+        self.test = test
+        self.lines = self.text.splitlines()
+        self._check_text()
+        self._check_json()
+
+    def _check_text(self):
+        t = self.test
+        t.assertTrue(self.lines, "no output; stderr: %s" % self.err)
+        summary = au.SUMMARY_RE.match(self.lines[-1])
+        t.assertIsNotNone(summary, "last line is not the summary: %r" % self.lines[-1])
+        self.ids = []
+        ranks = []
+        for line in self.lines[:-1]:
+            m = au.FINDING_RE.match(line)
+            t.assertIsNotNone(m, "not a finding line: %r" % line)
+            self.ids.append(m.group(2))
+            ranks.append(SEVERITY_RANK[m.group(1)])
+        t.assertEqual(ranks, sorted(ranks), "most severe first:\n" + self.text)
+        t.assertEqual(int(summary.group(2)), len(self.ids))
+        for line in self.text.splitlines():
+            t.assertTrue(all(0x20 <= ord(c) < 0x7f for c in line), repr(line))
+
+    def _check_json(self):
+        t, j = self.test, self.json
+        t.assertEqual(j["program"], "hardcached")
+        t.assertTrue(j["valid"])
+        t.assertEqual([f["id"] for f in j["findings"]], self.ids)
+        for f in j["findings"]:
+            t.assertEqual(set(f), {"severity", "id", "message", "fix"})
+        s = j["summary"]
+        for sev in ("critical", "warning", "info"):
+            t.assertEqual(s[sev], sum(1 for f in j["findings"] if f["severity"] == sev))
+        t.assertEqual(s["exit_status"], self.rc)
+        t.assertEqual(s["result"], {0: "ok", 1: "warning", 2: "critical"}[self.rc])
+
+    def finding(self, fid):
+        for f in self.json["findings"]:
+            if f["id"] == fid:
+                return f
+        self.test.fail("no %s in:\n%s" % (fid, self.text))
+        return None
+
+
+def skip_defaults_reason():
+    if IS_ROOT and not au.user_exists("memcache"):
+        return "as root the defaults need the user memcache (scripts/ensure-user.sh)"
+    return None
+
+
+class CheckConfig(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hc-audit-")
+        os.chmod(cls.tmp, 0o755)
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+
+    def write(self, name, text, mode=0o644):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def report(self, *args, **kw):
+        return Report(self, args, **kw)
+
+    def assert_finding(self, r, fid, severity, needle=None):
+        f = r.finding(fid)
+        self.assertEqual(f["severity"], severity)
+        if needle:
+            self.assertIn(needle, f["message"])
+        self.assertRegex(r.text, r"(?m)^%s %s: " % (severity, fid))
+        want_rc = 2 if severity == "critical" else 1 if severity == "warning" else None
+        if want_rc is not None:
+            self.assertGreaterEqual(r.rc, want_rc)
+
+    # --- clean configurations -------------------------------------------
+
+    @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
+    def test_defaults_are_clean(self):
+        r = self.report()
+        self.assertEqual(r.rc, 0, r.text)
+        self.assertEqual(r.text, "hardcached: configuration OK (0 findings)\n")
+        self.assertEqual(r.err, "")
+        self.assertEqual(r.json["findings"], [])
+        self.assertIsNone(r.json["config_file"])
+
+    @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
+    def test_shipped_config_file_is_clean(self):
+        with open(os.path.join(ROOT, "deploy", "hardcached.conf")) as f:
+            conf = self.write("shipped.conf", f.read())
+        r = self.report("--config", conf)
+        self.assertEqual(r.rc, 0, r.text)
+        self.assertEqual(r.json["config_file"], conf)
+
+    @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
+    def test_a_safe_network_configuration_is_clean_but_for_the_firewall(self):
+        conf = self.write("net.conf", "listen = 0.0.0.0\nallow = 10.0.0.0/8\n"
+                          "max-conns-per-ip = 16\ndisable-flush-all = yes\n")
+        r = self.report("--config", conf)
+        self.assertTrue(set(r.ids) <= {"ufw-inactive", "ufw-open", "ufw-unreadable"}, r.text)
+
+    # --- the brief's example ----------------------------------------------
+
+    def test_dangerous_configuration(self):
+        r = self.report("-l", "0.0.0.0", "--seccomp=off", "-A")
+        self.assertEqual(r.rc, 2)
+        self.assert_finding(r, "listen-exposed", "critical",
+                            "listening on 0.0.0.0:11211 with no allowlist: anyone who can "
+                            "reach this host can read and write the cache")
+        self.assert_finding(r, "seccomp-off", "critical")
+        self.assert_finding(r, "shutdown-enabled", "warning")
+        self.assertRegex(r.lines[-1], r"^hardcached: configuration has critical findings")
+
+    # --- each finding ---------------------------------------------------------
+
+    def test_listen_exposed_ipv6_and_host_port(self):
+        r = self.report("-l", "[::]:11300,127.0.0.1")
+        self.assert_finding(r, "listen-exposed", "critical", "[::]:11300")
+        self.assertNotIn("127.0.0.1", r.finding("listen-exposed")["message"])
+
+    def test_listen_unresolvable(self):
+        r = self.report("-l", "hc-audit-test.invalid")
+        self.assert_finding(r, "listen-unresolvable", "warning", "hc-audit-test.invalid")
+
+    def test_listen_ignored_with_a_unix_socket(self):
+        r = self.report("-s", os.path.join(self.tmp, "hc.sock"), "-l", "0.0.0.0")
+        self.assert_finding(r, "listen-ignored", "info")
+        self.assertNotIn("listen-exposed", r.ids)
+
+    def test_allowlist_admits_all(self):
+        for cidr in ("0.0.0.0/0", "::/0", "0.0.0.0/1,128.0.0.0/1"):
+            r = self.report("--allow", cidr)
+            self.assert_finding(r, "allowlist-admits-all", "critical")
+            self.assertEqual(r.rc, 2)
+
+    def test_allowlist_wider_than_listen(self):
+        r = self.report("--allow", "127.0.0.1,10.0.0.0/8")
+        self.assert_finding(r, "allowlist-wider-than-listen", "info", "10.0.0.0/8")
+        self.assertNotIn("127.0.0.1", r.finding("allowlist-wider-than-listen")["message"])
+
+    def test_allowlist_unused_with_a_unix_socket(self):
+        r = self.report("-s", os.path.join(self.tmp, "hc.sock"), "--allow", "10.0.0.0/8")
+        self.assert_finding(r, "allowlist-unused", "info")
+
+    def test_seccomp_off_and_log(self):
+        self.assert_finding(self.report("--seccomp=off"), "seccomp-off", "critical")
+        r = self.report("--seccomp=log")
+        self.assert_finding(r, "seccomp-log", "warning")
+
+    def test_shutdown_coredumps_read_timeout(self):
+        self.assert_finding(self.report("-A"), "shutdown-enabled", "warning")
+        self.assert_finding(self.report("-r"), "coredumps-enabled", "warning")
+        self.assert_finding(self.report("--read-timeout", "0"), "read-timeout-off", "warning")
+
+    def test_exposed_without_per_ip_cap_and_with_flush_all(self):
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8")
+        self.assert_finding(r, "per-ip-unlimited", "info")
+        self.assert_finding(r, "flush-all-exposed", "info")
+        self.assertNotIn("listen-exposed", r.ids)
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "--max-conns-per-ip", "8",
+                        "-F")
+        self.assertNotIn("per-ip-unlimited", r.ids)
+        self.assertNotIn("flush-all-exposed", r.ids)
+
+    def test_unix_socket_open_to_others(self):
+        sock = os.path.join(self.tmp, "hc.sock")
+        r = self.report("-s", sock, "-a", "0777")
+        self.assert_finding(r, "unix-socket-open", "warning", "mask 0777")
+        self.assertNotIn("unix-socket-open", self.report("-s", sock, "-a", "0770").ids)
+
+    def test_config_file_writable_by_others(self):
+        conf = self.write("open.conf", "port = 11211\n", 0o666)
+        r = self.report("--config", conf)
+        self.assert_finding(r, "file-others-writable", "critical",
+                            "config file %s is writable by every user (mode 0666)" % conf)
+
+    def test_config_directory_writable_by_others(self):
+        d = os.path.join(self.tmp, "opendir")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o777)
+        conf = os.path.join(d, "hc.conf")
+        with open(conf, "w") as f:
+            f.write("port = 11211\n")
+        os.chmod(conf, 0o644)
+        r = self.report("--config", conf)
+        self.assert_finding(r, "file-others-writable", "critical", "directory %s" % d)
+        os.chmod(d, 0o1777)                          # sticky, like /tmp: fine
+        self.assertNotIn("file-others-writable", self.report("--config", conf).ids)
+
+    def test_allowlist_file_writable_by_group(self):
+        lst = self.write("allow.list", "10.0.0.0/8\n", 0o664)
+        r = self.report("--allow-file", lst)
+        self.assert_finding(r, "file-group-writable", "warning",
+                            "allowlist file %s is writable by its group (mode 0664)" % lst)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to give a file to another user")
+    def test_config_file_of_another_user(self):
+        conf = self.write("foreign.conf", "port = 11211\n")
+        os.chown(conf, au.NOBODY, au.NOBODY)
+        r = self.report("--config", conf)
+        self.assert_finding(r, "file-foreign-owner", "critical",
+                            "owned by uid %d" % au.NOBODY)
+
+    def test_memory_larger_than_the_host(self):
+        r = self.report("-m", str(phys_mb() + 1024))
+        self.assert_finding(r, "memory-exceeds-ram", "critical", "physical memory")
+        r = self.report("-m", str(phys_mb() * 9 // 10))
+        self.assert_finding(r, "memory-near-ram", "warning", "more than 80%")
+        self.assertNotIn("memory-exceeds-ram", r.ids)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run as another user")
+    def test_conn_limit_above_the_open_files_limit(self):
+        r = self.report("-c", "2048", as_nobody=True, nofile=(1024, 1024))
+        self.assert_finding(r, "conn-limit-above-nofile", "warning",
+                            "-c 2048 needs 2112 open files")
+        r = self.report("-c", "960", as_nobody=True, nofile=(1024, 1024))
+        self.assertNotIn("conn-limit-above-nofile", r.ids)
+
+    @unittest.skipUnless(IS_ROOT, "the run-as user only matters when started as root")
+    def test_run_as_user_missing(self):
+        r = self.report("-u", "hc-no-such-user")
+        self.assert_finding(r, "user-missing", "critical", "\"hc-no-such-user\" does not exist")
+
+    @unittest.skipUnless(IS_ROOT, "needs root to run as another user")
+    def test_user_ignored_when_not_root(self):
+        r = self.report(as_nobody=True)
+        self.assert_finding(r, "user-ignored", "info", "runs as \"nobody\"")
+        self.assertEqual(r.rc, 0)
+
+    def test_socket_activation_skips_listen_findings(self):
+        r = self.report("-l", "0.0.0.0", env={"LISTEN_FDS": "1", "LISTEN_PID": "1"})
+        self.assert_finding(r, "socket-activated", "info", "LISTEN_FDS")
+        self.assertNotIn("listen-exposed", r.ids)
+        self.assertNotIn("per-ip-unlimited", r.ids)
+
+    @unittest.skipUnless(IS_ROOT and HAVE_UFW, "needs root and /usr/sbin/ufw")
+    def test_ufw_unreadable_as_the_service_user(self):
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", as_nobody=True)
+        self.assert_finding(r, "ufw-unreadable", "info", "not running as root")
+        self.assertNotIn("ufw-inactive", r.ids)
+        self.assertNotIn("ufw-open", r.ids)
+
+    @unittest.skipUnless(IS_ROOT and HAVE_UFW, "needs root and /usr/sbin/ufw")
+    def test_ufw_state_as_root(self):
+        import subprocess
+        st = subprocess.run(["/usr/sbin/ufw", "status", "verbose"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, timeout=30,
+                            env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        text = st.stdout.decode(errors="replace")
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8")
+        ufw_ids = [i for i in r.ids if i.startswith("ufw-")]
+        if st.returncode != 0:
+            self.assertEqual(ufw_ids, ["ufw-unreadable"], r.text)
+        elif "Status: inactive" in text:
+            self.assertEqual(ufw_ids, ["ufw-inactive"], r.text)
+            self.assert_finding(r, "ufw-inactive", "critical", "0.0.0.0:11211")
+        else:
+            self.skipTest("ufw is active here; its verdicts are proven by test_audit.c "
+                          "(this test changes no firewall)")
+        # loopback only: ufw is not asked
+        self.assertFalse([i for i in self.report().ids if i.startswith("ufw-")])
+
+    # --- exit statuses and --fail-on -------------------------------------------
+
+    def test_fail_on_critical(self):
+        r = self.report("-A")
+        self.assertEqual(r.rc, 1)
+        self.assertRegex(r.lines[-1], r"has warnings \(1 finding: 0 critical, 1 warning")
+        r = self.report("-A", "--fail-on=critical")
+        self.assertEqual(r.rc, 0)
+        self.assertEqual(r.json["summary"]["fail_on"], "critical")
+        self.assertRegex(r.lines[-1], r"OK, with warnings \(--fail-on=critical\)")
+        r = self.report("-A", "--seccomp=off", "--fail-on=critical")
+        self.assertEqual(r.rc, 2)
+
+    def test_info_only_exits_0(self):
+        r = self.report("--allow", "127.0.0.1,10.0.0.0/8")
+        self.assertEqual(r.rc, 0)
+        self.assertRegex(r.lines[-1], r"^hardcached: configuration OK \(1 finding: 0 critical, "
+                                      r"0 warning, 1 info\)$")
+
+    # --- invalid configurations -------------------------------------------------
+
+    def test_invalid_file_exits_2_under_check_config_and_64_otherwise(self):
+        conf = self.write("bad.conf", "port = 11211\nmemory-limit = lots\n")
+        want = ("hardcached: %s:2: memory-limit: expected an integer 1-67108864 (megabytes, "
+                "no suffix), got \"lots\"\n" % conf)
+        rc, out, err = au.run(["--config", conf, "--check-config"])
+        self.assertEqual((rc, out, err), (2, "", want))
+        rc, out, err = au.run(["--check-config", "--format=json", "--config", conf])
+        self.assertEqual(rc, 2)
+        self.assertEqual(err, want)
+        j = json.loads(out)
+        self.assertFalse(j["valid"])
+        self.assertEqual(j["error"], want.rstrip("\n"))
+        self.assertEqual(j["findings"], [])
+        self.assertEqual(j["summary"]["exit_status"], 2)
+        self.assertEqual(j["summary"]["result"], "invalid")
+        rc, out, err = au.run(["--config", conf])
+        self.assertEqual((rc, out, err), (64, "", want))
+
+    def test_invalid_flags_exit_2_under_check_config(self):
+        for args in (["-p", "junk"], ["--bogus"], ["-u", "root"], ["--config", "/nonexistent"]):
+            rc, out, err = au.run(args + ["--check-config"])
+            self.assertEqual(rc, 2, args)
+            self.assertRegex(err, r"^hardcached: .+\n$")
+            rc, _, _ = au.run(args)
+            self.assertEqual(rc, 64, args)
+
+    def test_format_and_fail_on_need_check_config(self):
+        rc, _, err = au.run(["--format=json"])
+        self.assertEqual((rc, err), (64, "hardcached: --format: only applies with "
+                                         "--check-config\n"))
+        rc, _, err = au.run(["--check-config", "--format=yaml"])
+        self.assertEqual(rc, 2)
+        self.assertIn("expected text or json", err)
+
+    # --- the file and the command line, as a start would load them ---------------
+
+    def test_command_line_overrides_the_file(self):
+        conf = self.write("wide.conf", "listen = 0.0.0.0\nseccomp = off\nenable-shutdown = yes\n")
+        r = self.report("--config", conf)
+        self.assertTrue({"listen-exposed", "seccomp-off", "shutdown-enabled"} <= set(r.ids))
+        r = self.report("--config", conf, "-l", "127.0.0.1", "--seccomp=on",
+                        "--enable-shutdown")
+        self.assertNotIn("listen-exposed", r.ids)
+        self.assertNotIn("seccomp-off", r.ids)
+        self.assertIn("shutdown-enabled", r.ids)
+
+    def test_starts_nothing(self):
+        with socket.socket() as held:                    # the port is taken ...
+            held.bind(("127.0.0.1", 0))
+            held.listen(1)
+            port = held.getsockname()[1]
+            pid = os.path.join(self.tmp, "hc.pid")
+            rc, out, err = au.run(["--check-config", "-l", "127.0.0.1", "-p", str(port),
+                                   "-P", pid, "-d"])
+        self.assertIn(rc, (0, 1, 2))                     # ... and no bind was tried
+        self.assertNotIn("cannot listen", err)
+        self.assertFalse(os.path.exists(pid), "--check-config wrote the pidfile")
+
+    def test_json_escapes_paths(self):
+        d = os.path.join(self.tmp, 'we"ird\\dir')
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        conf = os.path.join(d, "hc.conf")
+        with open(conf, "w") as f:
+            f.write("port = 11211\n")
+        os.chmod(conf, 0o666)
+        r = self.report("--config", conf)
+        self.assertEqual(r.json["config_file"], conf)
+        self.assertIn(conf, r.finding("file-others-writable")["message"])
+        self.assertIn(conf, r.text)
+
+
+if __name__ == "__main__":
+    unittest.main()
