@@ -26,9 +26,12 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 PREFIX   ?= /usr/local
 PORT     ?= 11211
 
-.PHONY: all deps run test unit bench fuzz soak clean
+GENMAN    := $(BUILD)/tools/genman
+MAN_PAGES := $(BUILD)/man/hardcached.8 $(BUILD)/man/hardcached.conf.5
 
-all: $(BIN)
+.PHONY: all deps run test unit bench fuzz soak man install clean
+
+all: $(BIN) $(MAN_PAGES)
 
 deps:
 	@scripts/deps.sh build
@@ -47,6 +50,25 @@ $(BUILD)/src/sec/seccomp.o: $(SECCOMP_H)
 $(BIN): $(OBJS) $(MAIN_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Man pages come from the same option table as --help: they cannot drift.
+$(GENMAN): tools/genman.c $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJS) $(ALL_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/man/hardcached.8: $(GENMAN)
+	@mkdir -p $(@D)
+	$(GENMAN) 8 > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/hardcached.conf.5: $(GENMAN)
+	@mkdir -p $(@D)
+	$(GENMAN) 5 > $@.tmp && mv $@.tmp $@
+
+man: $(MAN_PAGES)
+
+# PREFIX and DESTDIR honoured; creates the memcache user when installing for real.
+install: all
+	@scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
+
 $(BUILD)/tests/%: tests/unit/%.c $(OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(OBJS) $(ALL_LDFLAGS) $(LDLIBS) $(CHECK_LIBS)
@@ -61,7 +83,7 @@ run:
 # integration tests again on an ASan+UBSan build. Last line: N passed, N failed.
 test:
 	@scripts/deps.sh build test
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(MAN_PAGES)
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/hardcached \

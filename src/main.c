@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "conf/audit.h"
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "net/net.h"
@@ -43,6 +44,9 @@ static void load_options(int argc, char **argv)
     case OPTIONS_EXIT_OK:
         exit(0);
     default:
+        if (settings.check_config) {
+            exit(audit_report_invalid(&settings, err, stdout, stderr));
+        }
         fprintf(stderr, "%s\n", err);
         exit(EXIT_USAGE);
     }
@@ -136,6 +140,15 @@ static void lock_memory(void)
     }
 }
 
+/* --check-config (SPEC §6): audit what a start would run with, print the
+ * findings, exit 0/1/2; nothing is bound, written or dropped. */
+static void check_config(void)
+{
+    if (settings.check_config) {
+        exit(audit_run(&settings, stdout));
+    }
+}
+
 /* Resolved first, so a missing user fails before anything is bound. */
 static void resolve_user(struct run_as *ra)
 {
@@ -170,6 +183,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     clock_init((int64_t)time(NULL));
     load_options(argc, argv);
+    check_config();
     resolve_user(&ra);
     raise_limits();
     struct store *st = create_store();

@@ -45,6 +45,7 @@ run_suite layers tests/lint/layers.sh
 run_suite integration env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/integration integration
 run_suite compat env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/compat compat
 run_suite security env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/security security
+run_suite audit env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/audit audit
 [ -d tests/hostile ] && run_suite hostile env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/hostile hostile
 [ -d tests/deploy ] && run_suite deploy env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/deploy deploy
 [ -x tests/fuzz/run.sh ] && run_suite fuzz tests/fuzz/run.sh --smoke

@@ -1281,6 +1281,28 @@ static bool cli_apply(struct settings *s, const struct option_row *r, const char
     return false;
 }
 
+/* One option of pass 1 while all is well: -h and -V answer at once, an
+ * OPT_ONCE row given again is refused, OPT_EARLY rows go to *s and the rest
+ * to the scratch copy (to find their errors in order). */
+static enum options_result cli_check_one(struct settings *s, struct settings *scratch,
+                                         const struct option_row *r, const char *v,
+                                         bool *seen, char *err, size_t errlen, FILE *out)
+{
+    if (r->kind == OPT_K_HELP || r->kind == OPT_K_VERSION) {
+        (r->kind == OPT_K_HELP ? options_print_help : options_print_version)(out);
+        return OPTIONS_EXIT_OK;
+    }
+    if ((r->flags & OPT_ONCE) && *seen) {
+        char label[64];
+        options_label(r, label, sizeof label);
+        snprintf(err, errlen, "hardcached: %s: given twice; it may be given once", label);
+        return OPTIONS_ERROR;
+    }
+    *seen = true;
+    return cli_apply((r->flags & OPT_EARLY) ? s : scratch, r, v, err, errlen)
+           ? OPTIONS_RUN : OPTIONS_ERROR;
+}
+
 /* Pass 1: argv in order, on a scratch copy, exactly as a single pass would
  * see it: the first error (or -h, -V) decides. The OPT_EARLY rows are also
  * applied to *s, even after an error, so that --check-config is known
@@ -1288,47 +1310,26 @@ static bool cli_apply(struct settings *s, const struct option_row *r, const char
 static enum options_result cli_check(struct settings *s, int argc, char *const argv[],
                                      char *err, size_t errlen, FILE *out)
 {
-    struct settings scratch;
+    struct settings scratch = *s;
     struct cli_spec sp;
     bool seen[NROWS] = { false };
     enum options_result res = OPTIONS_RUN;
-    char early_err[1024];
-    scratch = *s;
+    char ignored[1024];
     scratch.allow = NULL;             /* its own list: *s's is never touched */
     cli_spec_build(&sp);
     optind = 0;                       /* glibc: full re-initialisation */
     opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, sp.shorts, sp.longs, NULL)) != -1;) {
+    for (int c; res != OPTIONS_EXIT_OK &&
+                (c = getopt_long(argc, argv, sp.shorts, sp.longs, NULL)) != -1;) {
         const struct option_row *r = row_by_val(c);
         const char *v = r && kind_ops[r->kind].takes_arg ? optarg : NULL;
         if (c == '?' || c == ':' || r == NULL) {
-            if (res == OPTIONS_RUN) {
-                res = cli_getopt_error(c, argv, err, errlen);
-            }
-            continue;
-        }
-        if (res != OPTIONS_RUN) {
+            res = res == OPTIONS_RUN ? cli_getopt_error(c, argv, err, errlen) : res;
+        } else if (res == OPTIONS_RUN) {
+            res = cli_check_one(s, &scratch, r, v, &seen[r - options_table], err, errlen, out);
+        } else if (r->flags & OPT_EARLY) {
             /* after an error: only what decides how it is reported */
-            if (r->flags & OPT_EARLY) {
-                (void)cli_apply(s, r, v, early_err, sizeof early_err);
-            }
-            continue;
-        }
-        if (r->kind == OPT_K_HELP || r->kind == OPT_K_VERSION) {
-            (r->kind == OPT_K_HELP ? options_print_help : options_print_version)(out);
-            res = OPTIONS_EXIT_OK;
-            break;
-        }
-        if ((r->flags & OPT_ONCE) && seen[r - options_table]) {
-            char label[64];
-            options_label(r, label, sizeof label);
-            snprintf(err, errlen, "hardcached: %s: given twice; it may be given once", label);
-            res = OPTIONS_ERROR;
-            continue;
-        }
-        seen[r - options_table] = true;
-        if (!cli_apply((r->flags & OPT_EARLY) ? s : &scratch, r, v, err, errlen)) {
-            res = OPTIONS_ERROR;
+            (void)cli_apply(s, r, v, ignored, sizeof ignored);
         }
     }
     if (res == OPTIONS_RUN && optind < argc) {

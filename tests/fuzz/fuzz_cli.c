@@ -5,7 +5,7 @@
  * text starting "hardcached: " (operator input must not reach a terminal
  * raw); a successful parse validates, and every option's value written back
  * by options_format reads back to the same value (habit 10: parser and
- * composer round-trip). The allowlist the options may create is freed. */
+ * composer round-trip). What the options allocate is freed (options_release). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 
 #include "conf/options.h"
 #include "conf/settings.h"
-#include "sec/allowlist.h"
 
 #define FUZZ_MAX_ARGS 256
 #define FUZZ_FMT_MAX 65536
@@ -67,7 +66,7 @@ static void check_round_trip(const struct settings *s)
             die("a formatted value does not read back", r->name);
         }
         options_format(&fresh, r, b, sizeof b);
-        allowlist_destroy(&fresh.allow);
+        options_release(&fresh);
         if (strcmp(a, b) != 0) {
             fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
             die("format/apply/format changed the value", r->name);
@@ -116,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         die("unknown result", "");
     }
-    allowlist_destroy(&s.allow);
+    options_release(&s);
     free(copy);
     return 0;
 }

@@ -33,7 +33,7 @@ OUT=build/fuzz
 FUZZ_DIR=tests/fuzz
 PKGS="libevent libxxhash libseccomp libcap"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Isrc $SAN $(pkg-config --cflags $PKGS 2>/dev/null)"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Isrc -I$OUT/gen $SAN $(pkg-config --cflags $PKGS 2>/dev/null)"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lpthread -lm"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -46,10 +46,21 @@ mkdir -p "$OUT/obj"
 
 # --- build ---------------------------------------------------------------
 
+# Generated headers, made the way the Makefile makes them (under build/).
+build_gen() {
+    local h="$OUT/gen/sec/seccomp_policy.h"
+    if [ -x scripts/gen_seccomp.sh ] && [ -f policy/seccomp.policy ] &&
+       { [ ! -f "$h" ] || [ policy/seccomp.policy -nt "$h" ] ||
+         [ scripts/gen_seccomp.sh -nt "$h" ]; }; then
+        scripts/gen_seccomp.sh policy/seccomp.policy "$h" || return 1
+    fi
+}
+
 # The library: recompiled when its source or any header under src/ is newer.
 build_lib() {
     local newest_h objs=() src obj
-    newest_h=$(find src -name '*.h' -newer "$OUT/libhc.a" 2>/dev/null | head -n 1)
+    build_gen || return 1
+    newest_h=$(find src "$OUT/gen" -name '*.h' -newer "$OUT/libhc.a" 2>/dev/null | head -n 1)
     [ -f "$OUT/libhc.a" ] || newest_h=all
     for src in src/*/*.c; do
         obj="$OUT/obj/${src//\//_}"; obj="${obj%.c}.o"

@@ -1121,6 +1121,38 @@ START_TEST(test_help_hardening_section)
 }
 END_TEST
 
+/* --config, --check-config, --format, --fail-on: command line only, read
+ * in the first pass; only the lists may repeat in a file. */
+START_TEST(test_startup_mode_rows)
+{
+    static const char *const early[] = { "config", "check-config", "format", "fail-on" };
+    struct settings s;
+    for (size_t i = 0; i < sizeof early / sizeof early[0]; i++) {
+        const struct option_row *r = row(early[i]);
+        ck_assert_msg((r->flags & OPT_EARLY) && (r->flags & OPT_CLI_ONLY), "%s", early[i]);
+        ck_assert_int_eq(r->group, OPT_G_HARDENING);
+    }
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        bool list = r->kind == OPT_K_LISTEN || r->kind == OPT_K_ALLOW ||
+                    r->kind == OPT_K_ALLOW_FILE;
+        ck_assert_msg(((r->flags & OPT_REPEATABLE) != 0) == list, "%s: repeatable", r->name);
+        ck_assert_msg(!(r->flags & OPT_EARLY) || (r->flags & OPT_CLI_ONLY), "%s", r->name);
+        ck_assert_msg(!(r->flags & OPT_ONCE) || strcmp(r->name, "config") == 0, "%s", r->name);
+    }
+    ck_ok(&s, "--check-config", "--format=json", "--fail-on=critical");
+    ck_assert(s.check_config);
+    ck_assert_int_eq(s.audit_format, AUDIT_FORMAT_JSON);
+    ck_assert_int_eq(s.audit_fail_on, AUDIT_FAIL_ON_CRITICAL);
+    ck_ok(&s, "--check-config", "--format", "text", "--fail-on", "warning");
+    ck_assert_int_eq(s.audit_format, AUDIT_FORMAT_TEXT);
+    ck_err(&s, "hardcached: --format: only applies with --check-config", "--format=json");
+    ck_err(&s, "hardcached: --check-config: takes no value", "--check-config=yes");
+    ck_err(&s, "hardcached: --config: given twice", "--config=/a", "-p", "1", "--config=/b");
+    ck_err(&s, "hardcached: --config: expected 1-4095 printable bytes", "--config=");
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *su = suite_create("options");
@@ -1163,6 +1195,7 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_user_root_refused);
     tcase_add_test(tc, test_stats_settings_hardening);
     tcase_add_test(tc, test_help_hardening_section);
+    tcase_add_test(tc, test_startup_mode_rows);
     suite_add_tcase(su, tc);
     return su;
 }
