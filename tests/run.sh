@@ -49,6 +49,7 @@ run_suite audit env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/audit 
 [ -d tests/hostile ] && run_suite hostile env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/hostile hostile
 [ -d tests/deploy ] && run_suite deploy env HC_BIN=build/hardcached $PY tests/lib/runner.py tests/deploy deploy
 [ -x tests/fuzz/run.sh ] && run_suite fuzz tests/fuzz/run.sh --smoke
+run_suite valgrind tests/valgrind/run.sh
 
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in build/asan/tests/test_*; do

@@ -111,14 +111,17 @@ static void configure(uint8_t b, struct plan *p, struct store_config *cfg)
     settings.shutdown_enabled = (b & 0x08) != 0;
     p->partial_drain = (b & 0x20) != 0;
     p->tick = ticks[b >> 6];
+    /* a fixed 2^16-bucket table (what 4 MiB gets): store_create stays cheap
+     * whatever -m is, and a small table has long chains to walk */
     *cfg = (struct store_config){ settings.mem_limit, settings.item_size_max,
                                   settings.growth_factor, settings.chunk_min,
-                                  settings.evictions, settings.use_cas, 0 };
+                                  settings.evictions, settings.use_cas, 16 };
 }
 
 /* Control byte 1: bits0-3 number of chunk-spec bytes, bits4-5 budget
  * (-R 1, 2, 20, 1000), bit6 -m 2 MiB instead of 4, bit7 -f 2 (fewer
- * classes). Byte 2: payload repetitions: below 0xf8 once,
+ * classes). Byte 2: payload repetitions: below 0xf8 once (and bit0 gives
+ * -m 16 MiB, so that a dozen classes can hold items at once),
  * 0xf8-0xfe 2^(b-0xf4) times (16-1024), 0xff until FUZZ_STREAM_MAX bytes in
  * full reads (to reach the 1 MiB line limits cheaply). Then the spec bytes:
  * bit7 picks the connection, bits0-6 the chunk length (0: a full read). */
@@ -135,6 +138,9 @@ static size_t parse_plan(const uint8_t *data, size_t size, struct plan *p,
     }
     if (data[1] & 0x80) {
         settings.growth_factor = cfg->growth_factor = 2.0;
+    }
+    if (data[2] < 0xf8 && (data[2] & 1)) {
+        settings.mem_limit = cfg->mem_limit = 4 * FUZZ_MEM;
     }
     p->nspec = data[1] & 0x0f;
     p->budget = budgets[(data[1] >> 4) & 3];
