@@ -26,7 +26,9 @@ static void setup(void)
     clock_init((int64_t)time(NULL));
     settings_defaults(&settings);
     settings.mem_limit = 8 * 1024 * 1024;
-    struct store_config cfg = { settings.mem_limit, settings.item_size_max, 1.25, 48, true, true, 0 };
+    struct store_config cfg = { .mem_limit = settings.mem_limit, .item_size_max = settings.item_size_max,
+                                .growth_factor = 1.25, .chunk_min = 48, .evictions = true,
+                                .use_cas = true };
     store = store_create(&cfg);
     ck_assert_ptr_nonnull(store);
     static bool registered;
@@ -300,6 +302,16 @@ START_TEST(stats_reports_memcached_fields)
 }
 END_TEST
 
+START_TEST(commands_we_refuse_or_lack)
+{
+    expect("stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    expect("stats detail on\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    expect("stats sizes\r\n", "STAT sizes_status disabled\r\nEND\r\n");
+    expect("mg foo v\r\nmn\r\nslabs automove 1\r\nlru_crawler enable\r\nwatch\r\n",
+           "ERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\n");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proto");
@@ -315,6 +327,7 @@ int main(void)
     tcase_add_test(tc, split_at_every_boundary);
     tcase_add_test(tc, large_get_resumes_after_output_fills);
     tcase_add_test(tc, stats_reports_memcached_fields);
+    tcase_add_test(tc, commands_we_refuse_or_lack);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
