@@ -384,6 +384,17 @@ void store_prefetch(const struct store *st, uint64_t hv, int stage)
     hash_prefetch(st, hv, stage);
 }
 
+/* Locks key's stripe and returns its live item, or NULL for a miss; the
+ * stripe stays locked either way (*m) until the caller unlocks it. */
+static struct item *find_locked(struct store *st, const char *key, size_t nkey,
+                                uint64_t *hv, pthread_mutex_t **m)
+{
+    *hv = hash_key(st, key, nkey);
+    *m = hash_lock_of(st, *hv);
+    pthread_mutex_lock(*m);
+    return item_find_live(st, *hv, key, nkey);
+}
+
 enum store_status store_get(struct store *st, const char *key, size_t nkey,
                             bool touch, rel_time_t new_exptime,
                             store_read_fn fn, void *ctx)
@@ -391,10 +402,9 @@ enum store_status store_get(struct store *st, const char *key, size_t nkey,
     if (!key_ok(nkey)) {
         return STORE_NOT_FOUND;
     }
-    uint64_t hv = hash_key(st, key, nkey);
-    pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
-    struct item *it = item_find_live(st, hv, key, nkey);
+    uint64_t hv;
+    pthread_mutex_t *m;
+    struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
         if (touch) {
             it->exptime = new_exptime;
@@ -416,10 +426,9 @@ enum store_status store_delete(struct store *st, const char *key, size_t nkey)
     if (!key_ok(nkey)) {
         return STORE_NOT_FOUND;
     }
-    uint64_t hv = hash_key(st, key, nkey);
-    pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
-    struct item *it = item_find_live(st, hv, key, nkey);
+    uint64_t hv;
+    pthread_mutex_t *m;
+    struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
         item_unlink_locked(st, hv, it, UNLINK_DELETE);
     }
@@ -433,10 +442,9 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
     if (!key_ok(nkey)) {
         return STORE_NOT_FOUND;
     }
-    uint64_t hv = hash_key(st, key, nkey);
-    pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
-    struct item *it = item_find_live(st, hv, key, nkey);
+    uint64_t hv;
+    pthread_mutex_t *m;
+    struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
         it->exptime = exptime;
         it->bits |= ITEM_ACCESSED | ITEM_FETCHED;

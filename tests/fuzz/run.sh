@@ -2,13 +2,14 @@
 # run.sh: builds the libFuzzer targets (clang, ASan+UBSan) into build/fuzz/
 # from src/ directly (every src/*/*.c but main.c, as an archive so a target
 # links only what it uses), replays the committed corpus and crash inputs,
-# then fuzzes each target for a while, one target at a time (-jobs=1).
+# then fuzzes each target for a while, one fuzzing process at a time.
 #   tests/fuzz/run.sh            each target FUZZ_SECONDS (300) seconds
 #   tests/fuzz/run.sh --smoke    replay everything, each target ~25 s (CI)
 #   tests/fuzz/run.sh --replay   replay only, no fuzzing
 #   tests/fuzz/run.sh [opts] proto allowlist   only these targets
 # New corpus entries go to build/fuzz/corpus/<target>/ (never committed
-# automatically); crashes to build/fuzz/artifacts/<target>/. A target passes
+# automatically); crashes to build/fuzz/artifacts/<target>/; FUZZ_OUT=dir
+# puts all of it elsewhere (a long run beside a CI smoke). A target passes
 # when its build, its replay and its fuzzing end without crash, leak or
 # timeout. Last line: "fuzz: N passed, N failed".
 set -uo pipefail
@@ -29,7 +30,7 @@ done
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(proto cli allowlist config)
 
 CC=${FUZZ_CC:-clang}
-OUT=build/fuzz
+OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_DIR=tests/fuzz
 PKGS="libevent libxxhash libseccomp libcap"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
