@@ -15,30 +15,36 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 
+/* How a violated invariant ends the run: abort() for libFuzzer; the
+ * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
+#ifndef FUZZ_FAIL
+#define FUZZ_FAIL() abort()
+#endif
+
 #define FUZZ_MAX_ARGS 256
-#define FUZZ_FMT_MAX 65536
+#define CLI_FMT_MAX 65536
 
 static FILE *devnull;
 
-static void die(const char *what, const char *detail)
+static void cli_die(const char *what, const char *detail)
 {
     fprintf(stderr, "fuzz_cli: invariant violated: %s: %s\n", what, detail);
-    abort();
+    FUZZ_FAIL();
 }
 
-static void check_message(const char *err, size_t errlen)
+static void cli_check_message(const char *err, size_t errlen)
 {
     size_t n = strnlen(err, errlen);
     if (n == errlen) {
-        die("error message not NUL-terminated", "");
+        cli_die("error message not NUL-terminated", "");
     }
     if (n == 0 || strncmp(err, "hardcached: ", 12) != 0) {
-        die("error message empty or without \"hardcached: \"", err);
+        cli_die("error message empty or without \"hardcached: \"", err);
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)err[i];
         if (c < 0x20 || c >= 0x7f) {
-            die("error message has a non-printable byte", err);
+            cli_die("error message has a non-printable byte", err);
         }
     }
 }
@@ -47,7 +53,7 @@ static void check_message(const char *err, size_t errlen)
  * same text, for every row that has a value to write. */
 static void check_round_trip(const struct settings *s)
 {
-    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
+    static char a[CLI_FMT_MAX], b[CLI_FMT_MAX];
     char err[512];
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -63,13 +69,13 @@ static void check_round_trip(const struct settings *s)
         }
         if (!options_apply(&fresh, r, a, err, sizeof err)) {
             fprintf(stderr, "row %s: \"%.200s\": %s\n", r->name, a, err);
-            die("a formatted value does not read back", r->name);
+            cli_die("a formatted value does not read back", r->name);
         }
         options_format(&fresh, r, b, sizeof b);
         options_release(&fresh);
         if (strcmp(a, b) != 0) {
             fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
-            die("format/apply/format changed the value", r->name);
+            cli_die("format/apply/format changed the value", r->name);
         }
     }
 }
@@ -103,17 +109,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (res) {
     case OPTIONS_RUN:
         if (!options_validate(&s, err, sizeof err)) {
-            die("accepted settings fail options_validate", err);
+            cli_die("accepted settings fail options_validate", err);
         }
         check_round_trip(&s);
         break;
     case OPTIONS_EXIT_OK:
         break;
     case OPTIONS_ERROR:
-        check_message(err, sizeof err);
+        cli_check_message(err, sizeof err);
         break;
     default:
-        die("unknown result", "");
+        cli_die("unknown result", "");
     }
     options_release(&s);
     free(copy);

@@ -17,14 +17,20 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 
+/* How a violated invariant ends the run: abort() for libFuzzer; the
+ * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
+#ifndef FUZZ_FAIL
+#define FUZZ_FAIL() abort()
+#endif
+
 #define FUZZ_FILE "fuzz.conf"
-#define FUZZ_FMT_MAX 65536
+#define CONFIG_FMT_MAX 65536
 #define FUZZ_COMPOSED_MAX (1024 * 1024)
 
-static void die(const char *what, const char *detail)
+static void config_die(const char *what, const char *detail)
 {
     fprintf(stderr, "fuzz_config: invariant violated: %s: %.300s\n", what, detail);
-    abort();
+    FUZZ_FAIL();
 }
 
 static size_t count_lines(const uint8_t *data, size_t size)
@@ -36,27 +42,27 @@ static size_t count_lines(const uint8_t *data, size_t size)
     return n;
 }
 
-static void check_message(const char *err, size_t errlen, size_t nlines)
+static void config_check_message(const char *err, size_t errlen, size_t nlines)
 {
     size_t n = strnlen(err, errlen);
     const char *at;
     if (n == errlen) {
-        die("error message not NUL-terminated", "");
+        config_die("error message not NUL-terminated", "");
     }
     if (n == 0) {
-        die("refused without a message", "");
+        config_die("refused without a message", "");
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)err[i];
         if (c < 0x20 || c >= 0x7f) {
-            die("error message has a non-printable byte", err);
+            config_die("error message has a non-printable byte", err);
         }
     }
     at = strstr(err, FUZZ_FILE ":");
     if (at != NULL && at[sizeof FUZZ_FILE] >= '0' && at[sizeof FUZZ_FILE] <= '9') {
         unsigned long line = strtoul(at + sizeof FUZZ_FILE, NULL, 10);
         if (line == 0 || line > nlines) {
-            die("error names a line the file does not have", err);
+            config_die("error names a line the file does not have", err);
         }
     }
 }
@@ -81,7 +87,7 @@ static bool plain_value(const char *v)
 /* Every row: format -> apply on fresh defaults -> format gives the same. */
 static void check_rows_round_trip(const struct settings *s)
 {
-    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
+    static char a[CONFIG_FMT_MAX], b[CONFIG_FMT_MAX];
     char err[512];
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -97,13 +103,13 @@ static void check_rows_round_trip(const struct settings *s)
         }
         if (!options_apply(&fresh, r, a, err, sizeof err)) {
             fprintf(stderr, "row %s: \"%.200s\": %s\n", r->name, a, err);
-            die("a formatted value does not read back", r->name);
+            config_die("a formatted value does not read back", r->name);
         }
         options_format(&fresh, r, b, sizeof b);
         options_release(&fresh);
         if (strcmp(a, b) != 0) {
             fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
-            die("format/apply/format changed the value", r->name);
+            config_die("format/apply/format changed the value", r->name);
         }
     }
 }
@@ -111,7 +117,7 @@ static void check_rows_round_trip(const struct settings *s)
 /* s as a config file, then parsed again: every composable row the same. */
 static void check_file_round_trip(const struct settings *s)
 {
-    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
+    static char a[CONFIG_FMT_MAX], b[CONFIG_FMT_MAX];
     static char text[FUZZ_COMPOSED_MAX];
     char err[512];
     size_t n = 0;
@@ -138,7 +144,7 @@ static void check_file_round_trip(const struct settings *s)
     }
     settings_defaults(&again);
     if (!options_parse_config_text(&again, text, n, "composed.conf", err, sizeof err)) {
-        die("a composed config file is refused", err);
+        config_die("a composed config file is refused", err);
     }
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -149,7 +155,7 @@ static void check_file_round_trip(const struct settings *s)
         options_format(&again, r, b, sizeof b);
         if (strcmp(a, b) != 0) {
             fprintf(stderr, "row %s: \"%.200s\" came back as \"%.200s\"\n", r->name, a, b);
-            die("config file round trip changed a value", r->name);
+            config_die("config file round trip changed a value", r->name);
         }
     }
     options_release(&again);
@@ -167,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_rows_round_trip(&s);
         check_file_round_trip(&s);
     } else {
-        check_message(err, sizeof err, count_lines(data, size));
+        config_check_message(err, sizeof err, count_lines(data, size));
     }
     options_release(&s);
     return 0;

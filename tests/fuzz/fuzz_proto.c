@@ -21,6 +21,12 @@
 #include "proto/stats.h"
 #include "store/store.h"
 
+/* How a violated invariant ends the run: abort() for libFuzzer; the
+ * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
+#ifndef FUZZ_FAIL
+#define FUZZ_FAIL() abort()
+#endif
+
 #define FUZZ_EPOCH 1700000000        /* fixed wall clock: runs replay exactly */
 #define FUZZ_MEM (4u * 1024 * 1024)  /* small, so limits and eviction are hit */
 #define FUZZ_READ_CHUNK 16384        /* net/conn.c reads at most this much */
@@ -91,10 +97,10 @@ struct plan {
     bool big;                  /* FUZZ_STREAM_MAX bytes in full reads */
 };
 
-static void die(const char *what)
+static void proto_die(const char *what)
 {
     fprintf(stderr, "fuzz_proto: invariant violated: %s\n", what);
-    abort();
+    FUZZ_FAIL();
 }
 
 /* Control byte 0: bit0 -M, bit1 -C, bit2 -F, bit3 -A, bit4 -I 1k instead of
@@ -201,14 +207,14 @@ static uint64_t value_header(const char *line, size_t n)
     if (i < n + 1 || nt < 3 || nt > 4 || len[0] == 0 || len[0] > STORE_KEY_MAX
         || !all_digits(tok[1], len[1]) || !all_digits(tok[2], len[2])
         || (nt == 4 && !all_digits(tok[3], len[3]))) {
-        die("malformed VALUE line");
+        proto_die("malformed VALUE line");
     }
     uint64_t bytes = 0;
     for (size_t k = 0; k < len[2]; k++) {
         bytes = bytes * 10 + (uint64_t)(tok[2][k] - '0');
     }
     if (bytes > settings.item_size_max) {
-        die("VALUE longer than -I");
+        proto_die("VALUE longer than -I");
     }
     return bytes;
 }
@@ -242,7 +248,7 @@ static void answer_line(struct framing *fr, const char *line, size_t n)
         }
     }
     fprintf(stderr, "answer line: \"%.*s\"\n", (int)(n < 200 ? n : 200), line);
-    die("an answer line memcached never sends");
+    proto_die("an answer line memcached never sends");
 }
 
 /* Reads answer bytes as a client would. */
@@ -255,23 +261,23 @@ static void framing_feed(struct framing *fr, const char *p, size_t n)
             /* the data block's last two bytes are "\r\n" */
             if (fr->data_left <= 2 + (uint64_t)(k - 1) && fr->data_left >= 2
                 && p[i + (size_t)(fr->data_left - 2)] != '\r') {
-                die("a data block does not end with \\r\\n");
+                proto_die("a data block does not end with \\r\\n");
             }
             if (fr->data_left <= (uint64_t)k && p[i + (size_t)(fr->data_left - 1)] != '\n') {
-                die("a data block does not end with \\r\\n");
+                proto_die("a data block does not end with \\r\\n");
             }
             fr->data_left -= k;
             i += k;
             continue;
         }
         if (fr->nline == sizeof fr->line) {
-            die("an answer line longer than 1024 bytes");
+            proto_die("an answer line longer than 1024 bytes");
         }
         char c = p[i++];
         fr->line[fr->nline++] = c;
         if (c == '\n') {
             if (fr->nline < 2 || fr->line[fr->nline - 2] != '\r') {
-                die("an answer line not ended by \\r\\n");
+                proto_die("an answer line not ended by \\r\\n");
             }
             answer_line(fr, fr->line, fr->nline - 2);
             fr->nline = 0;
@@ -283,7 +289,7 @@ static void framing_feed(struct framing *fr, const char *p, size_t n)
 static void framing_idle(const struct framing *fr)
 {
     if (fr->nline != 0 || fr->data_left != 0) {
-        die("output stops inside an answer");
+        proto_die("output stops inside an answer");
     }
 }
 
@@ -296,15 +302,15 @@ static void check_store(struct store *st, bool adaptive)
     for (unsigned id = 1; id <= n; id++) {
         struct store_class_stats cs;
         if (!store_class_stats(st, id, &cs)) {
-            die("class stats missing");
+            proto_die("class stats missing");
         }
         if (cs.used_chunks + cs.free_chunks + cs.free_chunks_end != cs.total_chunks) {
-            die("used + free + free_end != total chunks");
+            proto_die("used + free + free_end != total chunks");
         }
         if (cs.used_chunks != cs.number) {
             fprintf(stderr, "class %u: used %llu items %llu\n", id,
                     (unsigned long long)cs.used_chunks, (unsigned long long)cs.number);
-            die("a used chunk that is not a linked item (leaked chunk)");
+            proto_die("a used chunk that is not a linked item (leaked chunk)");
         }
     }
     struct store_stats ss;
@@ -314,7 +320,7 @@ static void check_store(struct store *st, bool adaptive)
         bound += settings.mem_limit / 32 + 8 * 1024 * 1024;
     }
     if (ss.total_malloced > bound) {
-        die("pages handed out beyond -m (and the first-page reserve)");
+        proto_die("pages handed out beyond -m (and the first-page reserve)");
     }
 }
 
@@ -349,14 +355,14 @@ static void drive(struct fconn *fc, const struct plan *p)
         size_t used = proto_process(&srv, &fc->pc, buf_head(&fc->in), len, &fc->out,
                                     &budget, &why);
         if (used > len) {
-            die("consumed more than given");
+            proto_die("consumed more than given");
         }
         if (budget < 0 || budget > p->budget) {
-            die("budget out of range");
+            proto_die("budget out of range");
         }
         cmds_run += (unsigned long)(p->budget - budget);
         if (buf_len(&fc->out) > out_limit(settings.item_size_max)) {
-            die("output passed net/conn.c's buffer limit");
+            proto_die("output passed net/conn.c's buffer limit");
         }
         bool produced = buf_len(&fc->out) != before;
         buf_consume(&fc->in, used);
@@ -372,7 +378,7 @@ static void drive(struct fconn *fc, const struct plan *p)
         if (why == PROTO_STOP_NEED_INPUT) {
             if (!fc->pc.close && buf_len(&fc->in) > 0 && buf_room(&fc->in) == 0
                 && buf_len(&fc->in) >= fc->in.limit) {
-                die("waits for input with a full input buffer");
+                proto_die("waits for input with a full input buffer");
             }
             /* the socket drains everything before the next read */
             while (drain(fc, p->partial_drain) > 0) {
@@ -383,7 +389,7 @@ static void drive(struct fconn *fc, const struct plan *p)
         /* BUDGET or OUTPUT_FULL: call again; some call must make progress */
         idle = (used == 0 && !produced && taken == 0) ? idle + 1 : 0;
         if (idle > 2) {
-            die("no progress");
+            proto_die("no progress");
         }
     }
 }
@@ -396,7 +402,7 @@ static size_t receive(struct fconn *fc, const uint8_t *src, size_t n)
         n = room;
     }
     if (n > 0 && !buf_append(&fc->in, src, n)) {
-        die("input buffer refused bytes within its limit");
+        proto_die("input buffer refused bytes within its limit");
     }
     return n;
 }
@@ -448,7 +454,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmds_run = 0;
     srv.store = store_create(&cfg);
     if (srv.store == NULL) {
-        die("store_create failed");
+        proto_die("store_create failed");
     }
     srv.settings = &settings;
     srv.stats_src = &fake_src;
@@ -501,7 +507,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < FUZZ_NCONN; i++) {
         proto_conn_release(&srv, &conns[i].pc);
         if (conns[i].pc.item != NULL) {
-            die("release left an item");
+            proto_die("release left an item");
         }
         buf_deinit(&conns[i].in);
         buf_deinit(&conns[i].out);

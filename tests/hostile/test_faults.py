@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -75,6 +76,40 @@ class Sigterm(unittest.TestCase):
                 s.close()
         finally:
             srv.stop()
+
+
+class AllocationFailure(unittest.TestCase):
+    """A connection buffer that cannot grow: the get is answered with
+    memcached's out-of-memory error, nothing crashes, the client and others
+    are served on. realloc is made to fail by an LD_PRELOAD shim."""
+
+    def test_get_answer_that_cannot_be_buffered(self):
+        if os.environ.get("HC_SANITIZED"):
+            self.skipTest("ASan build: its allocator does not go through the shim")
+        shim_dir = tempfile.mkdtemp()
+        shim = os.path.join(shim_dir, "failalloc.so")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim", "failalloc.c")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", shim, src, "-ldl"], check=True,
+                       timeout=60)
+        env = dict(os.environ, LD_PRELOAD=shim, FAILALLOC_MIN=str(512 * 1024))
+        try:
+            with harness.Server(["-t", "1"], env=env) as srv:
+                with srv.client() as c:
+                    value = b"v" * 200000
+                    for i in range(4):
+                        self.assertEqual(c.set("big%d" % i, value), b"STORED\r\n")
+                    c.send(b"get big0 big1 big2 big3\r\n")
+                    self.assertEqual(c.readline(),
+                                     b"SERVER_ERROR out of memory writing get response\r\n")
+                    self.assertEqual(c.get("big0"), value)      # one fits: served
+                    self.assertEqual(c.set("k", "v"), b"STORED\r\n")
+                with srv.client() as other:
+                    self.assertEqual(other.get("k"), b"v")
+                self.assertIsNone(srv.proc.poll())
+        finally:
+            if os.path.exists(shim):
+                os.unlink(shim)
+            os.rmdir(shim_dir)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to start the daemon as an unprivileged "
