@@ -38,6 +38,9 @@ run_suite() {  # name, command...
   fi
 }
 
+# as root the daemon drops to "memcache": make sure that user exists
+scripts/ensure-user.sh >/dev/null
+
 for t in build/tests/test_*; do
   [ -x "$t" ] && run_suite "unit $(basename "$t")" "$t"
 done

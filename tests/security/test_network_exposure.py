@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -110,12 +111,75 @@ class Defaults(unittest.TestCase):
             self.assertEqual(udp, [], "the daemon holds a UDP socket")
             print("listening:", listening)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root for a private network namespace")
+    def test_starts_without_ipv6(self):
+        """A host without IPv6: in a fresh network namespace with IPv6 off,
+        the default start serves on 127.0.0.1 alone."""
+        script = (
+            "ip link set lo up; "
+            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.lo.disable_ipv6=1; "
+            "%s -p 11211 -u memcache & pid=$!; "
+            "for i in $(seq 50); do nc -z 127.0.0.1 11211 && break; sleep 0.1; done; "
+            "printf 'version\\r\\n' | nc -q1 127.0.0.1 11211; "
+            "kill $pid; wait $pid; echo exit=$?" % BIN)
+        r = subprocess.run(["unshare", "--net", "sh", "-c", script], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        out = r.stdout.decode(errors="replace")
+        self.assertIn("VERSION ", out)
+        self.assertIn("exit=0", out)
+
     def test_udp_port_refused(self):
         r = subprocess.run([BIN, "-U", "11211", "-p", str(harness.free_port())],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(r.returncode, 64)
         self.assertIn(b"UDP", r.stderr)
         self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+
+
+class UnixSocket(unittest.TestCase):
+    """-s PATH serves on a unix socket only (no TCP), created with -a's mode."""
+
+    def serve(self, mask_args, expect_mode):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "hc.sock")
+        proc = subprocess.Popen([BIN, "-s", path] + mask_args,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                if os.path.exists(path):
+                    break
+                time.sleep(0.05)
+            mode = os.stat(path).st_mode & 0o777
+            self.assertEqual(mode, expect_mode, "socket mode %o" % mode)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.settimeout(5)
+                for _ in range(100):
+                    try:
+                        c.connect(path)
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                c.sendall(b"set k 0 0 1\r\nv\r\nget k\r\n")
+                data = b""
+                while not data.endswith(b"END\r\n"):
+                    data += c.recv(100)
+                self.assertEqual(data, b"STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n")
+            inodes = socket_inodes(proc.pid)
+            tcp = [r for kind in ("tcp", "tcp6", "udp", "udp6") for r in proc_net(kind)
+                   if r[2] in inodes]
+            self.assertEqual(tcp, [], "a unix-socket server also holds IP sockets")
+        finally:
+            proc.kill()
+            proc.wait(5)
+            if os.path.exists(path):
+                os.unlink(path)
+            os.rmdir(d)
+
+    def test_default_mask_is_owner_only(self):
+        self.serve([], 0o700)
+
+    def test_mask_option(self):
+        self.serve(["-a", "0770"], 0o770)
 
 
 class Allowlist(unittest.TestCase):
