@@ -129,6 +129,14 @@ class Limits(unittest.TestCase):
                 self.assertEqual(c.stats()["read_timeouts"], "1")
                 self.assertEqual(c.set("k", "v"), b"STORED\r\n")
 
+    def test_idle_timeout_closes_idle_connections(self):
+        with harness.Server(["-o", "idle_timeout=1"]) as srv:
+            idle = connect(srv.port)
+            self.assertTrue(answers(idle))
+            self.assertTrue(closed_with(idle, b"", wait=4))
+            with srv.client() as c:
+                self.assertEqual(c.stats()["idle_timeouts"], "1")
+
     def test_partial_value_also_times_out(self):
         with harness.Server(["--read-timeout", "1"]) as srv:
             s = connect(srv.port)
