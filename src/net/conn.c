@@ -53,6 +53,13 @@ void conn_registry_add_listener(int fd, const char *local)
     pthread_mutex_unlock(&registry_lock);
 }
 
+void conn_registry_forget_listeners(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    registry_nlisteners = 0;
+    pthread_mutex_unlock(&registry_lock);
+}
+
 static void registry_set(int fd, struct conn *c)
 {
     pthread_mutex_lock(&registry_lock);
@@ -62,22 +69,21 @@ static void registry_set(int fd, struct conn *c)
     pthread_mutex_unlock(&registry_lock);
 }
 
-static void emit_conn_line(struct buf *out, int fd, const char *field, const char *value)
+static bool emit_conn_line(struct buf *out, int fd, const char *field, const char *value)
 {
     char line[256];
     int n = snprintf(line, sizeof(line), "STAT %d:%s %s\r\n", fd, field, value);
-    if (n > 0) {
-        buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-    }
+    return n > 0 && buf_append(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-void conn_registry_emit(struct buf *out)
+bool conn_registry_emit(struct buf *out)
 {
     char num[32];
+    bool ok = true;
     pthread_mutex_lock(&registry_lock);
     for (int i = 0; i < registry_nlisteners; i++) {
-        emit_conn_line(out, registry_listeners[i].fd, "addr", registry_listeners[i].local);
-        emit_conn_line(out, registry_listeners[i].fd, "state", "conn_listening");
+        ok &= emit_conn_line(out, registry_listeners[i].fd, "addr", registry_listeners[i].local);
+        ok &= emit_conn_line(out, registry_listeners[i].fd, "state", "conn_listening");
     }
     rel_time_t now = clock_now();
     for (int fd = 0; fd < registry_size; fd++) {
@@ -85,14 +91,15 @@ void conn_registry_emit(struct buf *out)
         if (c == NULL) {
             continue;
         }
-        emit_conn_line(out, fd, "addr", c->peer);
-        emit_conn_line(out, fd, "listen_addr", c->local);
-        emit_conn_line(out, fd, "state", c->pc.state == PROTO_NREAD ? "conn_nread"
-                       : c->pc.state == PROTO_SWALLOW ? "conn_swallow" : "conn_parse_cmd");
+        ok &= emit_conn_line(out, fd, "addr", c->peer);
+        ok &= emit_conn_line(out, fd, "listen_addr", c->local);
+        ok &= emit_conn_line(out, fd, "state", c->pc.state == PROTO_NREAD ? "conn_nread"
+                             : c->pc.state == PROTO_SWALLOW ? "conn_swallow" : "conn_parse_cmd");
         snprintf(num, sizeof(num), "%u", now - atomic_load(&c->last_cmd));
-        emit_conn_line(out, fd, "secs_since_last_cmd", num);
+        ok &= emit_conn_line(out, fd, "secs_since_last_cmd", num);
     }
     pthread_mutex_unlock(&registry_lock);
+    return ok;
 }
 
 void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
@@ -117,6 +124,7 @@ void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 /* ---- the connection --------------------------------------------------- */
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
+static bool conn_arm(struct conn *c, bool want_write);
 
 static void conn_close(struct conn *c)
 {
@@ -191,7 +199,8 @@ struct conn *conn_create(struct worker *w, const struct handoff *h)
         w->conns->prev = c;
     }
     w->conns = c;
-    return c;
+    /* a client that never sends a byte is still subject to idle_timeout */
+    return conn_arm(c, false) ? c : NULL;
 }
 
 /* Writes as much output as the socket takes. False: the peer is gone. */
@@ -284,16 +293,24 @@ static void conn_drive(struct conn *c)
     enum proto_stop why = PROTO_STOP_NEED_INPUT;
     for (;;) {
         if (buf_len(&c->in) > 0) {
+            int before = budget;
             size_t used = proto_process(c->w->srv, &c->pc, buf_head(&c->in),
                                         buf_len(&c->in), &c->out, &budget, &why);
             buf_consume(&c->in, used);
             atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
+            if (budget != before) {
+                c->partial_since = 0;   /* a request began: its own clock starts */
+            }
         } else {
             why = c->pc.close ? PROTO_STOP_CLOSE : PROTO_STOP_NEED_INPUT;
         }
+        bool had_output = buf_len(&c->out) > 0;
         if (!conn_flush(c)) {
             conn_close(c);
             return;
+        }
+        if (had_output && buf_len(&c->out) == 0) {
+            c->partial_since = 0;       /* the client took all its answers */
         }
         if (buf_len(&c->out) > 0) {
             conn_arm(c, true);              /* resume when it drains */

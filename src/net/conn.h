@@ -40,9 +40,10 @@ struct conn *conn_create(struct worker *w, const struct handoff *h);
 void conn_drain_all(struct worker *w);
 
 /* Appends "stats conns" lines for every registered connection. */
-void conn_registry_emit(struct buf *out);
+bool conn_registry_emit(struct buf *out);
 /* Listening sockets are shown in "stats conns" too. */
 void conn_registry_add_listener(int fd, const char *local);
+void conn_registry_forget_listeners(void);
 void conn_registry_init(int max_fds);
 
 /* Formats a socket address as memcached does ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */

@@ -70,10 +70,12 @@ static int bind_one(const struct settings *s, const struct addrinfo *ai, char *e
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, s->backlog) != 0) {
+        int saved = errno;
         char where[96];
         conn_format_addr(ai->ai_addr, where, sizeof(where));
-        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(saved));
         close(fd);
+        errno = saved;
         return -1;
     }
     return fd;
@@ -103,7 +105,9 @@ static bool bind_host(struct net *n, const char *host, uint16_t port, bool optio
         }
         int fd = bind_one(n->settings, ai, err, errlen);
         if (fd < 0) {
-            if (optional || errno == EAFNOSUPPORT) {
+            /* only a missing address family is optional: if someone else
+             * holds [::1]:port, clients resolving localhost would reach them */
+            if (errno == EAFNOSUPPORT || (optional && errno == EADDRNOTAVAIL)) {
                 continue;
             }
             freeaddrinfo(res);
@@ -214,8 +218,7 @@ struct net *net_bind(const struct settings *s, char *err, size_t errlen)
     } else if (s->nlisten == 0) {
         /* SECURITY: loopback only unless the operator says otherwise. */
         ok = bind_host(n, "127.0.0.1", s->port, false, err, errlen);
-        char err6[256];
-        ok = ok && bind_host(n, "::1", s->port, true, err6, sizeof(err6));
+        ok = ok && bind_host(n, "::1", s->port, true, err, errlen);
     } else {
         for (int i = 0; ok && i < s->nlisten; i++) {
             uint16_t port = s->listen[i].port ? s->listen[i].port : s->port;
@@ -458,6 +461,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(n->base);      /* a second signal: go now */
         return;
     }
+    conn_registry_forget_listeners();
     for (int i = 0; i < n->nfds; i++) {
         event_del(n->accept_ev[i]);
         close(n->fds[i]);

@@ -72,6 +72,10 @@ void stats_reset(void)
     pthread_mutex_unlock(&stats_lock);
 }
 
+/* Set when an answer line did not fit the connection's output buffer: the
+ * partial answer is then replaced by memcached's out-of-memory error. */
+static _Thread_local bool stats_truncated;
+
 static void emit(struct buf *out, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -92,7 +96,9 @@ static void emit(struct buf *out, const char *name, const char *fmt, ...)
     }
     line[len++] = '\r';
     line[len++] = '\n';
-    buf_append(out, line, len);
+    if (!buf_append(out, line, len)) {
+        stats_truncated = true;
+    }
 }
 
 #define EMIT_U64(out, name, v) emit((out), (name), "%" PRIu64, (uint64_t)(v))
@@ -197,7 +203,7 @@ static void stats_slabs(struct store *st, struct buf *out)
         F("total_pages", cs.total_pages) F("total_chunks", cs.total_chunks)
         F("used_chunks", cs.used_chunks) F("free_chunks", cs.free_chunks)
         F("free_chunks_end", cs.free_chunks_end) F("mem_requested", cs.mem_requested)
-        const struct class_counters *cc = &t.cls[id < STORE_MAX_CLASSES ? id : 0];
+        const struct class_counters *cc = &t.cls[id <= STORE_MAX_CLASSES ? id : 0];
 #define X(counter) F(#counter, cc->counter)
         CLASS_COUNTERS(X)
 #undef X
@@ -241,9 +247,9 @@ static bool word_is(const char *p, size_t n, const char *word)
     return n == strlen(word) && memcmp(p, word, n) == 0;
 }
 
-void stats_command(struct store *st, const struct settings *s,
-                   const struct stats_source *src, const char *sub, size_t nsub,
-                   struct buf *out)
+static void stats_answer(struct store *st, const struct settings *s,
+                         const struct stats_source *src, const char *sub, size_t nsub,
+                         struct buf *out)
 {
     if (nsub == 0) {
         stats_general(st, s, src, out);
@@ -258,7 +264,9 @@ void stats_command(struct store *st, const struct settings *s,
     } else if (word_is(sub, nsub, "slabs")) {
         stats_slabs(st, out);
     } else if (word_is(sub, nsub, "conns")) {
-        src->conns(out);
+        if (!src->conns(out)) {
+            stats_truncated = true;
+        }
     } else if (word_is(sub, nsub, "sizes")) {
         emit(out, "sizes_status", "%s", "disabled");
     } else if (word_is(sub, nsub, "detail")) {
@@ -272,5 +280,20 @@ void stats_command(struct store *st, const struct settings *s,
         buf_append_lit(out, "ERROR\r\n");
         return;
     }
-    buf_append_lit(out, "END\r\n");
+    if (!buf_append_lit(out, "END\r\n")) {
+        stats_truncated = true;
+    }
+}
+
+void stats_command(struct store *st, const struct settings *s,
+                   const struct stats_source *src, const char *sub, size_t nsub,
+                   struct buf *out)
+{
+    size_t mark = buf_len(out);
+    stats_truncated = false;
+    stats_answer(st, s, src, sub, nsub, out);
+    if (stats_truncated) {
+        out->end = out->start + mark;
+        buf_append_lit(out, "SERVER_ERROR out of memory writing stats response\r\n");
+    }
 }

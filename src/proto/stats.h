@@ -7,6 +7,7 @@
 #define HC_PROTO_STATS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -61,8 +62,9 @@ struct server_info {
 
 struct stats_source {
     void (*server_info)(struct server_info *out);
-    /* Appends "STAT <fd>:<field> <value>\r\n" lines for "stats conns". */
-    void (*conns)(struct buf *out);
+    /* Appends "STAT <fd>:<field> <value>\r\n" lines for "stats conns";
+     * false if they did not all fit. */
+    bool (*conns)(struct buf *out);
 };
 
 /* Registration happens once per worker at start-up, before serving. */

@@ -6,7 +6,8 @@ import time
 import unittest
 
 from itest import (DELETED, END, ERROR, EXISTS, NOT_FOUND, NOT_STORED, OK, STORED,
-                   TOUCHED, IS_REFERENCE, gets, start_server, storage, sync, wait_until)
+                   TOUCHED, IS_REFERENCE, gets, hardcached_only, start_server, storage, sync,
+                   wait_until)
 
 # memcached_exporter's needs (NOTES.md).
 EXPORTER_STATS = """version uptime time rusage_user rusage_system
@@ -354,6 +355,24 @@ class MiscCommands(StatsTest):
         self.c.close()
         with self.server.client() as c2:
             self.assertEqual(sync(c2, b"get a\r\n"), END)
+
+
+class LastClassCounters(unittest.TestCase):
+    """With -f 1.1 the ladder reaches the 64th class (a whole page); its
+    per-class counters must be its own, not class 0's."""
+
+    @hardcached_only("class ladder of hardcached")
+    def test_whole_page_class_counts_its_hits(self):
+        with start_server(["-f", "1.1", "-m", "128"]) as srv:
+            with srv.client() as c:
+                value = b"v" * 600000
+                self.assertEqual(c.set("big", value), STORED)
+                self.assertEqual(c.get("big"), value)
+                st = c.stats("slabs")
+        ids = {k.split(":")[0] for k in st if k.endswith(":chunk_size")}
+        biggest = max(ids, key=int)
+        self.assertEqual(st["%s:cmd_set" % biggest], "1")
+        self.assertEqual(st["%s:get_hits" % biggest], "1")
 
 
 if __name__ == "__main__":

@@ -131,11 +131,29 @@ class Limits(unittest.TestCase):
 
     def test_idle_timeout_closes_idle_connections(self):
         with harness.Server(["-o", "idle_timeout=1"]) as srv:
+            wait_until_alone(srv.port)
             idle = connect(srv.port)
             self.assertTrue(answers(idle))
+            silent = connect(srv.port)                 # never sends a byte
             self.assertTrue(closed_with(idle, b"", wait=4))
+            self.assertTrue(closed_with(silent, b"", wait=4))
             with srv.client() as c:
-                self.assertEqual(c.stats()["idle_timeouts"], "1")
+                self.assertGreaterEqual(int(c.stats()["idle_timeouts"]), 2)
+
+    def test_read_timeout_is_per_request(self):
+        """A busy client whose reads often end mid-command is not a slowloris:
+        each request completes quickly, so none is timed out."""
+        with harness.Server(["--read-timeout", "2"]) as srv:
+            s = connect(srv.port)
+            s.sendall(b"get a")
+            answered = 0
+            for _ in range(10):                         # 5 s, well past 2 s
+                time.sleep(0.5)
+                s.sendall(b"\r\nget a")               # ends one request, starts the next
+                closed, data = read_to_close(s, 0.2)
+                self.assertFalse(closed, "closed after %d answers" % answered)
+                answered += data.count(b"END\r\n")
+            self.assertGreaterEqual(answered, 9)
 
     def test_partial_value_also_times_out(self):
         with harness.Server(["--read-timeout", "1"]) as srv:

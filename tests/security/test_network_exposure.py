@@ -128,6 +128,20 @@ class Defaults(unittest.TestCase):
         self.assertIn("VERSION ", out)
         self.assertIn("exit=0", out)
 
+    @unittest.skipUnless(have_ipv6_loopback(), "no IPv6 loopback on this host")
+    def test_taken_ipv6_loopback_is_an_error(self):
+        """If another process holds [::1]:port, starting anyway would let
+        clients that resolve localhost to ::1 reach that process instead."""
+        port = harness.free_port()
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as squatter:
+            squatter.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            squatter.bind(("::1", port))
+            squatter.listen(1)
+            r = subprocess.run([BIN, "-p", str(port)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual(r.returncode, 71, r.stderr)
+        self.assertIn(b"::1", r.stderr)
+
     def test_udp_port_refused(self):
         r = subprocess.run([BIN, "-U", "11211", "-p", str(harness.free_port())],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)

@@ -18,7 +18,7 @@ static struct thread_stats tstats;
 static struct proto_server srv;
 
 static void fake_info(struct server_info *si) { memset(si, 0, sizeof(*si)); si->libevent_version = "test"; }
-static void fake_conns(struct buf *out) { (void)out; }
+static bool fake_conns(struct buf *out) { (void)out; return true; }
 static const struct stats_source fake_src = { fake_info, fake_conns };
 
 static void setup(void)
