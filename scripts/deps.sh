@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs="gcc make pkg-config libevent-dev libxxhash-dev libseccomp-dev libcap-dev"
-test_pkgs="check memcached libmemcached-tools python3 python3-pymemcache python3-memcache python3-pylibmc clang libclang-rt-14-dev procps valgrind ufw iptables nftables iproute2 systemd systemd-container shellcheck nutcracker util-linux mount"
+test_pkgs="check memcached libmemcached-tools python3 python3-pymemcache python3-memcache python3-pylibmc clang libclang-rt-14-dev procps valgrind ufw iptables nftables iproute2 systemd systemd-container shellcheck nutcracker util-linux mount netcat-openbsd groff-base"
 bench_pkgs="memcached"
 
 want=""
