@@ -184,7 +184,7 @@ struct conn *conn_create(struct worker *w, const struct handoff *h)
     c->key = h->key;
     size_t item_max = w->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
-    buf_init(&c->out, PROTO_OUT_HIGH_WATER + 2 * item_max + 4096);
+    buf_init(&c->out, proto_out_limit(item_max));
     proto_conn_init(&c->pc, &w->stats);
     atomic_store(&c->last_cmd, clock_now());
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);

@@ -24,6 +24,16 @@
 /* Output past this stops command processing until the socket drains. */
 #define PROTO_OUT_HIGH_WATER (256 * 1024)
 
+/* A connection's output buffer limit: the high-water mark, plus what one
+ * command may add once past it (a value of up to -I with its header, or a
+ * whole "stats" answer). An answer that still does not fit is replaced by
+ * memcached's out-of-memory error. */
+#define PROTO_REPLY_SLACK (1024 * 1024)
+static inline size_t proto_out_limit(size_t item_size_max)
+{
+    return PROTO_OUT_HIGH_WATER + 2 * item_size_max + PROTO_REPLY_SLACK;
+}
+
 struct settings;
 
 struct proto_server {

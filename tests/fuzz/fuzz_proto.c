@@ -41,7 +41,7 @@
 /* net/conn.c's output buffer limit for a given -I. */
 static size_t out_limit(size_t item_max)
 {
-    return PROTO_OUT_HIGH_WATER + 2 * item_max + 4096;
+    return proto_out_limit(item_max);
 }
 
 static struct thread_stats tstats;
