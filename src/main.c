@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/vlog.h"
 #include "conf/audit.h"
 #include "conf/options.h"
 #include "conf/settings.h"
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     clock_init((int64_t)time(NULL));
     load_options(argc, argv);
+    vlog_init((unsigned)settings.verbose);
     check_config();
     resolve_user(&ra);
     raise_limits();

@@ -94,7 +94,7 @@ const struct option_row options_table[] = {
       .help = "lock down all paged memory" },
     { .name = "verbose", .short_flag = 'v', .kind = OPT_K_COUNT, OPTION_FIELD(verbose),
       .min = 0, .max = 3, .metavar = NULL,
-      .help = "log errors; -vv also client commands, -vvv internal states",
+      .help = "log timeouts; -vv also each command and answer line",
       .stats_name = "verbosity", .stats = OPT_S_NUM },
     { .name = "help", .short_flag = 'h', .kind = OPT_K_HELP, .flags = OPT_CLI_ONLY,
       .help = "print this help and exit" },

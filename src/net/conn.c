@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/ratelog.h"
+#include "base/vlog.h"
 #include "conf/settings.h"
 #include "net/worker.h"
 
@@ -139,6 +141,9 @@ static void conn_close(struct conn *c)
     if (c->limited) {
         connlimit_release(c->w->per_ip, &c->key);
     }
+    if (vlog_on(VLOG_TRAFFIC)) {
+        vlog_conn(c->fd, "connection closed.");
+    }
     registry_set(c->fd, NULL);
     proto_conn_release(c->w->srv, &c->pc);
     if (c->ev != NULL) {
@@ -193,6 +198,10 @@ struct conn *conn_create(struct worker *w, const struct handoff *h)
         return NULL;
     }
     conn_names(c);
+    c->pc.trace_id = fd;
+    if (vlog_on(VLOG_TRAFFIC)) {
+        vlog_conn(fd, "new client connection from %s", c->peer);
+    }
     registry_set(fd, c);
     c->next = w->conns;
     if (w->conns != NULL) {
@@ -262,6 +271,27 @@ static int conn_deadline(struct conn *c)
     return 0;
 }
 
+/* -v: at most one line a second per kind, so a slowloris cannot flood the log */
+static struct ratelog read_timeout_log = RATELOG_INIT(1);
+static struct ratelog idle_timeout_log = RATELOG_INIT(1);
+
+static void conn_timed_out(struct conn *c)
+{
+    const struct settings *s = c->w->settings;
+    bool partial = c->partial_since != 0;
+    atomic_fetch_add(partial ? &net_read_timeouts : &net_idle_timeouts, 1);
+    if (vlog_on(VLOG_ERRORS)) {
+        if (partial) {
+            ratelog(&read_timeout_log, "closed %s: a partial request or unread answers "
+                    "held for %d s (--read-timeout)", c->peer, s->read_timeout);
+        } else {
+            ratelog(&idle_timeout_log, "closed %s: idle for %d s (idle_timeout)",
+                    c->peer, s->idle_timeout);
+        }
+    }
+    conn_close(c);
+}
+
 /* (Re)arms the event for reading or writing, with the current deadline.
  * False: the deadline has passed and the connection was closed. */
 static bool conn_arm(struct conn *c, bool want_write)
@@ -270,8 +300,7 @@ static bool conn_arm(struct conn *c, bool want_write)
     c->want_write = want_write;
     int secs = conn_deadline(c);
     if (secs < 0) {
-        atomic_fetch_add(c->partial_since ? &net_read_timeouts : &net_idle_timeouts, 1);
-        conn_close(c);
+        conn_timed_out(c);
         return false;
     }
     if (was_write == want_write && secs == c->timer_secs) {

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/num.h"
+#include "base/vlog.h"
 #include "conf/settings.h"
 
 #define MAX_TOKENS 24          /* memcached's tokenizer limit, terminal included */
@@ -381,7 +382,7 @@ static void cmd_prepend(struct cmd_ctx *c, struct token *t, size_t n) { cmd_upda
 static void cmd_cas(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_CAS); }
 
 /* The value and its "\r\n" have arrived: link the item and answer. */
-static void nread_complete(struct cmd_ctx *c)
+static void nread_link(struct cmd_ctx *c)
 {
     struct proto_conn *pc = c->pc;
     struct thread_stats *ts = pc->stats;
@@ -535,6 +536,7 @@ static void cmd_verbosity(struct cmd_ctx *c, struct token *tok, size_t ntokens)
         reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
         return;
     }
+    vlog_set(level > VLOG_TRAFFIC ? VLOG_TRAFFIC : level);   /* memcached's cap */
     REPLY(c, "OK");
 }
 
@@ -645,6 +647,27 @@ static void run_command(struct cmd_ctx *c)
     REPLY(c, "ERROR");
 }
 
+/* ---- -vv: the traffic log --------------------------------------------- */
+
+/* The first line of what was appended to out since mark, if anything. */
+static void trace_answer(const struct cmd_ctx *c, size_t mark)
+{
+    if (!vlog_on(VLOG_TRAFFIC) || buf_len(c->out) <= mark) {
+        return;
+    }
+    const char *p = buf_head(c->out) + mark;
+    size_t n = buf_len(c->out) - mark;
+    const char *eol = memchr(p, '\r', n);
+    vlog_traffic(c->pc->trace_id, '>', p, eol != NULL ? (size_t)(eol - p) : n);
+}
+
+static void nread_complete(struct cmd_ctx *c)
+{
+    size_t mark = buf_len(c->out);
+    nread_link(c);
+    trace_answer(c, mark);
+}
+
 /* ---- the input state machine ------------------------------------------ */
 
 /* memcached closes a connection whose line passes 2048 bytes without "\n"
@@ -686,7 +709,11 @@ static size_t process_line(struct cmd_ctx *c, const char *in, size_t len, enum p
     c->nline = nul ? (size_t)(nul - in) : n;
     c->out_mark = buf_len(c->out);
     c->suspended = false;
+    if (c->pc->get_resume == 0 && vlog_on(VLOG_TRAFFIC)) {
+        vlog_traffic(c->pc->trace_id, '<', in, n);   /* the line as sent, NUL too */
+    }
     run_command(c);
+    trace_answer(c, c->out_mark);
     if (c->suspended) {
         *why = PROTO_STOP_OUTPUT_FULL;
         return 0;                /* the line stays; the get resumes later */

@@ -63,6 +63,8 @@ struct proto_conn {
     /* a get whose output passed the high-water mark resumes at this offset
      * of its line (0: not suspended) */
     size_t get_resume;
+    /* names this connection in the -vv log (net/conn.c sets its fd) */
+    int trace_id;
 };
 
 enum proto_stop {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/vlog.h"
 #include "conf/options.h"
 #include "conf/settings.h"
 
@@ -181,6 +182,10 @@ static void stats_general(struct store *st, const struct settings *s,
 
 static void emit_setting(void *ctx, const char *name, const char *value)
 {
+    if (strcmp(name, "verbosity") == 0) {
+        emit(ctx, name, "%u", vlog_level());   /* "verbosity N" changes it */
+        return;
+    }
     emit(ctx, name, "%s", value);
 }
 

@@ -1,0 +1,116 @@
+"""-v / -vv and the "verbosity" command (SPEC §2). memcached's meaning: -v
+logs errors, -vv also each client command and answer; "verbosity N" changes
+the level at run time, capped at 2. hardcached's log lines: "<fd command",
+">fd first answer line", client bytes escaped; values are never logged; and
+"verbosity N" cannot raise the level past the start-up -v count (a client
+cannot turn on a log of every key). Each case reads the daemon's own output."""
+import re
+import time
+import unittest
+
+from itest import (END, OK, STORED, deliberate_difference, hardcached_only, start_server,
+                   storage, sync, wait_until)
+
+
+def log_has(server, pattern, timeout=3.0):
+    """True once the daemon's output matches the regex (bytes reach the log
+    file asynchronously to our reads of it)."""
+    return wait_until(lambda: re.search(pattern, server.output(), re.M) is not None, timeout)
+
+
+class VerbosityCommand(unittest.TestCase):
+    """Both daemons: the level shows in "stats settings" and is capped at 2."""
+
+    def test_level_changes_and_is_capped(self):
+        with start_server(("-vv",)) as s, s.client() as c:
+            self.assertEqual(c.stats("settings")["verbosity"], "2")
+            self.assertEqual(sync(c, b"verbosity 1\r\n"), OK)
+            self.assertEqual(c.stats("settings")["verbosity"], "1")
+            self.assertEqual(sync(c, b"verbosity 7\r\n"), OK)
+            self.assertEqual(c.stats("settings")["verbosity"], "2")
+            self.assertEqual(sync(c, b"verbosity 0 noreply\r\n"), b"")
+            self.assertEqual(c.stats("settings")["verbosity"], "0")
+
+    @deliberate_difference
+    def test_client_cannot_raise_past_start_level(self):
+        # memcached 1.6.18: "verbosity 2" on a quiet server logs every key
+        with start_server() as s, s.client() as c:
+            self.assertEqual(sync(c, b"verbosity 2\r\n"), OK)
+            self.assertEqual(c.stats("settings")["verbosity"], "0")
+            self.assertEqual(sync(c, storage("set", "secret-session-id", "v")), STORED)
+            time.sleep(0.2)
+            self.assertNotIn("secret-session-id", s.output())
+
+
+@hardcached_only("the log's own format")
+class TrafficLog(unittest.TestCase):
+
+    def test_vv_logs_commands_and_first_answer_lines(self):
+        with start_server(("-vv",)) as s, s.client() as c:
+            self.assertEqual(sync(c, storage("set", "k1", "value-bytes-never-logged")), STORED)
+            self.assertEqual(sync(c, b"get k1 nope\r\n")[:9], b"VALUE k1 ")
+            self.assertEqual(sync(c, b"bogus\r\n"), b"ERROR\r\n")
+            self.assertTrue(log_has(s, r"^<(\d+) bogus$"), s.output())
+            out = s.output()
+            fd = re.search(r"^<(\d+) new client connection from tcp:127\.0\.0\.1:\d+$", out, re.M)
+            self.assertIsNotNone(fd, out)
+            fd = fd.group(1)
+            expected = ["<%s set k1 0 0 24" % fd, ">%s STORED" % fd,
+                        "<%s get k1 nope" % fd, ">%s VALUE k1 0 24" % fd,
+                        "<%s version" % fd, "<%s bogus" % fd, ">%s ERROR" % fd]
+            lines = [l for l in out.splitlines() if l.startswith(("<" + fd, ">" + fd))]
+            for want in expected:
+                self.assertIn(want, lines)
+            self.assertLess(lines.index(expected[0]), lines.index(expected[1]))
+            self.assertNotIn("value-bytes-never-logged", out)
+        self.assertTrue(log_has(s, r"^<%s connection closed\.$" % fd), s.output())
+
+    def test_client_bytes_are_escaped_and_cut(self):
+        with start_server(("-vv",)) as s, s.client() as c:
+            # a forged log line after a control byte, a backslash, an ESC
+            self.assertEqual(sync(c, b"get a\x01b\\c\x1b[31m\rfake\r\n"), END)
+            long_key = b"g" * 240
+            self.assertEqual(sync(c, b"get " + b" ".join([long_key] * 4) + b"\r\n"), END)
+            self.assertTrue(log_has(s, r"\.\.\.$"), s.output())
+            out = s.output()
+            self.assertIn(r"get a\x01b\x5cc\x1b[31m\x0dfake", out)
+            self.assertNotIn("\x1b", out)
+            self.assertNotIn("\x01", out)
+            cut = [l for l in out.splitlines() if l.endswith("...")]
+            self.assertEqual(len(cut), 1)
+            # "<fd " + 200 client bytes + "..."
+            self.assertEqual(len(cut[0].split(" ", 1)[1]), 200 + 3)
+
+    def test_verbosity_zero_stops_the_log(self):
+        with start_server(("-vv",)) as s, s.client() as c:
+            self.assertEqual(sync(c, b"verbosity 0\r\n"), OK)
+            self.assertEqual(sync(c, b"get after-zero\r\n"), END)
+            self.assertEqual(sync(c, b"verbosity 2\r\n"), OK)     # back to the start level
+            self.assertEqual(sync(c, b"get after-two\r\n"), END)
+            self.assertTrue(log_has(s, r"get after-two$"), s.output())
+            self.assertNotIn("after-zero", s.output())
+
+    def test_v_logs_timeouts_not_traffic(self):
+        with start_server(("-v", "--read-timeout", "1", "-o", "idle_timeout=2")) as s:
+            with s.client() as partial, s.client() as idle:
+                partial.send(b"get half-a-comm")
+                self.assertEqual(sync(idle, b"get k\r\n"), END)
+                self.assertTrue(partial.is_closed(5.0))
+                self.assertTrue(idle.is_closed(6.0))
+            self.assertTrue(log_has(s, r"^hardcached: closed tcp:127\.0\.0\.1:\d+: a partial "
+                                       r"request or unread answers held for 1 s"), s.output())
+            self.assertTrue(log_has(s, r"^hardcached: closed tcp:127\.0\.0\.1:\d+: idle for 2 s"),
+                            s.output())
+            self.assertNotIn("half-a-comm", s.output())
+            self.assertNotIn("get k", s.output())
+
+    def test_quiet_by_default(self):
+        with start_server(("--read-timeout", "1")) as s, s.client() as c:
+            c.send(b"get half")
+            self.assertTrue(c.is_closed(5.0))
+            time.sleep(0.2)
+            self.assertEqual(s.output(), "")
+
+
+if __name__ == "__main__":
+    unittest.main()
