@@ -232,6 +232,15 @@ static void check_coredumps(const struct audit_ctx *c, const struct audit_rule *
     }
 }
 
+static void check_keys_logged(const struct audit_ctx *c, const struct audit_rule *r,
+                              struct audit_report *rep)
+{
+    if (c->s->verbose >= 2) {
+        audit_add(rep, r, "-vv: every command line goes to the log, keys included "
+                  "(session ids, tokens); the log is as sensitive as the cache");
+    }
+}
+
 static void check_read_timeout(const struct audit_ctx *c, const struct audit_rule *r,
                                struct audit_report *rep)
 {
@@ -551,6 +560,9 @@ const struct audit_rule audit_rules[] = {
     { "coredumps-enabled", AUDIT_WARNING, check_coredumps,
       "core files are enabled (-r)",
       "remove -r/enable-coredumps outside of debugging" },
+    { "keys-logged", AUDIT_WARNING, check_keys_logged,
+      "client commands are logged (-vv)",
+      "use -v (timeouts only) outside of debugging" },
     { "read-timeout-off", AUDIT_WARNING, check_read_timeout,
       "no read timeout for partial requests",
       "set --read-timeout to a few seconds (default 30)" },

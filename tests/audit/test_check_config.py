@@ -194,6 +194,10 @@ class CheckConfig(unittest.TestCase):
         self.assert_finding(self.report("-r"), "coredumps-enabled", "warning")
         self.assert_finding(self.report("--read-timeout", "0"), "read-timeout-off", "warning")
 
+    def test_vv_logs_keys_v_does_not(self):
+        self.assert_finding(self.report("-vv"), "keys-logged", "warning")
+        self.assertNotIn("keys-logged", self.report("-v").ids)
+
     def test_exposed_without_per_ip_cap_and_with_flush_all(self):
         r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8")
         self.assert_finding(r, "per-ip-unlimited", "info")

@@ -201,6 +201,7 @@ static void m_seccomp_off(void) { s.seccomp_mode = SECCOMP_MODE_OFF; }
 static void m_seccomp_log(void) { s.seccomp_mode = SECCOMP_MODE_LOG; }
 static void m_shutdown(void) { s.shutdown_enabled = true; }
 static void m_coredumps(void) { s.enable_coredumps = true; }
+static void m_keys_logged(void) { s.verbose = 2; }
 static void m_read_timeout(void) { s.read_timeout = 0; }
 static void m_per_ip(void) { expose(); set_allow("10.0.0.0/8"); }
 static void m_flush(void) { expose(); set_allow("10.0.0.0/8"); }
@@ -265,6 +266,7 @@ static const struct {
     { "seccomp-log", m_seccomp_log, "--seccomp=log" },
     { "shutdown-enabled", m_shutdown, "-A/--enable-shutdown" },
     { "coredumps-enabled", m_coredumps, "core file" },
+    { "keys-logged", m_keys_logged, "keys included" },
     { "read-timeout-off", m_read_timeout, "--read-timeout 0" },
     { "per-ip-unlimited", m_per_ip, "--max-conns-per-ip 0" },
     { "flush-all-exposed", m_flush, "flush_all is enabled" },
