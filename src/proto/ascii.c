@@ -657,6 +657,9 @@ static void trace_answer(const struct cmd_ctx *c, size_t mark)
     }
     const char *p = buf_head(c->out) + mark;
     size_t n = buf_len(c->out) - mark;
+    if (n > VLOG_SHOW_MAX + 1) {
+        n = VLOG_SHOW_MAX + 1;          /* enough to show it cut; never a scan of MBs */
+    }
     const char *eol = memchr(p, '\r', n);
     vlog_traffic(c->pc->trace_id, '>', p, eol != NULL ? (size_t)(eol - p) : n);
 }

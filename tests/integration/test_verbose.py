@@ -80,6 +80,13 @@ class TrafficLog(unittest.TestCase):
             self.assertEqual(len(cut), 1)
             # "<fd " + 200 client bytes + "..."
             self.assertEqual(len(cut[0].split(" ", 1)[1]), 200 + 3)
+            self.assertTrue(cut[0].startswith("<"))
+            # an answer's first line is cut the same way
+            key = "v" * 250
+            self.assertEqual(sync(c, storage("set", key, "x" * 300)), STORED)
+            self.assertEqual(sync(c, b"get " + key.encode() + b"\r\n")[:6], b"VALUE ")
+            self.assertTrue(log_has(s, r"^>\d+ VALUE v{194}\.\.\.$"), s.output())
+            self.assertNotIn("x" * 10, s.output())
 
     def test_verbosity_zero_stops_the_log(self):
         with start_server(("-vv",)) as s, s.client() as c:
