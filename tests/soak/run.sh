@@ -85,4 +85,18 @@ else
     fail "RSS ${rss:-?} KiB over $limit KiB (-m $M * 1.1 + 16 MiB)"
   fi
 fi
+
+# SIGTERM after all that load: exit 0, and (on the sanitizer build) no report
+# of a leak or an error written on the way out
+kill -TERM "$pid" 2>/dev/null
+status=124
+for _ in $(seq 1 100); do   # at most ~10 s
+  if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; status=$?; break; fi
+  sleep 0.1
+done
+if [ "$status" -eq 0 ] && ! grep -q "Sanitizer\|runtime error" "$errlog"; then
+  pass "clean exit on SIGTERM after the soak"
+else
+  fail "exit on SIGTERM: status $status (124: still running after 10 s); stderr: $(tail -c 800 "$errlog")"
+fi
 finish
