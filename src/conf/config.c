@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/show.h"
+
 #define NAME_MAX_LEN 64           /* longer is never a name of ours */
 
 /* Where we are, for messages: "FILE:LINE". */
@@ -128,7 +130,7 @@ static bool split_line(char *p, char *end, struct cfg_line *out, char *why, size
     if (p == end || *p != '=') {
         char clean[80];
         *name_end = '\0';
-        options_sanitize(name, clean, sizeof clean);
+        show_text(name, clean, sizeof clean);
         snprintf(why, len, "expected name = value, got \"%s\"%s", clean,
                  p == end ? " with no \"=\" (a flag takes yes or no: daemon = yes)" : "");
         return false;
@@ -203,7 +205,7 @@ static bool unknown_name(const struct cfg_pos *pos, const char *name, char *err,
         valid = valid && is_name_char(*p);
     }
     const struct option_row *r = suggest(name);
-    options_sanitize(name, clean, sizeof clean);
+    show_text(name, clean, sizeof clean);
     if (!valid && r == NULL) {
         snprintf(why, sizeof why, "expected name = value, got \"%s\" as the name", clean);
     } else {
@@ -294,7 +296,7 @@ static bool cfg_walk(struct settings *s, char *buf, size_t len, struct cfg_pos *
         if (!split_line(p, stop, &ln, why, sizeof why)) {
             char name[80];
             if (ln.name != NULL) {
-                options_sanitize(ln.name, name, sizeof name);
+                show_text(ln.name, name, sizeof name);
             }
             ok = cfg_fail(pos, ln.name ? name : NULL, why, err, errlen);
         } else if (ln.name != NULL) {

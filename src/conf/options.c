@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/show.h"
 #include "sec/allowlist.h"
 
 #define KiB 1024ull
@@ -279,22 +280,6 @@ static bool in_range(const struct option_row *r, double v)
     return above_min && v <= r->max;
 }
 
-/* Echoes untrusted input into a message: printable ASCII only, bounded. */
-void options_sanitize(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0;
-    size_t i = 0;
-    for (; in[i] != '\0' && n + 4 < outlen && i < 64; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
-    }
-    if (in[i] != '\0' && n + 4 <= outlen) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 /* 1073741824 -> "1g", 1536 -> "1536": the shortest exact spelling. */
 static void format_size(unsigned long long v, char *buf, size_t len)
 {
@@ -324,7 +309,7 @@ static bool fail(const struct option_row *r, const char *got, char *err,
     if (got == NULL) {
         snprintf(err, errlen, "missing value; %s", form);
     } else {
-        options_sanitize(got, clean, sizeof clean);
+        show_text(got, clean, sizeof clean);
         snprintf(err, errlen, "%s, got \"%s\"", form, clean);
     }
     return false;
@@ -775,7 +760,7 @@ static bool apply_ext_item(struct settings *s, const struct option_row *self,
     char value[256], sub[512], clean[80];
     if (r == NULL) {
         snprintf(value, sizeof value, "%.*s", (int)(klen < 255 ? klen : 255), item.p);
-        options_sanitize(value, clean, sizeof clean);
+        show_text(value, clean, sizeof clean);
         form_of(self, sub, sizeof sub);
         snprintf(err, errlen, "unknown key \"%s\"; %s", clean, sub);
         return false;
@@ -905,7 +890,7 @@ static bool apply_allow_file(struct settings *s, const struct option_row *r,
     size_t before = allowlist_count(*al);
     bool ok = allowlist_load_file(*al, v, err, errlen);
     if (ok && allowlist_count(*al) == before) {
-        options_sanitize(v, clean, sizeof clean);
+        show_text(v, clean, sizeof clean);
         snprintf(err, errlen, "%s: no network in the file; an empty allowlist "
                  "would refuse every client", clean);
         ok = false;
@@ -1146,7 +1131,7 @@ static bool check_user_not_root(const struct settings *s, char *err, size_t errl
         return true;
     }
     options_label(options_find("user"), label, sizeof label);
-    options_sanitize(s->user, clean, sizeof clean);
+    show_text(s->user, clean, sizeof clean);
     snprintf(err, errlen, "hardcached: %s: refusing to run as root%s%s%s; name an "
              "unprivileged user (default: memcache)", label,
              pw ? " (user \"" : "", pw ? clean : "", pw ? "\" has uid 0)" : "");
@@ -1249,7 +1234,7 @@ static enum options_result cli_getopt_error(int c, char *const argv[], char *err
 {
     const struct option_row *r = row_by_val(optopt);
     char label[64], form[256], word[80];
-    options_sanitize(argv[optind - 1], word, sizeof word);
+    show_text(argv[optind - 1], word, sizeof word);
     if (r != NULL) {
         options_label(r, label, sizeof label);
         form_of(r, form, sizeof form);
@@ -1334,7 +1319,7 @@ static enum options_result cli_check(struct settings *s, int argc, char *const a
     }
     if (res == OPTIONS_RUN && optind < argc) {
         char word[80];
-        options_sanitize(argv[optind], word, sizeof word);
+        show_text(argv[optind], word, sizeof word);
         snprintf(err, errlen, "hardcached: unexpected argument \"%s\" (options take "
                  "the form -p 11211 or --port=11211; see --help)", word);
         res = OPTIONS_ERROR;

@@ -194,10 +194,6 @@ bool options_parse_config_text(struct settings *s, const char *text, size_t len,
 bool options_parse_config_file(struct settings *s, const char *path, char *err,
                                size_t errlen);
 
-/* Echoes untrusted text into a message: printable ASCII only, the first 64
- * bytes, "..." when cut. */
-void options_sanitize(const char *in, char *out, size_t outlen);
-
 /* Frees what applying options allocated (the allowlist) and NULLs it; s may
  * then be refilled with settings_defaults. */
 void options_release(struct settings *s);

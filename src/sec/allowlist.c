@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/show.h"
+
 #define FORM "expected ADDRESS or ADDRESS/PREFIX, IPv4 or IPv6 " \
              "(e.g. 10.0.0.0/8, 192.168.1.7, 2001:db8::/32)"
 
@@ -186,21 +188,6 @@ static bool reserve_one(struct allowlist *al)
 
 /* --- parsing ------------------------------------------------------------------- */
 
-/* Echoes operator text into a message: printable ASCII only, bounded. */
-static void show(const char *in, char *out, size_t outlen)
-{
-    size_t n = 0, i = 0;
-    for (; in[i] != '\0' && i < ALLOWLIST_CIDR_MAX && n + 4 < outlen; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
-    }
-    if (in[i] != '\0' && n + 4 <= outlen) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 /* Decimal 0..max, no sign, no leading zero, at least one digit. */
 static bool parse_prefix(const char *s, unsigned max, unsigned *out)
 {
@@ -275,7 +262,7 @@ static bool parse_cidr(const char *text, struct entry *e, char *err, size_t errl
     char buf[ALLOWLIST_CIDR_MAX + 1], shown[ALLOWLIST_CIDR_MAX + 8];
     size_t len = strnlen(text, ALLOWLIST_CIDR_MAX + 1);
     unsigned prefix;
-    show(text, shown, sizeof shown);
+    show_text(text, shown, sizeof shown);
     if (len == 0) {
         snprintf(err, errlen, "empty network; %s", FORM);
         return false;
@@ -356,7 +343,7 @@ bool allowlist_add_list(struct allowlist *al, const char *list, char *err, size_
             len--;
         }
         if (len == 0) {
-            show(list, shown, sizeof shown);
+            show_text(list, shown, sizeof shown);
             snprintf(err, errlen, "\"%s\": empty element in the list; %s[,...]",
                      shown, FORM);
             truncate_to(al, before);
@@ -420,7 +407,7 @@ static bool add_line(struct allowlist *al, char *line, char *why, size_t whylen)
     for (char *p = line; p < end; p++) {
         if (is_space(*p) || *p == ',') {
             char shown[ALLOWLIST_CIDR_MAX + 8];
-            show(line, shown, sizeof shown);
+            show_text(line, shown, sizeof shown);
             snprintf(why, whylen, "\"%s\": one network per line; %s", shown, FORM);
             return false;
         }
