@@ -46,24 +46,31 @@ class VerbosityCommand(unittest.TestCase):
 class TrafficLog(unittest.TestCase):
 
     def test_vv_logs_commands_and_first_answer_lines(self):
-        with start_server(("-vv",)) as s, s.client() as c:
-            self.assertEqual(sync(c, storage("set", "k1", "value-bytes-never-logged")), STORED)
-            self.assertEqual(sync(c, b"get k1 nope\r\n")[:9], b"VALUE k1 ")
-            self.assertEqual(sync(c, b"bogus\r\n"), b"ERROR\r\n")
-            self.assertTrue(log_has(s, r"^<(\d+) bogus$"), s.output())
-            out = s.output()
-            fd = re.search(r"^<(\d+) new client connection from tcp:127\.0\.0\.1:\d+$", out, re.M)
-            self.assertIsNotNone(fd, out)
-            fd = fd.group(1)
-            expected = ["<%s set k1 0 0 24" % fd, ">%s STORED" % fd,
-                        "<%s get k1 nope" % fd, ">%s VALUE k1 0 24" % fd,
-                        "<%s version" % fd, "<%s bogus" % fd, ">%s ERROR" % fd]
-            lines = [l for l in out.splitlines() if l.startswith(("<" + fd, ">" + fd))]
-            for want in expected:
-                self.assertIn(want, lines)
-            self.assertLess(lines.index(expected[0]), lines.index(expected[1]))
-            self.assertNotIn("value-bytes-never-logged", out)
-        self.assertTrue(log_has(s, r"^<%s connection closed\.$" % fd), s.output())
+        with start_server(("-vv",)) as s:
+            with s.client() as c:
+                self.assertEqual(sync(c, storage("set", "k1", "value-bytes-never-logged")), STORED)
+                self.assertEqual(sync(c, b"get k1 nope\r\n")[:9], b"VALUE k1 ")
+                self.assertEqual(sync(c, b"bogus\r\n"), b"ERROR\r\n")
+                self.assertTrue(log_has(s, r"^<(\d+) bogus$"), s.output())
+                out = s.output()
+                # our connection, not the harness's readiness probe: by our port
+                port = c.sock.getsockname()[1]
+                fd = re.search(r"^<(\d+) new client connection from tcp:127\.0\.0\.1:%d$" % port,
+                               out, re.M)
+                self.assertIsNotNone(fd, out)
+                fd = fd.group(1)
+                expected = ["<%s set k1 0 0 24" % fd, ">%s STORED" % fd,
+                            "<%s get k1 nope" % fd, ">%s VALUE k1 0 24" % fd,
+                            "<%s version" % fd, "<%s bogus" % fd, ">%s ERROR" % fd]
+                lines = [l for l in out.splitlines() if l.startswith(("<" + fd, ">" + fd))]
+                for want in expected:
+                    self.assertIn(want, lines)
+                self.assertLess(lines.index(expected[0]), lines.index(expected[1]))
+                self.assertNotIn("value-bytes-never-logged", out)
+            # closed after our connection opened (the probe may have had the same fd before)
+            opened = r"^<%s new client connection from tcp:127\.0\.0\.1:%d$" % (fd, port)
+            self.assertTrue(log_has(s, opened + r"(?s:.*)^<%s connection closed\.$" % fd),
+                            s.output())
 
     def test_client_bytes_are_escaped_and_cut(self):
         with start_server(("-vv",)) as s, s.client() as c:
