@@ -5,7 +5,9 @@
 # name, condition or action fails the build with file:line. Names become
 # SCMP_SYS(name) and constants stay C identifiers, and each row carries a
 # #line directive, so an unknown syscall or constant is a compile error that
-# points at the policy line. The header is written only when all lines pass.
+# points at the policy line. $PID and $EXITFILE stay placeholders that
+# src/sec/seccomp.c fills at install time. The header is written only when
+# all lines pass.
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -30,10 +32,13 @@ function trim(s) {
     return s
 }
 function value_ok(v) {
-    return v ~ /^\$PID$/ || v ~ /^-?[0-9]+$/ || v ~ /^0x[0-9a-fA-F]+$/ || v ~ /^[A-Z_][A-Z0-9_]*$/
+    return v ~ /^\$(PID|EXITFILE)$/ || v ~ /^-?[0-9]+$/ || v ~ /^0x[0-9a-fA-F]+$/ || v ~ /^[A-Z_][A-Z0-9_]*$/
 }
 function datum(v) {
-    return v == "$PID" ? "0" : "(uint64_t)(" v ")"
+    return v ~ /^\$/ ? "0" : "(uint64_t)(" v ")"
+}
+function source(v) {
+    return v == "$PID" ? "SECCOMP_VALUE_PID" : v == "$EXITFILE" ? "SECCOMP_VALUE_EXITFILE" : "SECCOMP_VALUE_CONST"
 }
 # One condition, "aN OP VALUE" or "aN & MASK == VALUE", to a C initializer.
 function cond(c,    t, n, arg, op, mask, val) {
@@ -42,7 +47,7 @@ function cond(c,    t, n, arg, op, mask, val) {
         arg = t[1]; op = t[2]; mask = "0"; val = t[3]
     } else if (n == 5 && t[2] == "&" && t[4] == "==") {
         arg = t[1]; op = "&=="; mask = t[3]; val = t[5]
-        if (!value_ok(mask) || mask == "$PID") {
+        if (!value_ok(mask) || mask ~ /^\$/) {
             fail("bad mask \"" mask "\"")
         }
     } else {
@@ -55,10 +60,13 @@ function cond(c,    t, n, arg, op, mask, val) {
         fail("bad operator \"" op "\"")
     }
     if (!value_ok(val)) {
-        fail("bad value \"" val "\": want a number, a C constant or $PID")
+        fail("bad value \"" val "\": want a number, a C constant, $PID or $EXITFILE")
+    }
+    if (val == "$EXITFILE" && op != "==") {
+        fail("$EXITFILE is an address: only == compares it")
     }
     return "{ " substr(arg, 2) ", " ops[op] ", " (mask == "0" ? "0" : datum(mask)) ", " \
-           datum(val) ", " (val == "$PID" ? "true" : "false") " }"
+           datum(val) ", " source(val) " }"
 }
 BEGIN {
     ops["=="] = "SECCOMP_OP_EQ"; ops["!="] = "SECCOMP_OP_NE"

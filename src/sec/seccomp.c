@@ -1,6 +1,7 @@
 /* seccomp.c: turns the compiled-in policy rows (build/gen/sec/seccomp_policy.h,
  * generated from policy/seccomp.policy) into a libseccomp filter and loads it
- * on every thread at once. It trusts only that table. Every failure -- an
+ * on every thread at once. It trusts only that table, and its caller for
+ * the names of the files it removes at exit. Every failure -- an
  * unknown mode, a rule libseccomp refuses, a load the kernel rejects, a
  * thread found unfiltered afterwards -- is reported, never skipped: the
  * caller ends the process, so a daemon meant to be filtered never serves
@@ -42,12 +43,40 @@ static uint32_t rule_action(const struct seccomp_rule *r)
     return r->deny_errno == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO((uint32_t)r->deny_errno);
 }
 
-static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r, uint64_t pid)
+/* The values of the placeholders for one rule going in. */
+struct rule_values {
+    uint64_t pid;
+    uint64_t exit_file;             /* the address of one exit file's name */
+};
+
+static uint64_t cond_value(const struct seccomp_cond *c, const struct rule_values *v)
+{
+    switch (c->source) {
+    case SECCOMP_VALUE_PID:
+        return v->pid;
+    case SECCOMP_VALUE_EXITFILE:
+        return v->exit_file;
+    default:
+        return c->value;
+    }
+}
+
+static bool uses_exit_file(const struct seccomp_rule *r)
+{
+    for (unsigned i = 0; i < r->ncond; i++) {
+        if (r->cond[i].source == SECCOMP_VALUE_EXITFILE) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int add_rule(scmp_filter_ctx ctx, const struct seccomp_rule *r, const struct rule_values *v)
 {
     struct scmp_arg_cmp cmp[SECCOMP_MAX_CONDS];
     for (unsigned i = 0; i < r->ncond; i++) {
         const struct seccomp_cond *c = &r->cond[i];
-        uint64_t value = c->value_is_pid ? pid : c->value;
+        uint64_t value = cond_value(c, v);
         bool masked = c->op == SECCOMP_OP_MASKED_EQ;
         cmp[i] = (struct scmp_arg_cmp){
             .arg = c->arg,
@@ -75,8 +104,35 @@ static int set_attrs(scmp_filter_ctx ctx)
     return rc;
 }
 
+/* One policy row; a $EXITFILE row once for each exit file, none without.
+ * SECURITY: the argument must be the very pointer the daemon will pass, so
+ * even a hijacked call cannot name another file without first rewriting
+ * those buffers; and without -P or -s the call stays forbidden. */
+static int add_row(scmp_filter_ctx ctx, const struct seccomp_rule *r, uint8_t priority,
+                   const char *const exit_files[], size_t n_exit_files)
+{
+    struct rule_values v = { .pid = (uint64_t)getpid() };
+    if (!uses_exit_file(r)) {
+        int rc = seccomp_syscall_priority(ctx, r->nr, priority);
+        return rc != 0 ? rc : add_rule(ctx, r, &v);
+    }
+    for (size_t i = 0; i < n_exit_files; i++) {
+        if (exit_files[i] == NULL || exit_files[i][0] == '\0') {
+            continue;
+        }
+        v.exit_file = (uint64_t)(uintptr_t)exit_files[i];
+        int rc = seccomp_syscall_priority(ctx, r->nr, priority);
+        rc = rc != 0 ? rc : add_rule(ctx, r, &v);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* Rows earlier in the policy are tested first: the hot calls lead there. */
-static scmp_filter_ctx build_filter(int mode, char *err, size_t errlen)
+static scmp_filter_ctx build_filter(int mode, const char *const exit_files[], size_t n_exit_files,
+                                    char *err, size_t errlen)
 {
     /* SECURITY: the default kills the whole process, never one thread: a
      * dead worker would leave a server that accepts and never answers. */
@@ -92,7 +148,6 @@ static scmp_filter_ctx build_filter(int mode, char *err, size_t errlen)
         seccomp_release(ctx);
         return NULL;
     }
-    uint64_t pid = (uint64_t)getpid();
     size_t n;
     const struct seccomp_rule *rules = seccomp_rules(&n);
     for (size_t i = 0; i < n; i++) {
@@ -100,10 +155,7 @@ static scmp_filter_ctx build_filter(int mode, char *err, size_t errlen)
         if (r->nr < 0 || (r->deny_errno != 0 && mode == SECCOMP_MODE_LOG)) {
             continue;   /* not on this arch; or a denial, which log mode logs by default */
         }
-        rc = seccomp_syscall_priority(ctx, r->nr, (uint8_t)(i < 255 ? 255 - i : 0));
-        if (rc == 0) {
-            rc = add_rule(ctx, r, pid);
-        }
+        rc = add_row(ctx, r, (uint8_t)(i < 255 ? 255 - i : 0), exit_files, n_exit_files);
         if (rc != 0) {
             snprintf(err, errlen, "policy/seccomp.policy:%d (%s): %s", r->line, r->name, strerror(-rc));
             seccomp_release(ctx);
@@ -202,7 +254,8 @@ static bool thread_status_verify(const struct thread_status *ts, char *err, size
 
 /* ---- install -------------------------------------------------------------- */
 
-bool seccomp_install(int mode, char *err, size_t errlen)
+bool seccomp_install(int mode, const char *const exit_files[], size_t n_exit_files,
+                     char *err, size_t errlen)
 {
     if (mode == SECCOMP_MODE_OFF) {
         /* SECURITY: only by the operator's explicit --seccomp=off, which
@@ -222,7 +275,7 @@ bool seccomp_install(int mode, char *err, size_t errlen)
         snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
         goto out;
     }
-    ctx = build_filter(mode, err, errlen);
+    ctx = build_filter(mode, exit_files, n_exit_files, err, errlen);
     if (ctx == NULL || !thread_status_open(&ts, err, errlen)) {
         goto out;
     }

@@ -15,12 +15,20 @@ enum seccomp_op {
     SECCOMP_OP_MASKED_EQ,           /* (arg & mask) == value */
 };
 
+/* Where a condition's value comes from. */
+enum seccomp_value {
+    SECCOMP_VALUE_CONST,            /* value, as written in the policy */
+    SECCOMP_VALUE_PID,              /* $PID: our pid at install time */
+    SECCOMP_VALUE_EXITFILE,         /* $EXITFILE: the address of one of the exit
+                                       files given to seccomp_install */
+};
+
 struct seccomp_cond {
     unsigned arg;                   /* 0-5 */
     enum seccomp_op op;
     uint64_t mask;                  /* SECCOMP_OP_MASKED_EQ only */
     uint64_t value;
-    bool value_is_pid;              /* value is our pid at install time */
+    enum seccomp_value source;
 };
 
 #define SECCOMP_MAX_CONDS 4
@@ -38,10 +46,15 @@ struct seccomp_rule {
 /* Installs the compiled-in filter on every thread of the process
  * (SECCOMP_FILTER_FLAG_TSYNC). mode is SECCOMP_MODE_ON (anything else kills
  * the process), SECCOMP_MODE_LOG (logged and allowed) or SECCOMP_MODE_OFF
- * (does nothing) from conf/settings.h. Sets no_new_privs first and verifies
+ * (does nothing) from conf/settings.h. exit_files[0..n_exit_files) are the
+ * names the process will unlink at exit (-P, -s; NULL or "" entries are
+ * skipped): a $EXITFILE rule is added once for each, comparing the
+ * argument with that exact pointer, so only those buffers can be passed;
+ * with none, the rule is left out. Sets no_new_privs first and verifies
  * afterwards that every thread runs filtered. False + one-line err on any
  * failure: the caller ends the process (fail closed). */
-bool seccomp_install(int mode, char *err, size_t errlen);
+bool seccomp_install(int mode, const char *const exit_files[], size_t n_exit_files,
+                     char *err, size_t errlen);
 
 /* The compiled-in rules, in policy order (for tests and audits). */
 const struct seccomp_rule *seccomp_rules(size_t *count);

@@ -45,7 +45,10 @@ struct fixture {
     int epoll_fd, event_fd;
     int file_fd;                /* a file opened before the filter */
     int status_fd;              /* /proc/self/status */
-    char tmp_path[64];          /* a file the child may unlink */
+    char tmp_path[64];          /* a file the child may unlink (as -P's pidfile) */
+    char sock_path[72];         /* a second one (as -s's socket), made on demand */
+    const char *exit_files[2];  /* given to seccomp_install; setup may change */
+    size_t n_exit_files;
     pid_t parent;               /* getppid() is not allowed after the filter */
 };
 
@@ -86,6 +89,9 @@ static void fixture_setup(void)
     snprintf(fx.tmp_path, sizeof(fx.tmp_path), "/tmp/test_seccomp.%ld", (long)getpid());
     fx.file_fd = open(fx.tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     REQUIRE(fx.file_fd >= 0 && ftruncate(fx.file_fd, 4096) == 0);
+    snprintf(fx.sock_path, sizeof(fx.sock_path), "%s.s", fx.tmp_path);
+    fx.exit_files[0] = fx.tmp_path;     /* as the daemon started with -P */
+    fx.n_exit_files = 1;
 }
 
 /* No core files from the deaths we cause; no child outlives a hang. */
@@ -110,7 +116,7 @@ static int run_child(int mode, void (*setup)(void), void (*body)(void))
             setup();
         }
         char err[256];
-        if (!seccomp_install(mode, err, sizeof(err))) {
+        if (!seccomp_install(mode, fx.exit_files, fx.n_exit_files, err, sizeof(err))) {
             fprintf(stderr, "seccomp_install: %s\n", err);
             _exit(100);
         }
@@ -122,6 +128,9 @@ static int run_child(int mode, void (*setup)(void), void (*body)(void))
     char path[96];
     snprintf(path, sizeof(path), "/tmp/test_seccomp.%ld", (long)pid);
     unlink(path);
+    strcat(path, ".s");
+    unlink(path);
+    path[strlen(path) - 2] = '\0';
     strcat(path, ".new");
     ck_assert_msg(unlink(path) != 0, "%s was created under the filter", path);
     return status;
@@ -365,6 +374,29 @@ static void do_int80(void)             /* the i386 ABI from a 64-bit process */
 }
 #endif
 
+/* unlink: only with -P or -s, and only by the daemon's own buffers. */
+static void no_exit_files(void)
+{
+    fx.n_exit_files = 0;                /* started without -P and -s */
+}
+
+static void do_unlink(void)
+{
+    unlink(fx.tmp_path);
+}
+
+static void do_unlink_same_name_elsewhere(void)
+{
+    char copy[sizeof(fx.tmp_path)];     /* the same name in another buffer */
+    memcpy(copy, fx.tmp_path, sizeof(copy));
+    unlink(copy);
+}
+
+static void do_unlinkat(void)
+{
+    unlinkat(AT_FDCWD, fx.tmp_path, 0);
+}
+
 static void thread_calls_socket_setup(void);
 static void wait_for_thread_verdict(void);
 
@@ -405,6 +437,9 @@ static const struct forbidden forbidden[] = {
     { "setuid", NULL, do_setuid },
     { "prctl", NULL, do_prctl },
     { "rt_sigaction", NULL, do_sigaction },
+    { "unlink without -P or -s", no_exit_files, do_unlink },
+    { "unlink of a copy of the pidfile's name", NULL, do_unlink_same_name_elsewhere },
+    { "unlinkat", NULL, do_unlinkat },
     { "x32 ABI", NULL, do_x32_abi },
 #if defined(__x86_64__)
     { "i386 ABI (int 0x80)", NULL, do_int80 },
@@ -645,13 +680,33 @@ static void use_clocks_and_stats(void)
     REQUIRE(syscall(SYS_gettimeofday, &tv, NULL) == 0);
     REQUIRE(syscall(SYS_time, NULL) > 0);
     REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0 && getpid() > 0);
-    REQUIRE(unlink(fx.tmp_path) == 0);      /* pidfile and unix socket at exit */
-    fx.tmp_path[0] = '\0';
+    REQUIRE(unlink(fx.tmp_path) == 0);      /* the pidfile at exit (-P) */
 }
 
 START_TEST(test_allowed_clocks_stats_unlink)
 {
     ck_exited_ok(run_child(SECCOMP_MODE_ON, NULL, use_clocks_and_stats), "clocks, getrusage, unlink");
+}
+END_TEST
+
+/* -P and -s: both names may be removed, each by its own buffer. */
+static void two_exit_files(void)
+{
+    int fd = open(fx.sock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0 && close(fd) == 0);
+    fx.exit_files[1] = fx.sock_path;
+    fx.n_exit_files = 2;
+}
+
+static void unlink_both(void)
+{
+    REQUIRE(unlink(fx.sock_path) == 0);
+    REQUIRE(unlink(fx.tmp_path) == 0);
+}
+
+START_TEST(test_allowed_unlink_of_both_exit_files)
+{
+    ck_exited_ok(run_child(SECCOMP_MODE_ON, two_exit_files, unlink_both), "unlink of -P and -s");
 }
 END_TEST
 
@@ -747,7 +802,7 @@ START_TEST(test_unknown_mode_fails_closed)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        bool ok = seccomp_install(42, err, sizeof(err));
+        bool ok = seccomp_install(42, NULL, 0, err, sizeof(err));
         _exit(!ok && strstr(err, "unknown seccomp mode 42") != NULL ? 0 : 1);
     }
     int status;
@@ -761,7 +816,7 @@ END_TEST
 static void install_again(void)
 {
     char err[256];
-    seccomp_install(SECCOMP_MODE_ON, err, sizeof(err));
+    seccomp_install(SECCOMP_MODE_ON, NULL, 0, err, sizeof(err));
 }
 
 START_TEST(test_second_install_dies)
@@ -778,7 +833,8 @@ static const char *const never_allowed[] = {
     "process_vm_writev", "memfd_create", "setuid", "setgid", "setresuid", "setresgid",
     "capset", "prctl", "seccomp", "bpf", "init_module", "finit_module", "mount", "chroot",
     "pkey_mprotect", "sendmsg", "userfaultfd", "io_uring_setup", "perf_event_open",
-    "keyctl", "add_key", "kexec_load", "personality", "unshare", "setns",
+    "keyctl", "add_key", "kexec_load", "personality", "unshare", "setns", "unlinkat", "rmdir",
+    "rename", "renameat", "renameat2", "truncate", "chmod", "chown",
 };
 
 static const struct seccomp_rule *find_rule(const char *name, size_t *count)
@@ -796,12 +852,12 @@ static const struct seccomp_rule *find_rule(const char *name, size_t *count)
 }
 
 static bool has_cond(const struct seccomp_rule *r, unsigned arg, enum seccomp_op op, uint64_t mask,
-                     uint64_t value, bool is_pid)
+                     uint64_t value, enum seccomp_value source)
 {
     for (unsigned i = 0; i < r->ncond; i++) {
         const struct seccomp_cond *c = &r->cond[i];
-        if (c->arg == arg && c->op == op && c->mask == mask && c->value_is_pid == is_pid
-            && (is_pid || c->value == value)) {
+        if (c->arg == arg && c->op == op && c->mask == mask && c->source == source
+            && (source != SECCOMP_VALUE_CONST || c->value == value)) {
             return true;
         }
     }
@@ -856,19 +912,22 @@ START_TEST(test_policy_conditions)
     size_t count;
     const struct seccomp_rule *r = find_rule("mmap", &count);
     ck_assert(r != NULL && count == 1);
-    ck_assert(has_cond(r, 2, SECCOMP_OP_MASKED_EQ, PROT_EXEC, 0, false));
-    ck_assert(has_cond(r, 4, SECCOMP_OP_MASKED_EQ, 0xffffffffu, 0xffffffffu, false));
+    ck_assert(has_cond(r, 2, SECCOMP_OP_MASKED_EQ, PROT_EXEC, 0, SECCOMP_VALUE_CONST));
+    ck_assert(has_cond(r, 4, SECCOMP_OP_MASKED_EQ, 0xffffffffu, 0xffffffffu, SECCOMP_VALUE_CONST));
     r = find_rule("mprotect", &count);
-    ck_assert(r != NULL && count == 1 && has_cond(r, 2, SECCOMP_OP_MASKED_EQ, PROT_EXEC, 0, false));
+    ck_assert(r != NULL && count == 1 && has_cond(r, 2, SECCOMP_OP_MASKED_EQ, PROT_EXEC, 0, SECCOMP_VALUE_CONST));
     r = find_rule("kill", &count);
-    ck_assert(r != NULL && count == 1 && has_cond(r, 0, SECCOMP_OP_EQ, 0, 0, true));
+    ck_assert(r != NULL && count == 1 && has_cond(r, 0, SECCOMP_OP_EQ, 0, 0, SECCOMP_VALUE_PID));
     r = find_rule("tgkill", &count);
-    ck_assert(r != NULL && count == 1 && has_cond(r, 0, SECCOMP_OP_EQ, 0, 0, true));
+    ck_assert(r != NULL && count == 1 && has_cond(r, 0, SECCOMP_OP_EQ, 0, 0, SECCOMP_VALUE_PID));
     r = find_rule("sendto", &count);
-    ck_assert(r != NULL && count == 1 && has_cond(r, 4, SECCOMP_OP_EQ, 0, 0, false));
+    ck_assert(r != NULL && count == 1 && has_cond(r, 4, SECCOMP_OP_EQ, 0, 0, SECCOMP_VALUE_CONST));
     r = find_rule("setsockopt", &count);
-    ck_assert(r != NULL && count == 1 && has_cond(r, 1, SECCOMP_OP_EQ, 0, IPPROTO_TCP, false)
-              && has_cond(r, 2, SECCOMP_OP_EQ, 0, TCP_NODELAY, false));
+    ck_assert(r != NULL && count == 1 && has_cond(r, 1, SECCOMP_OP_EQ, 0, IPPROTO_TCP, SECCOMP_VALUE_CONST)
+              && has_cond(r, 2, SECCOMP_OP_EQ, 0, TCP_NODELAY, SECCOMP_VALUE_CONST));
+    r = find_rule("unlink", &count);
+    ck_assert(r != NULL && count == 1 && r->ncond == 1
+              && has_cond(r, 0, SECCOMP_OP_EQ, 0, 0, SECCOMP_VALUE_EXITFILE));
 }
 END_TEST
 
@@ -884,6 +943,7 @@ static Suite *seccomp_suite(void)
     tcase_add_test(tc, test_allowed_threads);
     tcase_add_test(tc, test_allowed_signals);
     tcase_add_test(tc, test_allowed_clocks_stats_unlink);
+    tcase_add_test(tc, test_allowed_unlink_of_both_exit_files);
     tcase_add_test(tc, test_openat_denied);
     tcase_add_test(tc, test_abort_still_aborts);
     tcase_add_test(tc, test_status_filtered_and_no_new_privs);
