@@ -13,7 +13,8 @@
 enum vlog_level {
     VLOG_QUIET = 0,
     VLOG_ERRORS = 1,        /* -v: connections closed for a limit or a timeout */
-    VLOG_TRAFFIC = 2,       /* -vv: each command line and the first line of its answer */
+    VLOG_TRAFFIC = 2,       /* -vv: each command line and the kind of its answer
+                               (its first line, values and counters left out) */
     VLOG_MAX = 3,           /* -vvv is accepted and logs what -vv does */
 };
 
@@ -38,7 +39,8 @@ static inline bool vlog_on(enum vlog_level level)
 }
 
 /* "<id " or ">id " then p[0, n) escaped: bytes outside printable ASCII and
- * the backslash become \xNN. */
+ * the backslash become \xNN. The caller chooses what may be shown: command
+ * lines, never value bytes or counters (proto/ascii.c trace_answer). */
 void vlog_traffic(int id, char dir, const char *p, size_t n);
 
 /* "<id " then the message, for connection events. */

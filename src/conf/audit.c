@@ -1,6 +1,7 @@
 /* audit.c: the --check-config findings (SPEC §6) and their report. Each row
- * of audit_rules[] is one finding: a stable id that scripts may match, a
- * fixed severity, the check that decides it, a title for the man page and
+ * of audit_rules[] is one finding: a stable id that scripts may match, its
+ * severity (a check may lower it where the configuration limits the damage,
+ * as its title says), the check that decides it, a title for the man page and
  * the fix. Checks read only the settings and the host facts gathered by
  * audit_host.c, never the system, so every finding has a unit test. The
  * report is text (one finding a line, then a summary line) or JSON. Exit:
@@ -251,13 +252,25 @@ static void check_read_timeout(const struct audit_ctx *c, const struct audit_rul
     }
 }
 
+/* SECURITY: with neither a per-address cap nor an idle timeout, -c + a few
+ * idle sockets from one client lock everyone else out for as long as that
+ * client likes: a warning. An idle timeout bounds it in time: info. */
 static void check_per_ip(const struct audit_ctx *c, const struct audit_rule *r,
                          struct audit_report *rep)
 {
-    if (exposed(c) && c->s->max_conns_per_ip == 0) {
-        audit_add(rep, r, "no per-address connection cap (--max-conns-per-ip 0) while "
-                  "listening beyond loopback: one client can take all %d connections of -c",
-                  c->s->max_conns);
+    if (!exposed(c) || c->s->max_conns_per_ip != 0) {
+        return;
+    }
+    if (c->s->idle_timeout == 0) {
+        audit_add(rep, r, "no per-address connection cap (--max-conns-per-ip 0) and no idle "
+                  "timeout (-o idle_timeout=0) while listening beyond loopback: one client "
+                  "can hold all %d connections of -c with idle sockets and lock every other "
+                  "client out for as long as it likes", c->s->max_conns);
+    } else {
+        audit_add_milder(rep, r, AUDIT_INFO, "no per-address connection cap "
+                         "(--max-conns-per-ip 0) while listening beyond loopback: one client "
+                         "can take all %d connections of -c, until idle_timeout closes "
+                         "those idle for %d s", c->s->max_conns, c->s->idle_timeout);
     }
 }
 
@@ -406,6 +419,34 @@ static void check_memory_near(const struct audit_ctx *c, const struct audit_rule
     }
 }
 
+/* -m, the connection-buffer budget and every connection's own allowance:
+ * what the daemon may hold at most (the store's overhead aside). */
+static void check_conn_mem_over(const struct audit_ctx *c, const struct audit_rule *r,
+                                struct audit_report *rep)
+{
+    unsigned long long phys = c->h->phys_bytes, m = c->s->mem_limit;
+    unsigned long long budget = options_conn_mem_budget(c->s);
+    unsigned long long own = (unsigned long long)c->s->max_conns * 2 * OPTIONS_CONN_BUF_FREE;
+    if (phys != 0 && m <= phys && m + budget + own > phys) {
+        audit_add(rep, r, "-m %llu MiB plus connection buffers (--conn-mem-limit %llu MiB "
+                  "and %llu MiB for -c %d connections' own allowance) is more than the "
+                  "host's %.1f GiB of physical memory", m >> 20, budget >> 20, own >> 20,
+                  c->s->max_conns, gib(phys));
+    }
+}
+
+static void check_conn_mem_raised(const struct audit_ctx *c, const struct audit_rule *r,
+                                  struct audit_report *rep)
+{
+    size_t asked = c->s->conn_mem_limit ? c->s->conn_mem_limit : OPTIONS_CONN_MEM_DEFAULT;
+    size_t used = options_conn_mem_budget(c->s);
+    if (used > asked) {
+        audit_add(rep, r, "--conn-mem-limit %zu MiB is less than 2 x -I (%zu KiB) + 2 MiB: "
+                  "the daemon uses %zu MiB so the largest item can always be answered",
+                  asked >> 20, c->s->item_size_max >> 10, used >> 20);
+    }
+}
+
 static void check_nofile(const struct audit_ctx *c, const struct audit_rule *r,
                          struct audit_report *rep)
 {
@@ -483,14 +524,24 @@ static enum audit_ufw_verdict ufw_worst(const struct audit_ctx *c, char *why, si
     return worst;
 }
 
+/* Critical for an exposed listener with nothing in front of it; a warning
+ * when an allowlist (one that does not admit everyone) refuses other peers
+ * at accept: one layer is missing, not the only one. */
 static void check_ufw_inactive(const struct audit_ctx *c, const struct audit_rule *r,
                                struct audit_report *rep)
 {
     char why[512], list[512];
-    if (c->h->ufw == AUDIT_UFW_READ && exposed_list(c, list, sizeof list) > 0 &&
-        ufw_worst(c, why, sizeof why) == AUDIT_UFW_V_INACTIVE) {
+    if (c->h->ufw != AUDIT_UFW_READ || exposed_list(c, list, sizeof list) == 0 ||
+        ufw_worst(c, why, sizeof why) != AUDIT_UFW_V_INACTIVE) {
+        return;
+    }
+    if (c->s->allow == NULL || allowlist_contains_everything(c->s->allow)) {
         audit_add(rep, r, "ufw is installed but inactive: no firewall rule keeps others "
                   "away from %s", list);
+    } else {
+        audit_add_milder(rep, r, AUDIT_WARNING, "ufw is installed but inactive: no firewall "
+                         "rule keeps others away from %s; only the daemon's allowlist "
+                         "refuses them, after their TCP handshake", list);
     }
 }
 
@@ -566,9 +617,12 @@ const struct audit_rule audit_rules[] = {
     { "read-timeout-off", AUDIT_WARNING, check_read_timeout,
       "no read timeout for partial requests",
       "set --read-timeout to a few seconds (default 30)" },
-    { "per-ip-unlimited", AUDIT_INFO, check_per_ip,
-      "no per-address connection cap while listening beyond loopback",
-      "set --max-conns-per-ip to what one client host needs" },
+    { "per-ip-unlimited", AUDIT_WARNING, check_per_ip,
+      "no per-address connection cap and no idle timeout while listening beyond "
+      "loopback (info when -o idle_timeout is set)",
+      "set --max-conns-per-ip to what one client host needs (an IPv6 client counts "
+      "with its --per-ip-v6-prefix network), and/or -o idle_timeout=SECONDS "
+      "(idle_timeout = in the config file) to close idle connections" },
     { "flush-all-exposed", AUDIT_INFO, check_flush_exposed,
       "flush_all is enabled while listening beyond loopback",
       "set -F (disable-flush-all = yes) if the clients never flush" },
@@ -590,6 +644,12 @@ const struct audit_rule audit_rules[] = {
     { "memory-near-ram", AUDIT_WARNING, check_memory_near,
       "-m is more than 80% of physical memory",
       "lower -m/memory-limit, or give the host more memory" },
+    { "conn-mem-over-ram", AUDIT_WARNING, check_conn_mem_over,
+      "-m plus the connection-buffer budget is more than physical memory",
+      "lower --conn-mem-limit (read_buf_mem_limit), -c or -m" },
+    { "conn-mem-raised", AUDIT_INFO, check_conn_mem_raised,
+      "--conn-mem-limit is below 2 x -I + 2 MiB and is raised to that",
+      "set --conn-mem-limit to at least twice -I (in MB) plus 2 to make it explicit" },
     { "conn-limit-above-nofile", AUDIT_WARNING, check_nofile,
       "-c is above what the open-files hard limit allows",
       "raise the limit (LimitNOFILE= in the unit, ulimit -Hn) or lower -c/conn-limit" },
@@ -604,7 +664,8 @@ const struct audit_rule audit_rules[] = {
       "not started as root, so -u has no effect",
       "start as root to switch to -u, or drop -u" },
     { "ufw-inactive", AUDIT_CRITICAL, check_ufw_inactive,
-      "listening beyond loopback and ufw is installed but inactive",
+      "listening beyond loopback and ufw is installed but inactive (a warning when "
+      "an allowlist refuses other peers)",
       "deploy/ufw-setup.sh --allow-from CIDR (closes the port to other sources and "
       "enables ufw, keeping SSH open)" },
     { "ufw-open", AUDIT_CRITICAL, check_ufw_open,
@@ -630,22 +691,39 @@ const char *audit_severity_name(enum audit_severity sev)
 
 /* SECURITY: a message may quote operator input (paths, user names) and
  * ufw's output: only printable ASCII reaches the terminal or the JSON. */
-void audit_add(struct audit_report *rep, const struct audit_rule *rule, const char *fmt, ...)
+__attribute__((format(printf, 4, 0)))
+static void add_finding(struct audit_report *rep, const struct audit_rule *rule,
+                        enum audit_severity sev, const char *fmt, va_list ap)
 {
-    va_list ap;
     if (rep->n >= AUDIT_MAX_FINDINGS) {
         return;
     }
     struct audit_finding *f = &rep->items[rep->n++];
     f->rule = rule;
-    va_start(ap, fmt);
+    f->severity = sev < rule->severity ? sev : rule->severity;
     vsnprintf(f->what, sizeof f->what, fmt, ap);
-    va_end(ap);
     for (char *p = f->what; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
             *p = '?';
         }
     }
+}
+
+void audit_add(struct audit_report *rep, const struct audit_rule *rule, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_finding(rep, rule, rule->severity, fmt, ap);
+    va_end(ap);
+}
+
+void audit_add_milder(struct audit_report *rep, const struct audit_rule *rule,
+                      enum audit_severity sev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_finding(rep, rule, sev, fmt, ap);
+    va_end(ap);
 }
 
 void audit_evaluate(const struct settings *s, const struct audit_host *h,
@@ -662,7 +740,7 @@ static void count_findings(const struct audit_report *rep, size_t count[3])
 {
     count[AUDIT_INFO] = count[AUDIT_WARNING] = count[AUDIT_CRITICAL] = 0;
     for (size_t i = 0; i < rep->n; i++) {
-        count[rep->items[i].rule->severity]++;
+        count[rep->items[i].severity]++;
     }
 }
 
@@ -688,8 +766,8 @@ static void print_text(const struct settings *s, const struct audit_report *rep,
     for (int sev = AUDIT_CRITICAL; sev >= AUDIT_INFO; sev--) {
         for (size_t i = 0; i < rep->n; i++) {
             const struct audit_finding *f = &rep->items[i];
-            if ((int)f->rule->severity == sev) {
-                fprintf(out, "%s %s: %s; fix: %s\n", audit_severity_name(f->rule->severity),
+            if ((int)f->severity == sev) {
+                fprintf(out, "%s %s: %s; fix: %s\n", audit_severity_name(f->severity),
                         f->rule->id, f->what, f->rule->fix);
             }
         }
@@ -793,11 +871,11 @@ static void print_json(const struct settings *s, const struct audit_report *rep,
     for (int sev = AUDIT_CRITICAL; sev >= AUDIT_INFO; sev--) {
         for (size_t i = 0; i < rep->n; i++) {
             const struct audit_finding *f = &rep->items[i];
-            if ((int)f->rule->severity != sev) {
+            if ((int)f->severity != sev) {
                 continue;
             }
             fprintf(out, "%s\n    {\"severity\": \"%s\", \"id\": ", printed++ ? "," : "",
-                    audit_severity_name(f->rule->severity));
+                    audit_severity_name(f->severity));
             audit_json_string(out, f->rule->id);
             fputs(", \"message\": ", out);
             audit_json_string(out, f->what);

@@ -2,9 +2,11 @@
  * settings a start would use (after options_parse_cli) and facts about the
  * host (struct audit_host, gathered once by audit_host_probe in
  * audit_host.c, the only part that talks to the system) go through
- * audit_rules[]: one row per finding with a stable id, a fixed severity, the
- * check function, a one-line title (man page) and the fix. The checks are
- * pure functions of (settings, host), so tests feed them made-up hosts. */
+ * audit_rules[]: one row per finding with a stable id, a severity, the
+ * check function, a one-line title (man page) and the fix. A check may give
+ * a finding a milder severity than its row's when the configuration limits
+ * the damage (the title says when); never a worse one. The checks are pure
+ * functions of (settings, host), so tests feed them made-up hosts. */
 #ifndef HC_CONF_AUDIT_H
 #define HC_CONF_AUDIT_H
 
@@ -90,6 +92,7 @@ struct audit_rule;
 
 struct audit_finding {
     const struct audit_rule *rule;
+    enum audit_severity severity;   /* the rule's, or milder (audit_add_milder) */
     char what[768];                 /* what is wrong, printable ASCII */
 };
 
@@ -108,7 +111,7 @@ typedef void audit_check_fn(const struct audit_ctx *c, const struct audit_rule *
 
 struct audit_rule {
     const char *id;                 /* stable: scripts match on it */
-    enum audit_severity severity;
+    enum audit_severity severity;   /* the most a finding of this rule can be */
     audit_check_fn *check;          /* calls audit_add for each finding */
     const char *title;              /* one line, for the man page */
     const char *fix;                /* how to fix it */
@@ -123,6 +126,10 @@ const char *audit_severity_name(enum audit_severity sev);
 /* Adds a finding of rule to rep (the message formatted like printf). */
 void audit_add(struct audit_report *rep, const struct audit_rule *rule, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with severity sev, kept no higher than the rule's. */
+void audit_add_milder(struct audit_report *rep, const struct audit_rule *rule,
+                      enum audit_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Gathers the host facts the checks read (audit_host.c): identity, memory,
  * descriptor limit, LISTEN_FDS, what each listen entry resolves to, owners

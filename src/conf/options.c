@@ -169,12 +169,29 @@ const struct option_row options_table[] = {
       .metavar = "<num>",
       .help = "most connections open at once from one address; 0: no limit",
       .stats_name = "max_conns_per_ip", .stats = OPT_S_NUM },
+    { .name = "per-ip-v6-prefix", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(per_ip_v6_prefix), .min = 1, .max = 128, .def = "64",
+      .metavar = "<bits>",
+      .help = "--max-conns-per-ip counts IPv6 peers per /<bits> network (one "
+              "host often holds a whole /64); 128: per address. IPv4 peers "
+              "count per address",
+      .stats_name = "per_ip_v6_prefix", .stats = OPT_S_NUM },
     { .name = "read-timeout", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
       OPTION_FIELD(read_timeout), .min = 0, .max = 24 * 3600, .def = "30",
       .metavar = "<sec>",
       .help = "close a connection that holds a partial request this long "
               "(slowloris); 0: never",
       .stats_name = "read_timeout", .stats = OPT_S_NUM },
+    /* SECURITY: one budget for every connection's buffers together, so many
+     * clients that send huge lines or never read cannot push memory past it. */
+    { .name = "conn-mem-limit", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(conn_mem_limit), .min = 0, .max = 1024 * 1024, .unit = MiB,
+      .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
+      .help = "memory for all connections' input and output buffers together, "
+              "in megabytes (0: the default; raised to 2 x -I + 2 when smaller); "
+              "past it, the connections holding the most get out-of-memory "
+              "errors or are closed",
+      .stats_name = "read_buf_mem_limit", .stats = OPT_S_NUM },
 
     /* Start-up mode (SPEC §2, §6): command line only, applied in the first
      * pass over argv, so the file is read before the other flags and an
@@ -214,6 +231,11 @@ const struct option_row options_table[] = {
       OPTION_FIELD(hash_power), .min = 12, .max = 32, .metavar = "<num>",
       .help = "initial hash table size, a power of 2 (default: from -m)",
       .stats_name = "hashpower_init", .stats = OPT_S_NUM },
+    { .name = "read_buf_mem_limit", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(conn_mem_limit), .min = 0, .max = 1024 * 1024, .unit = MiB,
+      .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
+      .help = "memcached's name for --conn-mem-limit (0 is the default here, "
+              "never unlimited)" },
 };
 
 const size_t options_count = sizeof options_table / sizeof options_table[0];
@@ -1173,6 +1195,13 @@ bool options_validate(const struct settings *s, char *err, size_t errlen)
     return true;
 }
 
+size_t options_conn_mem_budget(const struct settings *s)
+{
+    size_t floor = 2 * s->item_size_max + 2 * 1024 * 1024;
+    size_t limit = s->conn_mem_limit ? s->conn_mem_limit : OPTIONS_CONN_MEM_DEFAULT;
+    return limit > floor ? limit : floor;
+}
+
 void options_release(struct settings *s)
 {
     allowlist_destroy(&s->allow);
@@ -1470,7 +1499,7 @@ static const char *const stats_order[] = {
     "chunk_size", "num_threads", "reqs_per_event", "cas_enabled", "tcp_backlog",
     "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
     "item_size_max", "maxconns_fast", "hashpower_init", "flush_enabled",
-    "idle_timeout", "ssl_enabled",
+    "idle_timeout", "ssl_enabled", "read_buf_mem_limit",
 };
 
 /* Settings memcached reports that are facts of hardcached, not options. */

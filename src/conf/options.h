@@ -174,6 +174,13 @@ void options_label(const struct option_row *row, char *buf, size_t len);
  * allowlist (s->allow), which is then ready for allowlist_admit. */
 bool options_validate(const struct settings *s, char *err, size_t errlen);
 
+/* The connection-buffer budget in force: --conn-mem-limit (0: the default),
+ * at least 2 x -I + 2 MiB so the largest item can always be answered. Each
+ * of a connection's two buffers may hold OPTIONS_CONN_BUF_FREE beyond it. */
+#define OPTIONS_CONN_MEM_DEFAULT ((size_t)64 * 1024 * 1024)
+#define OPTIONS_CONN_BUF_FREE ((size_t)32 * 1024)
+size_t options_conn_mem_budget(const struct settings *s);
+
 /* The config file (config.c; format in hardcached.conf(5)): one
  * "name = value" a line, names are the long flags without dashes and the
  * -o keys, '#' starts a comment outside quotes, blank lines are fine, CRLF

@@ -58,7 +58,9 @@ struct settings {
     struct allowlist *allow;        /* --allow / --allow-file; NULL = no allowlist */
     int seccomp_mode;               /* --seccomp: SECCOMP_MODE_ON (default), _LOG, _OFF */
     int max_conns_per_ip;           /* --max-conns-per-ip, 0 = off */
+    int per_ip_v6_prefix;           /* --per-ip-v6-prefix: IPv6 peers counted per /N, 64 */
     int read_timeout;               /* --read-timeout seconds, 30; 0 = off */
+    size_t conn_mem_limit;          /* --conn-mem-limit / -o read_buf_mem_limit, bytes */
     /* the --allow-file paths, for the audit of their owners and modes */
     char allow_files[SETTINGS_MAX_ALLOW_FILES][SETTINGS_PATH_MAX];
     int nallow_files;

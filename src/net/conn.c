@@ -19,11 +19,15 @@
 #include "base/clock.h"
 #include "base/ratelog.h"
 #include "base/vlog.h"
+#include "conf/options.h"
 #include "conf/settings.h"
 #include "net/worker.h"
 
 #define READ_CHUNK (16 * 1024)
 #define IDLE_KEEP (64 * 1024)      /* buffers above this shrink when idle */
+/* Each buffer may hold this much whatever the budget says: enough for any
+ * ordinary command line and answer, so every client can make progress. */
+#define BUF_FREE OPTIONS_CONN_BUF_FREE
 
 /* ---- registry for "stats conns" --------------------------------------- */
 
@@ -127,9 +131,14 @@ void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 static bool conn_arm(struct conn *c, bool want_write);
+static void conn_unyield(struct conn *c);
 
 static void conn_close(struct conn *c)
 {
+    conn_unyield(c);
+    if (c->pc.out_of_memory) {
+        atomic_fetch_add(&net_buf_oom_closes, 1);
+    }
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else if (c->w->conns == c) {
@@ -190,6 +199,8 @@ struct conn *conn_create(struct worker *w, const struct handoff *h)
     size_t item_max = w->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
     buf_init(&c->out, proto_out_limit(item_max));
+    buf_join_budget(&c->in, &net_conn_budget, BUF_IN, BUF_FREE);
+    buf_join_budget(&c->out, &net_conn_budget, BUF_OUT, BUF_FREE);
     proto_conn_init(&c->pc, &w->stats);
     atomic_store(&c->last_cmd, clock_now());
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
@@ -230,11 +241,12 @@ static bool conn_flush(struct conn *c)
     return true;
 }
 
-/* Reads one chunk. 1: got bytes; 0: nothing now; -1: closed or error. */
+/* Reads one chunk. 1: got bytes; 0: nothing now; -1: closed or error;
+ * -2: the request needs more input buffer than the budget grants. */
 static int conn_read(struct conn *c)
 {
-    if (!buf_reserve(&c->in, READ_CHUNK)) {
-        return -1;      /* cannot happen within the protocol's own bounds */
+    if (!buf_reserve(&c->in, READ_CHUNK) && !buf_reserve(&c->in, 1)) {
+        return -2;      /* the protocol's own bounds stop long lines earlier */
     }
     ssize_t n = recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
     if (n > 0) {
@@ -315,6 +327,82 @@ static bool conn_arm(struct conn *c, bool want_write)
     return true;
 }
 
+/* ---- -R: taking turns ------------------------------------------------- */
+
+/* Puts c at the back of its worker's yield list and makes sure the list is
+ * run after the next poll. libevent runs a zero timeout only after polling
+ * and after the sockets that poll found ready, so c goes behind all of them
+ * (event_active would run it again before polling: one busy client could
+ * hold the worker for as long as it kept sending). */
+static void conn_yield(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->yielded) {
+        return;
+    }
+    c->yielded = true;
+    c->ynext = NULL;
+    c->yprev = w->yield_tail;
+    if (w->yield_tail != NULL) {
+        w->yield_tail->ynext = c;
+    } else {
+        w->yield_head = c;
+    }
+    w->yield_tail = c;
+    w->yield_len++;
+    if (!evtimer_pending(w->yield_ev, NULL)) {
+        static const struct timeval now = { 0, 0 };
+        evtimer_add(w->yield_ev, &now);
+    }
+}
+
+static void conn_unyield(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (!c->yielded) {
+        return;
+    }
+    if (c->yprev != NULL) {
+        c->yprev->ynext = c->ynext;
+    } else {
+        w->yield_head = c->ynext;
+    }
+    if (c->ynext != NULL) {
+        c->ynext->yprev = c->yprev;
+    } else {
+        w->yield_tail = c->yprev;
+    }
+    c->yprev = c->ynext = NULL;
+    c->yielded = false;
+    w->yield_len--;
+}
+
+static void conn_drive(struct conn *c);
+
+void conn_run_yielded(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct worker *w = arg;
+    /* only those queued before this pass: one that yields again waits for
+     * the next poll */
+    for (int n = w->yield_len; n > 0 && w->yield_head != NULL; n--) {
+        struct conn *c = w->yield_head;
+        conn_unyield(c);
+        conn_drive(c);
+    }
+}
+
+/* A request needs more input buffer than the budget grants: memcached's
+ * answer, then the connection is closed (counted as read_buf_oom). */
+static void conn_out_of_memory(struct conn *c)
+{
+    buf_append_lit(&c->out, "SERVER_ERROR out of memory reading request\r\n");
+    c->pc.out_of_memory = true;
+    (void)conn_flush(c);
+    conn_close(c);
+}
+
 /* The core loop: parse, answer, read more, until something must wait. */
 static void conn_drive(struct conn *c)
 {
@@ -351,13 +439,17 @@ static void conn_drive(struct conn *c)
         }
         if (why == PROTO_STOP_BUDGET) {
             STAT_INC(c->w->stats.conn_yields);
-            event_active(c->ev, EV_READ, 0);  /* others first, then us again */
+            conn_yield(c);              /* others first, then us again */
             return;
         }
         if (why == PROTO_STOP_OUTPUT_FULL) {
             continue;
         }
         int r = conn_read(c);
+        if (r == -2) {
+            conn_out_of_memory(c);
+            return;
+        }
         if (r < 0) {
             conn_close(c);
             return;
@@ -395,5 +487,6 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg)
         conn_arm(c, c->want_write);         /* closes if the deadline passed */
         return;
     }
+    conn_unyield(c);                        /* this is its turn */
     conn_drive(c);
 }

@@ -28,6 +28,8 @@ struct conn {
     struct ip_key key;
     _Atomic uint32_t last_cmd;      /* rel time, for stats conns and idle_timeout */
     struct conn *prev, *next;       /* the owning worker's list */
+    bool yielded;                   /* on the worker's yield list */
+    struct conn *yprev, *ynext;
     char peer[80];                  /* "tcp:127.0.0.1:4242" */
     char local[80];
 };
@@ -38,6 +40,10 @@ struct conn *conn_create(struct worker *w, const struct handoff *h);
 /* Shutdown: runs every connection of w once more; each closes as soon as
  * it has answered everything it sent. */
 void conn_drain_all(struct worker *w);
+
+/* The worker's yield timer: gives each connection that used up its -R
+ * budget before the last poll one more turn. */
+void conn_run_yielded(evutil_socket_t fd, short what, void *arg);
 
 /* Appends "stats conns" lines for every registered connection. */
 bool conn_registry_emit(struct buf *out);

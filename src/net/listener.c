@@ -23,6 +23,7 @@
 
 #include "base/clock.h"
 #include "base/ratelog.h"
+#include "conf/options.h"
 #include "net/conn.h"
 #include "net/worker.h"
 #include "sec/allowlist.h"
@@ -287,20 +288,33 @@ static bool admit_peer(struct net *n, int fd, const struct sockaddr *peer)
     return false;
 }
 
+/* The log line of a --max-conns-per-ip refusal. An IPv6 peer is counted
+ * with its --per-ip-v6-prefix network (sec/connlimit.c), and the line says
+ * so: that one address may hold few connections itself. */
+static void log_per_ip_refusal(const struct sockaddr *peer, int v6_prefix)
+{
+    char who[80], group[48] = "";
+    if (peer->sa_family == AF_INET6 && v6_prefix < 128 &&
+        !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)peer)->sin6_addr)) {
+        snprintf(group, sizeof(group), " by its network (/%d)", v6_prefix);
+    }
+    conn_format_addr(peer, who, sizeof(who));
+    ratelog(&per_ip_log, "refused %s: --max-conns-per-ip reached%s", who, group);
+}
+
 /* -c and --max-conns-per-ip; the busy peer gets memcached's error line. */
 static bool within_limits(struct net *n, int fd, const struct sockaddr *peer, struct ip_key *key,
                           bool *limited)
 {
+    int v6_prefix = n->settings->per_ip_v6_prefix;
     if (atomic_load(&net_curr_conns) >= (uint64_t)n->settings->max_conns) {
         reject_busy(fd, &net_rejected_conns);
         return false;
     }
-    *limited = n->per_ip != NULL && connlimit_key(peer, key);
+    *limited = n->per_ip != NULL && connlimit_key(peer, v6_prefix, key);
     if (*limited && !connlimit_acquire(n->per_ip, key)) {
-        char who[80];
-        conn_format_addr(peer, who, sizeof(who));
         reject_busy(fd, &net_per_ip_rejects);
-        ratelog(&per_ip_log, "refused %s: --max-conns-per-ip reached", who);
+        log_per_ip_refusal(peer, v6_prefix);
         return false;
     }
     return true;
@@ -354,6 +368,19 @@ static uint64_t tv_us(struct timeval tv)
     return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/* memcached counts output buffers apart and within read_buf_bytes. */
+static void net_buffer_info(struct server_info *si)
+{
+    struct buf_budget *bb = &net_conn_budget;
+    si->response_obj_oom = atomic_load(&bb->refused[BUF_OUT]);
+    si->response_obj_count = atomic_load(&bb->count[BUF_OUT]);
+    si->response_obj_bytes = atomic_load(&bb->bytes[BUF_OUT]);
+    si->read_buf_count = atomic_load(&bb->count[BUF_IN]) + si->response_obj_count;
+    si->read_buf_bytes = atomic_load(&bb->bytes[BUF_IN]) + si->response_obj_bytes;
+    si->read_buf_oom = atomic_load(&net_buf_oom_closes);
+    si->conn_mem_peak = atomic_load(&bb->peak);
+}
+
 static void net_server_info(struct server_info *si)
 {
     struct net *n = the_net;
@@ -379,6 +406,7 @@ static void net_server_info(struct server_info *si)
     si->per_ip_rejects = atomic_load(&net_per_ip_rejects);
     si->read_timeouts = atomic_load(&net_read_timeouts);
     si->idle_timeouts = atomic_load(&net_idle_timeouts);
+    net_buffer_info(si);
 }
 
 static const struct stats_source net_stats_source = {
@@ -404,6 +432,7 @@ bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen
     n->srv.stats_src = &net_stats_source;
     n->srv.shutdown = net_shutdown;
     n->nworkers = n->settings->threads;
+    net_conn_budget.limit = options_conn_mem_budget(n->settings);
     n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
     if (n->workers == NULL) {
         snprintf(err, errlen, "out of memory for %d workers", n->nworkers);
@@ -431,7 +460,7 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
-    clock_tick((int64_t)time(NULL));
+    clock_update();
 }
 
 #define DRAIN_POLL_MS 20

@@ -18,6 +18,7 @@ struct net *net_bind(const struct settings *s, char *err, size_t errlen);
 /* Spawns settings->threads worker threads. False + err on failure. */
 bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen);
 
+
 /* Creates the accept loop, clock and signal events: every socket, eventfd
  * and epoll instance exists before the seccomp filter is loaded. */
 bool net_prepare(struct net *n, char *err, size_t errlen);

@@ -13,6 +13,8 @@
 
 _Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
 _Atomic uint64_t net_read_timeouts, net_idle_timeouts;
+struct buf_budget net_conn_budget;
+_Atomic uint64_t net_buf_oom_closes;
 _Atomic bool net_draining;
 
 static void worker_adopt(evutil_socket_t fd, short what, void *arg)
@@ -62,6 +64,10 @@ bool worker_start(struct worker *w, const struct proto_server *srv, int queue_ca
     }
     w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_adopt, w);
     if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
+        return false;
+    }
+    w->yield_ev = evtimer_new(w->base, conn_run_yielded, w);
+    if (w->yield_ev == NULL) {
         return false;
     }
     stats_register_thread(&w->stats);

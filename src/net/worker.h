@@ -31,11 +31,20 @@ struct worker {
     const struct settings *settings;
     struct connlimit *per_ip;       /* shared; NULL when off */
     struct conn *conns;             /* this worker's connections (its own list) */
+    /* connections that used up -R: each runs again only after the next poll,
+     * behind every socket that poll found ready */
+    struct conn *yield_head, *yield_tail;
+    int yield_len;
+    struct event *yield_ev;
 };
 
 /* Counters shared by listener and workers. */
 extern _Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
 extern _Atomic uint64_t net_read_timeouts, net_idle_timeouts;
+/* Every connection buffer belongs to this budget (--conn-mem-limit);
+ * net_buf_oom_closes counts connections closed for lack of buffer memory. */
+extern struct buf_budget net_conn_budget;
+extern _Atomic uint64_t net_buf_oom_closes;
 /* Set on SIGTERM: finish what each client sent, then close it. */
 extern _Atomic bool net_draining;
 

@@ -30,6 +30,8 @@ struct cmd_ctx {
     size_t nline;
     size_t out_mark;           /* buf_len(out) when the command started */
     bool suspended;            /* a get stopped at the high-water mark */
+    bool ran;                  /* run_command ran in this proto_process call */
+    size_t written;            /* out[0, written) counts as sent (see http_close) */
 };
 
 /* ---- replies ---------------------------------------------------------- */
@@ -41,7 +43,8 @@ static void reply(struct cmd_ctx *c, const char *s, size_t n)
         return;
     }
     if (!buf_reserve(c->out, n + 2)) {
-        c->pc->close = true;
+        c->pc->close = true;            /* it cannot be answered */
+        c->pc->out_of_memory = true;
         return;
     }
     buf_append(c->out, s, n);
@@ -621,8 +624,82 @@ static bool arity_ok(const struct command *cmd, size_t n)
     }
 }
 
+/* ---- HTTP on the cache port ------------------------------------------- */
+
+/* Does memcached 1.6's dispatcher (process_command_ascii) take this first
+ * word itself? It answers every word starting with g s a c i d t, every
+ * two-letter m word (meta commands) and the names below; only the rest
+ * reach its last branch, the one that checks for HTTP. */
+static bool memcached_dispatches(const struct token *word)
+{
+    static const char *const named[] = {
+        "replace", "prepend", "bget", "flush_all", "version", "quit", "lru_crawler",
+        "watch", "verbosity", "lru", "refresh_certs", "extstore",
+    };
+    switch (word->p[0]) {
+    case 'g': case 's': case 'a': case 'c': case 'i': case 'd': case 't':
+        return true;
+    case 'm':
+        if (word->n == 2) {
+            return true;
+        }
+        break;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (tok_is(word, named[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An unknown command whose last token (of the first 23) starts with "HTTP/",
+ * case-sensitive: "GET / HTTP/1.1", "POST /x HTTP/1.0". */
+static bool is_http_request(const struct token *tok, size_t ntokens)
+{
+    const struct token *last = &tok[ntokens - 2];
+    return !memcached_dispatches(&tok[0]) && last->n >= 5 && memcmp(last->p, "HTTP/", 5) == 0;
+}
+
+/* memcached writes its answers out after each get that reached its END
+ * (process_get_command: conn_mwrite) and when a batch of input is done (a
+ * new proto_process call here). Answers after that point are still queued
+ * when it closes for HTTP, and are lost with the connection. */
+static void note_written(struct cmd_ctx *c, const struct command *cmd)
+{
+    bool get = cmd->run == cmd_get || cmd->run == cmd_gets || cmd->run == cmd_gat
+               || cmd->run == cmd_gats;
+    size_t len = buf_len(c->out);
+    if (get && !c->suspended && len >= c->out_mark + 5
+            && memcmp(buf_head(c->out) + len - 5, "END\r\n", 5) == 0) {
+        c->written = len;
+    }
+}
+
+/* SECURITY: an HTTP request sent to the cache port (a browser, a proxy, a
+ * server-side request forgery) must not have its body run as commands: the
+ * connection is closed at once with nothing more answered, as memcached does
+ * (docs/COMPATIBILITY.md). Answers memcached would not have written yet are
+ * dropped, so the bytes on the wire are memcached's. */
+static void http_close(struct cmd_ctx *c)
+{
+    if (c->written < buf_len(c->out)) {
+        c->out->end = c->out->start + c->written;
+    }
+    c->pc->close = true;
+    STAT_INC(c->pc->stats->http_request_closes);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
 static void run_command(struct cmd_ctx *c)
 {
+    if (!c->ran) {              /* a new batch: what is queued counts as sent */
+        c->ran = true;
+        c->written = c->out_mark;
+    }
     struct token tok[MAX_TOKENS];
     size_t ntokens = tokenize(c->line, c->nline, tok);
     c->pc->noreply = false;
@@ -642,6 +719,11 @@ static void run_command(struct cmd_ctx *c)
             return;
         }
         cmd->run(c, tok, ntokens);
+        note_written(c, cmd);
+        return;
+    }
+    if (is_http_request(tok, ntokens)) {
+        http_close(c);
         return;
     }
     REPLY(c, "ERROR");
@@ -649,7 +731,32 @@ static void run_command(struct cmd_ctx *c)
 
 /* ---- -vv: the traffic log --------------------------------------------- */
 
-/* The first line of what was appended to out since mark, if anything. */
+/* -vv logs what kind of answer a command got, never a value or a counter
+ * (SECURITY.md): a number (incr/decr's new value) shows as "(number)" and
+ * "STAT name value" as "STAT name"; VALUE headers (key, flags, length) and
+ * memcached's fixed answer lines show as they are. A new answer line that
+ * carries data needs its row here. */
+static void answer_kind(const char **p, size_t *n)
+{
+    static const char number[] = "(number)";
+    size_t digits = 0;
+    while (digits < *n && (*p)[digits] >= '0' && (*p)[digits] <= '9') {
+        digits++;
+    }
+    if (*n > 0 && digits == *n) {
+        *p = number;
+        *n = sizeof(number) - 1;
+        return;
+    }
+    if (*n > 5 && memcmp(*p, "STAT ", 5) == 0) {
+        const char *space = memchr(*p + 5, ' ', *n - 5);
+        if (space != NULL) {
+            *n = (size_t)(space - *p);
+        }
+    }
+}
+
+/* The kind of the first line appended to out since mark, if anything. */
 static void trace_answer(const struct cmd_ctx *c, size_t mark)
 {
     if (!vlog_on(VLOG_TRAFFIC) || buf_len(c->out) <= mark) {
@@ -661,7 +768,11 @@ static void trace_answer(const struct cmd_ctx *c, size_t mark)
         n = VLOG_SHOW_MAX + 1;          /* enough to show it cut; never a scan of MBs */
     }
     const char *eol = memchr(p, '\r', n);
-    vlog_traffic(c->pc->trace_id, '>', p, eol != NULL ? (size_t)(eol - p) : n);
+    if (eol != NULL) {
+        n = (size_t)(eol - p);
+    }
+    answer_kind(&p, &n);
+    vlog_traffic(c->pc->trace_id, '>', p, n);
 }
 
 static void nread_complete(struct cmd_ctx *c)
@@ -781,6 +892,9 @@ size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
         }
         size_t n = process_line(&c, in + done, len - done, why);
         if (n == 0) {
+            if (*why == PROTO_STOP_OUTPUT_FULL) {
+                (*budget)--;     /* a get that suspended did a command's work */
+            }
             return done;
         }
         (*budget)--;

@@ -50,6 +50,7 @@ struct proto_conn {
     struct thread_stats *stats;
     bool noreply;              /* the current command's answers are dropped */
     bool close;                /* close once the output is written */
+    bool out_of_memory;        /* closing because an answer found no buffer */
     /* PROTO_NREAD: a value streaming into an allocated item */
     struct item *item;
     char *item_data;

@@ -132,6 +132,13 @@ static void stats_general(struct store *st, const struct settings *s,
     EMIT_U64(out, "total_connections", si.total_connections);
     EMIT_U64(out, "rejected_connections", si.rejected_connections);
     EMIT_U64(out, "connection_structures", si.connection_structures);
+    EMIT_U64(out, "response_obj_oom", si.response_obj_oom);
+    EMIT_U64(out, "response_obj_count", si.response_obj_count);
+    EMIT_U64(out, "response_obj_bytes", si.response_obj_bytes);
+    EMIT_U64(out, "read_buf_count", si.read_buf_count);
+    EMIT_U64(out, "read_buf_bytes", si.read_buf_bytes);
+    EMIT_U64(out, "read_buf_bytes_free", 0);
+    EMIT_U64(out, "read_buf_oom", si.read_buf_oom);
     EMIT_U64(out, "reserved_fds", si.reserved_fds);
 #define X(name) EMIT_U64(out, #name, t.name);
     X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch) X(cmd_meta)
@@ -149,6 +156,7 @@ static void stats_general(struct store *st, const struct settings *s,
     EMIT_U64(out, "time_in_listen_disabled_us", 0);
     EMIT_U64(out, "threads", si.threads);
     EMIT_U64(out, "conn_yields", t.conn_yields);
+    EMIT_U64(out, "http_request_closes", t.http_request_closes);  /* ours */
     EMIT_U64(out, "hash_power_level", ss.hash_power_level);
     EMIT_U64(out, "hash_bytes", ss.hash_bytes);
     EMIT_U64(out, "hash_is_expanding", 0);
@@ -178,6 +186,7 @@ static void stats_general(struct store *st, const struct settings *s,
     EMIT_U64(out, "per_ip_rejects", si.per_ip_rejects);
     EMIT_U64(out, "read_timeouts", si.read_timeouts);
     EMIT_U64(out, "idle_timeouts", si.idle_timeouts);
+    EMIT_U64(out, "conn_mem_peak", si.conn_mem_peak);
 }
 
 static void emit_setting(void *ctx, const char *name, const char *value)

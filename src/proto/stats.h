@@ -26,7 +26,8 @@ typedef _Atomic uint64_t stat_t;
     X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits) \
     X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits) X(cas_badval) \
     X(touch_hits) X(touch_misses) X(store_too_large) X(store_no_memory) \
-    X(auth_cmds) X(auth_errors) X(bytes_read) X(bytes_written) X(conn_yields)
+    X(auth_cmds) X(auth_errors) X(bytes_read) X(bytes_written) X(conn_yields) \
+    X(http_request_closes)
 
 /* Per memory class, for "stats slabs". */
 #define CLASS_COUNTERS(X) \
@@ -58,6 +59,10 @@ struct server_info {
     const char *libevent_version;
     /* security counters: extra fields, ignored by memcached tools */
     uint64_t allowlist_rejects, per_ip_rejects, read_timeouts, idle_timeouts;
+    /* connection buffers (memcached's read_buf_* / response_obj_* fields) */
+    uint64_t response_obj_oom, response_obj_count, response_obj_bytes;
+    uint64_t read_buf_count, read_buf_bytes, read_buf_oom;
+    uint64_t conn_mem_peak;
 };
 
 struct stats_source {

@@ -1,6 +1,7 @@
-/* connlimit.c: an open-addressing table (linear probing, backward-shift
- * deletion, so no tombstones pile up) of address -> open connections, under
- * one mutex. It is touched only at accept and close, never per request. */
+/* connlimit.c: the key a peer is counted under (its IPv4 address, or its
+ * IPv6 network), and an open-addressing table (linear probing, backward-shift
+ * deletion, so no tombstones pile up) of key -> open connections, under one
+ * mutex. It is touched only at accept and close, never per request. */
 #include "sec/connlimit.h"
 
 #include <netinet/in.h>
@@ -21,7 +22,14 @@ struct connlimit {
     uint32_t per_ip_max;
 };
 
-bool connlimit_key(const struct sockaddr *peer, struct ip_key *out)
+/* SECURITY: an IPv6 peer is counted per network, not per address: a client
+ * given a /64 (the usual end-site or cloud allocation) can pick any of 2^64
+ * source addresses, so a per-/128 count would not limit it at all. IPv4 and
+ * IPv4-mapped peers (::ffff:a.b.c.d, from a dual-stack socket handed over by
+ * systemd) stay per address: masking those would put every IPv4 client in
+ * one slot. A masked IPv6 key cannot equal a mapped one (that would need the
+ * first 96 bits to be ::ffff:, which makes the address mapped). */
+bool connlimit_key(const struct sockaddr *peer, int v6_prefix, struct ip_key *out)
 {
     memset(out, 0, sizeof(*out));
     if (peer->sa_family == AF_INET) {
@@ -31,11 +39,20 @@ bool connlimit_key(const struct sockaddr *peer, struct ip_key *out)
         memcpy(out->addr + 12, &in4->sin_addr, 4);
         return true;
     }
-    if (peer->sa_family == AF_INET6) {
-        memcpy(out->addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+    if (peer->sa_family != AF_INET6) {
+        return false;
+    }
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a) || v6_prefix >= 128) {
+        memcpy(out->addr, a->s6_addr, 16);
         return true;
     }
-    return false;
+    size_t bits = v6_prefix > 0 ? (size_t)v6_prefix : 0;
+    memcpy(out->addr, a->s6_addr, bits / 8);
+    if (bits % 8 != 0) {
+        out->addr[bits / 8] = a->s6_addr[bits / 8] & (uint8_t)(0xff << (8 - bits % 8));
+    }
+    return true;
 }
 
 struct connlimit *connlimit_create(int per_ip_max, int capacity)
@@ -134,4 +151,12 @@ void connlimit_release(struct connlimit *cl, const struct ip_key *key)
         slot_delete(cl, i);
     }
     pthread_mutex_unlock(&cl->lock);
+}
+
+uint32_t connlimit_count(struct connlimit *cl, const struct ip_key *key)
+{
+    pthread_mutex_lock(&cl->lock);
+    uint32_t n = cl->slots[slot_find(cl, key)].count;
+    pthread_mutex_unlock(&cl->lock);
+    return n;
 }

@@ -4,13 +4,16 @@ triggered here, and every run is checked in both formats: the text report
 (one `severity id: what; fix: how` line per finding, most severe first, then
 one summary line) and the JSON one (parsed; same findings, same exit status).
 Findings that need a host we cannot make (a user with gid 0, an active ufw
-rule) are proven by tests/unit/test_audit.c on made-up hosts. Nothing here
-binds a socket, changes the firewall or creates users."""
+rule) are proven by tests/unit/test_audit.c on made-up hosts; an inactive ufw
+is faked, as root, by a stand-in /usr/sbin/ufw bound over the real one in a
+private mount namespace of the audited process only. Nothing here binds a
+socket, changes the firewall or creates users."""
 import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 import unittest
 
@@ -30,10 +33,10 @@ def phys_mb():
 class Report:
     """Both reports of one configuration."""
 
-    def __init__(self, test, args, **kw):
+    def __init__(self, test, args, runner=au.run, **kw):
         self.args = list(args)
-        self.rc, self.text, self.err = au.run(["--check-config"] + self.args, **kw)
-        rc_json, out_json, _ = au.run(["--check-config", "--format=json"] + self.args, **kw)
+        self.rc, self.text, self.err = runner(["--check-config"] + self.args, **kw)
+        rc_json, out_json, _ = runner(["--check-config", "--format=json"] + self.args, **kw)
         test.assertEqual(self.rc, rc_json, "text and json disagree on the exit status")
         try:
             self.json = json.loads(out_json)
@@ -82,10 +85,45 @@ class Report:
         return None
 
 
+# Runs the daemon in its own mount namespace with `dir`/ufw (a script)
+# standing in for /usr/sbin (the audit runs /usr/sbin/ufw by its full path).
+FAKE_UFW_SH = 'mount --bind "$0" /usr/sbin && exec "$@"'
+
+
+def fake_ufw_runner(fake_dir):
+    def run(args, timeout=30):
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                            FAKE_UFW_SH, fake_dir, au.binary()] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=timeout,
+                           env={k: v for k, v in os.environ.items()
+                                if k not in ("LISTEN_FDS", "LISTEN_PID")})
+        return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    return run
+
+
+def fake_ufw_skip_reason():
+    if not IS_ROOT:
+        return "needs root (a mount namespace with a stand-in ufw)"
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return "needs unshare and mount (util-linux)"
+    try:
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    except OSError as e:
+        return "unshare: %s" % e
+    if p.returncode != 0:
+        return "cannot make a mount namespace here"
+    return skip_defaults_reason()
+
+
 def skip_defaults_reason():
     if IS_ROOT and not au.user_exists("memcache"):
         return "as root the defaults need the user memcache (scripts/ensure-user.sh)"
     return None
+
+
+FAKE_UFW_SKIP = fake_ufw_skip_reason()
 
 
 class CheckConfig(unittest.TestCase):
@@ -200,13 +238,27 @@ class CheckConfig(unittest.TestCase):
 
     def test_exposed_without_per_ip_cap_and_with_flush_all(self):
         r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8")
-        self.assert_finding(r, "per-ip-unlimited", "info")
+        self.assert_finding(r, "per-ip-unlimited", "warning",
+                            "no per-address connection cap (--max-conns-per-ip 0) and no idle "
+                            "timeout (-o idle_timeout=0)")
+        fix = r.finding("per-ip-unlimited")["fix"]
+        self.assertIn("--max-conns-per-ip", fix)
+        self.assertIn("idle_timeout", fix)
         self.assert_finding(r, "flush-all-exposed", "info")
         self.assertNotIn("listen-exposed", r.ids)
         r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "--max-conns-per-ip", "8",
                         "-F")
         self.assertNotIn("per-ip-unlimited", r.ids)
         self.assertNotIn("flush-all-exposed", r.ids)
+
+    def test_per_ip_unlimited_is_info_with_an_idle_timeout_or_on_loopback(self):
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "-o", "idle_timeout=120")
+        self.assert_finding(r, "per-ip-unlimited", "info", "idle for 120 s")
+        conf = self.write("idle.conf", "listen = 0.0.0.0\nallow = 10.0.0.0/8\n"
+                          "idle_timeout = 120\n")
+        self.assert_finding(self.report("--config", conf), "per-ip-unlimited", "info")
+        r = self.report("-l", "127.0.0.1", "-o", "idle_timeout=0")
+        self.assertNotIn("per-ip-unlimited", r.ids)
 
     def test_unix_socket_open_to_others(self):
         sock = os.path.join(self.tmp, "hc.sock")
@@ -299,12 +351,37 @@ class CheckConfig(unittest.TestCase):
             self.assertEqual(ufw_ids, ["ufw-unreadable"], r.text)
         elif "Status: inactive" in text:
             self.assertEqual(ufw_ids, ["ufw-inactive"], r.text)
+            self.assert_finding(r, "ufw-inactive", "warning", "0.0.0.0:11211")  # allowlisted
+            r = self.report("-l", "0.0.0.0")
             self.assert_finding(r, "ufw-inactive", "critical", "0.0.0.0:11211")
         else:
             self.skipTest("ufw is active here; its verdicts are proven by test_audit.c "
                           "(this test changes no firewall)")
         # loopback only: ufw is not asked
         self.assertFalse([i for i in self.report().ids if i.startswith("ufw-")])
+
+    @unittest.skipIf(FAKE_UFW_SKIP, FAKE_UFW_SKIP)
+    def test_ufw_inactive_is_a_warning_with_an_allowlist(self):
+        d = os.path.join(self.tmp, "fake-sbin")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        self.write(os.path.join(d, "ufw"), "#!/bin/sh\necho 'Status: inactive'\n", 0o755)
+        run = fake_ufw_runner(d)
+        # the allowlist refuses other peers: a warning, and --fail-on=critical passes
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/24", runner=run)
+        self.assert_finding(r, "ufw-inactive", "warning",
+                            "no firewall rule keeps others away from 0.0.0.0:11211; only "
+                            "the daemon's allowlist refuses them")
+        self.assertEqual(r.rc, 1, r.text)
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/24", "--fail-on=critical",
+                        runner=run)
+        self.assertEqual(r.rc, 0, r.text)
+        self.assertEqual(r.json["summary"]["critical"], 0)
+        # nothing in front of the port: critical, whatever --fail-on says
+        for args in (["-l", "0.0.0.0"], ["-l", "0.0.0.0", "--allow", "0.0.0.0/0"]):
+            r = self.report(*(args + ["--fail-on=critical"]), runner=run)
+            self.assert_finding(r, "ufw-inactive", "critical", "0.0.0.0:11211")
+            self.assertEqual(r.rc, 2)
 
     # --- exit statuses and --fail-on -------------------------------------------
 

@@ -5,7 +5,7 @@ be replayed by itself. Each sequence works in its own key namespace (a prefix wi
 sequence number), plus a few short un-prefixed keys that it deletes first. Commands are
 valid and malformed ASCII protocol: every storage and retrieval command, delete, incr,
 decr, touch, flush_all (immediate, noreply, junk and delayed), version, verbosity, junk
-lines; edge numbers, wrong token counts, empty tokens, leading/trailing spaces, tabs, NUL
+lines, lines that look like HTTP requests but are not closed for it; edge numbers, wrong token counts, empty tokens, leading/trailing spaces, tabs, NUL
 and control bytes in keys, wrong declared lengths and bad data terminators, noreply
 everywhere.
 
@@ -13,6 +13,8 @@ What it avoids, and why (each is a property of the test, not an exemption):
 - chunks that leave the server waiting for bytes (a declared length longer than what
   follows is padded so the server reads exactly what was sent; see mcmodel.parse_stream);
 - lines that a data block turns into state-changing or stream-changing commands;
+- lines on which memcached closes the connection for HTTP (mcmodel.http_closes): a close
+  ends the comparison; tests/integration/test_http.py checks those against both;
 - exptimes of 1-9 seconds (would expire while the two servers' clocks tick apart);
 - incr/decr on a value memcached 1.6.18 reads past the item for (>= 2^63 or all
   whitespace: ../shared/NOTES.md), tracked conservatively per key;
@@ -50,7 +52,7 @@ CAS_LITERALS = [b"0", b"18446744073709551615", b"9223372036854775808", b"12a", b
 COMMANDS = [(16, "set"), (6, "add"), (5, "replace"), (5, "append"), (4, "prepend"),
             (9, "cas"), (14, "get"), (9, "gets"), (4, "gat"), (3, "gats"), (7, "delete"),
             (8, "incr"), (6, "decr"), (4, "touch"), (1, "flush_all"), (1.5, "version"),
-            (1, "verbosity"), (2.5, "junk")]
+            (1, "verbosity"), (2.5, "junk"), (1.5, "http")]
 # First words a generated chunk may start with; anything else memcached knows is off
 # limits (stats, watch, quit, shutdown, lru, slabs, meta commands ...).
 ALLOWED_FIRST = {b"set", b"add", b"replace", b"append", b"prepend", b"cas", b"get", b"gets",
@@ -62,6 +64,12 @@ TOO_BIG_VALUE = 1048577      # larger than -I 1m allows, whatever the item heade
 MAX_PAD = 1100000
 ABSFUT_MODEL = b"1900000000"  # stands for "now + 2 days" when the model reads a chunk
 CAS_MODEL = b"77777777777777"  # stands for a real cas unique when the model reads a chunk
+HTTP_VERSIONS = [b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2", b"HTTP/"]
+HTTP_METHODS = [b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"CONNECT"]
+# Unknown words memcached's dispatcher still takes (first byte g s a c i d t): ERROR,
+# never an HTTP close.
+HTTP_DISPATCHED = [b"gett", b"got", b"sett", b"stat", b"add1", b"cas2", b"incrx", b"dget",
+                   b"touchy"]
 
 
 def pick(rng, weighted):
@@ -298,6 +306,8 @@ class SequenceGenerator:
                 [b"verbosity", b"1"], [b"verbosity", b"0"], [b"verbosity", b"1", b"noreply"],
                 [b"verbosity", b"abc"], [b"verbosity"], [b"verbosity", b"1", b"2", b"3"],
                 [b"verbosity", rng.choice(EDGE)]]))
+        if cmd == "http":
+            return self.http_parts()
         # junk
         k = self.key()
         return [rng.choice([b"", b"   ", b"GET " + k, b"xyzzy", b"\t", b"gett " + k,
@@ -305,6 +315,27 @@ class SequenceGenerator:
                             b"set", b"incr", b"delete", b"cas " + k, b"get " + b"k" * 251,
                             b"get " + b" " * 40 + k, b"\r", b"quit" + b"x"]),
                 b"\r\n" if rng.random() < 0.9 else b"\n"]
+
+    def http_parts(self):
+        """Lines shaped like HTTP request lines that memcached does not close on: a get
+        whose last key is "HTTP/1.1", a lower-case version, a last token that is not the
+        version (noreply, past the 23rd token), a one-byte or dispatched command word,
+        known commands with an HTTP/ argument. Whitespace mutations (join_line) may turn
+        one into a line that closes; _check drops those."""
+        rng = self.rng
+        ver = rng.choice(HTTP_VERSIONS)
+        path = rng.choice([b"/", b"/index.html", b"*", b"/" + self.prefix + b"x", self.key()])
+        meth = rng.choice(HTTP_METHODS)
+        words = rng.choice([
+            [b"get", path, ver], [b"gets", path, ver], [b"get", ver],
+            [meth, path, ver.lower()], [meth, path, b"Http/1.1"],
+            [meth, path, ver, b"noreply"], [meth, path, ver, b"x"], [meth, path, b"HTTP"],
+            [meth, path, b"xHTTP/1.1"], [meth[:1], path, ver],
+            [rng.choice(HTTP_DISPATCHED), path, ver],
+            [meth] + [b"a"] * 22 + [ver],
+            [b"delete", ver], [b"incr", ver], [b"touch", ver], [b"flush_all", ver],
+            [b"version", ver]])
+        return self.join_line(words)
 
     # --- checking and bookkeeping ---------------------------------------------------
 
@@ -335,6 +366,8 @@ class SequenceGenerator:
         for u in units[1:]:   # lines a data block turned into commands
             if u.words and M.is_known_command(u.cmd):
                 return None
+        if any(M.http_closes(M.strip_line(u.raw)) for u in units):
+            return None       # a close cannot be compared on this wire
         if first.cmd in (b"incr", b"decr") and first.ntok in (4, 5):
             if self.ub.get(first.words[1], 0) is None:
                 return None

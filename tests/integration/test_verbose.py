@@ -1,21 +1,36 @@
 """-v / -vv and the "verbosity" command (SPEC §2). memcached's meaning: -v
 logs errors, -vv also each client command and answer; "verbosity N" changes
 the level at run time, capped at 2. hardcached's log lines: "<fd command",
-">fd first answer line", client bytes escaped; values are never logged; and
+">fd" the answer's kind (its first line; an incr/decr number shows as
+"(number)", a "STAT name value" line as "STAT name"), client bytes escaped;
+values and counters are never logged; and
 "verbosity N" cannot raise the level past the start-up -v count (a client
-cannot turn on a log of every key). Each case reads the daemon's own output."""
-import re
-import time
+cannot turn on a log of every key). Each case reads the daemon's own output.
+
+Timing: a command's log lines are written before its answer is sent, so once a
+test has read the answer they are in the file; everything else (a connection
+closed, a timeout) happens on the daemon's clock and is waited for with a
+deadline (log_has), never a sleep."""
 import unittest
 
 from itest import (END, OK, STORED, deliberate_difference, hardcached_only, start_server,
-                   storage, sync, wait_until)
+                   storage, sync)
+
+WAIT = 10.0     # a deadline for events under load; a pass returns as soon as it is seen
 
 
-def log_has(server, pattern, timeout=3.0):
-    """True once the daemon's output matches the regex (bytes reach the log
-    file asynchronously to our reads of it)."""
-    return wait_until(lambda: re.search(pattern, server.output(), re.M) is not None, timeout)
+def log_has(server, pattern, timeout=WAIT):
+    """True once the daemon's output matches the regex (re.M), False at the deadline."""
+    return server.wait_output(pattern, timeout) is not None
+
+
+def our_fd(server, client):
+    """The fd the daemon logs our connection under (found by our port: the
+    harness's readiness probe connected first, maybe on another fd)."""
+    port = client.sock.getsockname()[1]
+    m = server.wait_output(r"^<(\d+) new client connection from tcp:127\.0\.0\.1:%d$" % port)
+    assert m is not None, server.output()
+    return m.group(1)
 
 
 class VerbosityCommand(unittest.TestCase):
@@ -38,7 +53,7 @@ class VerbosityCommand(unittest.TestCase):
             self.assertEqual(sync(c, b"verbosity 2\r\n"), OK)
             self.assertEqual(c.stats("settings")["verbosity"], "0")
             self.assertEqual(sync(c, storage("set", "secret-session-id", "v")), STORED)
-            time.sleep(0.2)
+            # a line would have been written before the answer we just read
             self.assertNotIn("secret-session-id", s.output())
 
 
@@ -52,13 +67,9 @@ class TrafficLog(unittest.TestCase):
                 self.assertEqual(sync(c, b"get k1 nope\r\n")[:9], b"VALUE k1 ")
                 self.assertEqual(sync(c, b"bogus\r\n"), b"ERROR\r\n")
                 self.assertTrue(log_has(s, r"^<(\d+) bogus$"), s.output())
-                out = s.output()
-                # our connection, not the harness's readiness probe: by our port
                 port = c.sock.getsockname()[1]
-                fd = re.search(r"^<(\d+) new client connection from tcp:127\.0\.0\.1:%d$" % port,
-                               out, re.M)
-                self.assertIsNotNone(fd, out)
-                fd = fd.group(1)
+                fd = our_fd(s, c)
+                out = s.output()
                 expected = ["<%s set k1 0 0 24" % fd, ">%s STORED" % fd,
                             "<%s get k1 nope" % fd, ">%s VALUE k1 0 24" % fd,
                             "<%s version" % fd, "<%s bogus" % fd, ">%s ERROR" % fd]
@@ -71,6 +82,36 @@ class TrafficLog(unittest.TestCase):
             opened = r"^<%s new client connection from tcp:127\.0\.0\.1:%d$" % (fd, port)
             self.assertTrue(log_has(s, opened + r"(?s:.*)^<%s connection closed\.$" % fd),
                             s.output())
+
+    def test_vv_logs_answer_kinds_never_numbers_or_stat_values(self):
+        # SECURITY.md: -vv never logs values; incr/decr answer with one, stats with counters
+        with start_server(("-vv",)) as s, s.client() as c:
+            self.assertEqual(sync(c, storage("set", "ctr", "7000001")), STORED)
+            self.assertEqual(sync(c, b"incr ctr 1\r\n"), b"7000002\r\n")
+            self.assertEqual(sync(c, b"decr ctr 3\r\n"), b"6999999\r\n")
+            self.assertEqual(sync(c, b"incr ctr 1 noreply\r\n"), b"")
+            self.assertEqual(sync(c, b"get ctr\r\n"), b"VALUE ctr 0 7\r\n7000000\r\nEND\r\n")
+            self.assertEqual(sync(c, b"incr nope 1\r\n"), b"NOT_FOUND\r\n")
+            st = c.stats()
+            settings = c.stats("settings")
+            fd = our_fd(s, c)
+            out = s.output()
+            lines = [l for l in out.splitlines() if l.startswith(("<" + fd, ">" + fd))]
+            for want in ["<%s incr ctr 1" % fd, ">%s (number)" % fd, "<%s decr ctr 3" % fd,
+                         ">%s VALUE ctr 0 7" % fd, ">%s NOT_FOUND" % fd,
+                         "<%s stats" % fd, ">%s STAT pid" % fd,
+                         "<%s stats settings" % fd, ">%s STAT maxbytes" % fd]:
+                self.assertIn(want, lines)
+            self.assertEqual(lines.count(">%s (number)" % fd), 2)
+            for value in ["7000001", "7000002", "6999999", "7000000"]:
+                self.assertNotIn(value, out)
+            # no answer line shows a stat's value: the STAT lines end at the name
+            shown = [l for l in lines if l.startswith(">%s STAT " % fd)]
+            self.assertEqual(len(shown), 2)
+            for l in shown:
+                self.assertEqual(len(l.split(" ")), 3, l)
+            self.assertNotIn(" %s" % st["pid"], "\n".join(lines))
+            self.assertNotIn(settings["maxbytes"], out)
 
     def test_client_bytes_are_escaped_and_cut(self):
         with start_server(("-vv",)) as s, s.client() as c:
@@ -109,8 +150,8 @@ class TrafficLog(unittest.TestCase):
             with s.client() as partial, s.client() as idle:
                 partial.send(b"get half-a-comm")
                 self.assertEqual(sync(idle, b"get k\r\n"), END)
-                self.assertTrue(partial.is_closed(5.0))
-                self.assertTrue(idle.is_closed(6.0))
+                self.assertTrue(partial.is_closed(WAIT))
+                self.assertTrue(idle.is_closed(WAIT))
             self.assertTrue(log_has(s, r"^hardcached: closed tcp:127\.0\.0\.1:\d+: a partial "
                                        r"request or unread answers held for 1 s"), s.output())
             self.assertTrue(log_has(s, r"^hardcached: closed tcp:127\.0\.0\.1:\d+: idle for 2 s"),
@@ -121,8 +162,8 @@ class TrafficLog(unittest.TestCase):
     def test_quiet_by_default(self):
         with start_server(("--read-timeout", "1")) as s, s.client() as c:
             c.send(b"get half")
-            self.assertTrue(c.is_closed(5.0))
-            time.sleep(0.2)
+            self.assertTrue(c.is_closed(WAIT))
+            # a -v line for this close would be written before the close itself
             self.assertEqual(s.output(), "")
 
 

@@ -3,6 +3,7 @@ Debian's memcached as a reference) on a free loopback port, waits until it
 answers, and gives tests a raw socket client that reads exact bytes.
 Every wait here is bounded in time; every server is killed on exit."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,24 @@ def free_port():
 
 def is_root():
     return os.geteuid() == 0
+
+
+def wait_until(predicate, timeout, what=None, interval=0.05):
+    """Poll predicate until it returns something true or `timeout` seconds pass;
+    returns its last value. With `what` (a description), giving up raises
+    AssertionError naming it. For anything a test observes that the daemon does
+    asynchronously to the test's own reads (a log line, a stats counter another
+    thread bumps, a file, a socket it closes): wait for the event with a
+    deadline, never sleep and hope."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if not v and what is not None:
+        raise AssertionError("gave up after %.1fs waiting for %s" % (timeout, what))
+    return v
 
 
 class Server:
@@ -57,6 +76,13 @@ class Server:
         """Everything the daemon printed so far."""
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
+
+    def wait_output(self, pattern, timeout=10.0):
+        """The first match of the regex (re.M) in the daemon's output, waiting up
+        to `timeout` seconds for it: its lines reach the file asynchronously to
+        anything the test reads from a socket. None at the deadline."""
+        rx = re.compile(pattern, re.M)
+        return wait_until(lambda: rx.search(self.output()), timeout)
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -187,6 +213,29 @@ class RawClient:
             return True
         except socket.timeout:
             return False
+        finally:
+            self.sock.settimeout(5.0)
+
+    def read_to_close(self, timeout=5.0):
+        """(bytes, closed): everything the server sends until it closes the
+        connection (EOF or reset), or until `timeout` seconds pass (closed False)."""
+        deadline = time.monotonic() + timeout
+        data, self.buf = self.buf, b""
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return data, False
+                self.sock.settimeout(left)
+                try:
+                    chunk = self.sock.recv(65536)
+                except socket.timeout:
+                    return data, False
+                if not chunk:
+                    return data, True
+                data += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return data, True
         finally:
             self.sock.settimeout(5.0)
 

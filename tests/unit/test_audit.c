@@ -204,6 +204,7 @@ static void m_coredumps(void) { s.enable_coredumps = true; }
 static void m_keys_logged(void) { s.verbose = 2; }
 static void m_read_timeout(void) { s.read_timeout = 0; }
 static void m_per_ip(void) { expose(); set_allow("10.0.0.0/8"); }
+static void m_per_ip_idle(void) { m_per_ip(); s.idle_timeout = 300; }
 static void m_flush(void) { expose(); set_allow("10.0.0.0/8"); }
 static void m_unix_open(void)
 {
@@ -229,6 +230,11 @@ static void m_ufw_inactive(void)
     h.ufw = AUDIT_UFW_READ;
     snprintf(h.ufw_status, sizeof h.ufw_status, "Status: inactive\n");
 }
+static void m_ufw_inactive_no_allow(void)
+{
+    m_ufw_inactive();
+    allowlist_destroy(&s.allow);
+}
 static void m_ufw_open(void)
 {
     expose();
@@ -246,6 +252,17 @@ static void m_ufw_unreadable(void)
     set_allow("10.0.0.0/8");
     h.ufw = AUDIT_UFW_UNREADABLE;
     snprintf(h.ufw_why, sizeof h.ufw_why, "not running as root");
+}
+
+static void m_conn_mem_over(void)
+{
+    s.mem_limit = 12ull << 30;              /* 75 %: not memory-near-ram */
+    s.conn_mem_limit = 4096ull << 20;
+}
+static void m_conn_mem_raised(void)
+{
+    s.mem_limit = 256ull << 20;
+    s.item_size_max = 64ull << 20;
 }
 
 static const struct {
@@ -268,7 +285,11 @@ static const struct {
     { "coredumps-enabled", m_coredumps, "core file" },
     { "keys-logged", m_keys_logged, "keys included" },
     { "read-timeout-off", m_read_timeout, "--read-timeout 0" },
-    { "per-ip-unlimited", m_per_ip, "--max-conns-per-ip 0" },
+    { "per-ip-unlimited", m_per_ip, "no per-address connection cap (--max-conns-per-ip 0) and "
+      "no idle timeout (-o idle_timeout=0) while listening beyond loopback: one client can "
+      "hold all 1024 connections of -c with idle sockets" },
+    { "per-ip-unlimited", m_per_ip_idle, "one client can take all 1024 connections of -c, "
+      "until idle_timeout closes those idle for 300 s" },
     { "flush-all-exposed", m_flush, "flush_all is enabled" },
     { "unix-socket-open", m_unix_open, "unix socket /run/hc.sock with mask 0777" },
     { "file-others-writable", m_file_others, "config file /etc/hc.conf is writable by every "
@@ -281,12 +302,19 @@ static const struct {
     { "file-foreign-owner", m_dir_owner, "directory /etc/hardcached (holding" },
     { "memory-exceeds-ram", m_mem_over, "-m 32768 (32.0 GiB) is more than the host's 16.0 GiB" },
     { "memory-near-ram", m_mem_near, "more than 80% of the host's 16.0 GiB" },
+    { "conn-mem-over-ram", m_conn_mem_over, "plus connection buffers (--conn-mem-limit 4096 "
+      "MiB and 64 MiB for -c 1024 connections' own allowance) is more than the host's 16.0 GiB" },
+    { "conn-mem-raised", m_conn_mem_raised, "--conn-mem-limit 64 MiB is less than 2 x -I "
+      "(65536 KiB) + 2 MiB: the daemon uses 130 MiB" },
     { "conn-limit-above-nofile", m_nofile, "-c 1024 needs 1088 open files" },
     { "user-missing", m_user_missing, "run-as user \"memcache\" does not exist" },
     { "user-root", m_user_root, "has uid 103 and gid 0" },
     { "user-ignored", m_user_ignored, "runs as \"alice\" and -u/--user \"memcache\" has no "
       "effect" },
-    { "ufw-inactive", m_ufw_inactive, "ufw is installed but inactive" },
+    { "ufw-inactive", m_ufw_inactive, "ufw is installed but inactive: no firewall rule keeps "
+      "others away from 0.0.0.0:11211; only the daemon's allowlist refuses them" },
+    { "ufw-inactive", m_ufw_inactive_no_allow, "ufw is installed but inactive: no firewall "
+      "rule keeps others away from 0.0.0.0:11211" },
     { "ufw-open", m_ufw_open, "the rule \"11211/tcp                  ALLOW IN    Anywhere\" "
       "allows port 11211/tcp from anywhere" },
     { "ufw-unreadable", m_ufw_unreadable, "cannot read ufw state (not running as root)" },
@@ -303,17 +331,18 @@ START_TEST(test_each_finding)
                   cases[i].id, cases[i].needle, f->what);
     /* in text, one line with severity, id, what and fix ... */
     char line[2048];
-    snprintf(line, sizeof line, "%s %s: %s; fix: %s\n", audit_severity_name(f->rule->severity),
+    snprintf(line, sizeof line, "%s %s: %s; fix: %s\n", audit_severity_name(f->severity),
              f->rule->id, f->what, f->rule->fix);
     int st = print();
     ck_assert_msg(strstr(out, line) != NULL, "%s not in:\n%s", line, out);
-    ck_assert_int_eq(st, f->rule->severity == AUDIT_CRITICAL ? 2
-                     : f->rule->severity == AUDIT_WARNING ? 1 : audit_exit_status(&s, &rep));
+    ck_assert(f->severity <= f->rule->severity);
+    ck_assert_int_eq(st, f->severity == AUDIT_CRITICAL ? 2
+                     : f->severity == AUDIT_WARNING ? 1 : audit_exit_status(&s, &rep));
     /* ... and in JSON */
     s.audit_format = AUDIT_FORMAT_JSON;
     print();
     snprintf(line, sizeof line, "{\"severity\": \"%s\", \"id\": \"%s\", \"message\": \"",
-             audit_severity_name(f->rule->severity), f->rule->id);
+             audit_severity_name(f->severity), f->rule->id);
     ck_assert_msg(strstr(out, line) != NULL, "%s not in:\n%s", line, out);
 }
 END_TEST
@@ -422,6 +451,94 @@ START_TEST(test_exposure_rules)
     snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
     evaluate();
     ck_no_finding("listen-exposed");
+}
+END_TEST
+
+/* The severity of id's finding in rep; -1 when there is none. */
+static int sev_of(const char *id)
+{
+    const struct audit_finding *f = find(id);
+    return f != NULL ? (int)f->severity : -1;
+}
+
+/* per-ip-unlimited: a warning only when one client could hold -c forever
+ * (no cap, no idle timeout, beyond loopback). */
+START_TEST(test_per_ip_severity)
+{
+    m_per_ip();
+    evaluate();
+    ck_assert_int_eq(sev_of("per-ip-unlimited"), AUDIT_WARNING);
+    ck_assert_int_eq(print(), AUDIT_EXIT_WARNING);
+    ck_assert(strstr(out, "warning per-ip-unlimited: ") != NULL);
+    ck_assert(strstr(out, "; fix: set --max-conns-per-ip to what one client host needs "
+                     "(an IPv6 client counts with its --per-ip-v6-prefix network), and/or "
+                     "-o idle_timeout=SECONDS") != NULL);
+    s.idle_timeout = 1;                          /* idle sockets do not last: info */
+    evaluate();
+    ck_assert_int_eq(sev_of("per-ip-unlimited"), AUDIT_INFO);
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    ck_assert(strstr(out, "info per-ip-unlimited: ") != NULL);
+    s.idle_timeout = 0;                          /* a cap: nothing to say */
+    s.max_conns_per_ip = 8;
+    evaluate();
+    ck_assert_int_eq(sev_of("per-ip-unlimited"), -1);
+    setup();                                     /* loopback only: nothing either */
+    s.max_conns_per_ip = 0;
+    s.idle_timeout = 0;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+}
+END_TEST
+
+/* ufw-inactive: critical with nothing in front of the port; a warning when
+ * an allowlist refuses others, so --fail-on=critical passes such a server. */
+START_TEST(test_ufw_inactive_severity)
+{
+    m_ufw_inactive_no_allow();
+    evaluate();
+    ck_assert_int_eq(sev_of("ufw-inactive"), AUDIT_CRITICAL);
+    s.audit_fail_on = AUDIT_FAIL_ON_CRITICAL;
+    ck_assert_int_eq(print(), AUDIT_EXIT_CRITICAL);
+
+    setup();                                     /* -l 0.0.0.0 --allow 10.0.0.0/24 */
+    m_ufw_inactive();
+    set_allow("10.0.0.0/24");
+    evaluate();
+    ck_assert_int_eq(sev_of("ufw-inactive"), AUDIT_WARNING);
+    ck_assert_int_eq(print(), AUDIT_EXIT_WARNING);
+    ck_assert(strstr(out, "warning ufw-inactive: ") != NULL);
+    s.audit_fail_on = AUDIT_FAIL_ON_CRITICAL;
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    s.audit_format = AUDIT_FORMAT_JSON;
+    print();
+    ck_assert(strstr(out, "{\"severity\": \"warning\", \"id\": \"ufw-inactive\"") != NULL);
+    ck_assert(strstr(out, "\"critical\": 0, \"warning\": 2, \"info\": 1, "
+                     "\"fail_on\": \"critical\", \"exit_status\": 0") != NULL);
+
+    setup();                                     /* an allowlist of everyone is none */
+    m_ufw_inactive();
+    set_allow("0.0.0.0/0");
+    evaluate();
+    ck_assert_int_eq(sev_of("ufw-inactive"), AUDIT_CRITICAL);
+}
+END_TEST
+
+/* A check may lower a finding's severity, never raise it above its row's. */
+START_TEST(test_milder_never_worse)
+{
+    const struct audit_rule *warn = NULL;
+    for (size_t i = 0; i < audit_rule_count && warn == NULL; i++) {
+        warn = audit_rules[i].severity == AUDIT_WARNING ? &audit_rules[i] : NULL;
+    }
+    ck_assert_ptr_nonnull(warn);
+    audit_add_milder(&rep, warn, AUDIT_CRITICAL, "x %d", 1);
+    audit_add_milder(&rep, warn, AUDIT_INFO, "y");
+    audit_add(&rep, warn, "z");
+    ck_assert_uint_eq(rep.n, 3);
+    ck_assert_int_eq(rep.items[0].severity, AUDIT_WARNING);
+    ck_assert_str_eq(rep.items[0].what, "x 1");
+    ck_assert_int_eq(rep.items[1].severity, AUDIT_INFO);
+    ck_assert_int_eq(rep.items[2].severity, AUDIT_WARNING);
 }
 END_TEST
 
@@ -713,6 +830,9 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_every_rule_has_a_case);
     tcase_add_test(tc, test_quiet_when_safe);
     tcase_add_test(tc, test_exposure_rules);
+    tcase_add_test(tc, test_per_ip_severity);
+    tcase_add_test(tc, test_ufw_inactive_severity);
+    tcase_add_test(tc, test_milder_never_worse);
     tcase_add_test(tc, test_ufw_verdicts);
     tcase_add_test(tc, test_ufw_narrow_deny_does_not_close);
     tcase_add_test(tc, test_ufw_ipv6_unfiltered);

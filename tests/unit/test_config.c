@@ -284,7 +284,9 @@ START_TEST(test_round_trip_every_row)
         { "slab-min-size", "96" }, { "threads", "2" }, { "max-reqs-per-event", "7" },
         { "disable-cas", "yes" }, { "listen-backlog", "12" }, { "max-item-size", "512k" },
         { "disable-flush-all", "yes" }, { "allow", "10.0.0.0/8,2001:db8::/32" },
-        { "seccomp", "log" }, { "max-conns-per-ip", "3" }, { "read-timeout", "0" },
+        { "seccomp", "log" }, { "max-conns-per-ip", "3" }, { "per-ip-v6-prefix", "56" },
+        { "read-timeout", "0" }, { "conn-mem-limit", "128" },
+        { "read_buf_mem_limit", "128" },
         { "idle_timeout", "600" }, { "hashpower", "20" },
     };
     for (size_t i = 0; i < options_count; i++) {

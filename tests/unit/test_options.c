@@ -824,8 +824,10 @@ START_TEST(test_stats_settings_defaults)
         { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
         { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
         { "flush_enabled", "yes" }, { "idle_timeout", "0" }, { "ssl_enabled", "no" },
+        { "read_buf_mem_limit", "67108864" },
         /* ours, after memcached's */
         { "allowlist_entries", "0" }, { "seccomp", "on" }, { "max_conns_per_ip", "0" },
+        { "per_ip_v6_prefix", "64" },
         { "read_timeout", "30" },
     };
     struct settings s;

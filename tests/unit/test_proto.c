@@ -284,6 +284,50 @@ START_TEST(large_get_resumes_after_output_fills)
 }
 END_TEST
 
+/* -R: a get that stops at the high-water mark has done a command's work;
+ * resuming it is charged too, so a multiget cannot hold the worker. */
+START_TEST(suspended_get_is_charged_to_the_budget)
+{
+    size_t vlen = 300 * 1024;
+    char *val = malloc(vlen + 64);
+    int n = snprintf(val, 64, "set big 0 0 %zu\r\n", vlen);
+    struct buf in, out;
+    buf_init(&in, 4 << 20);
+    buf_init(&out, 64 << 20);
+    buf_append(&in, val, (size_t)n);
+    memset(val, 'v', vlen);
+    buf_append(&in, val, vlen);
+    buf_append_lit(&in, "\r\nget big big big big\r\n");
+    struct proto_conn pc;
+    proto_conn_init(&pc, &tstats);
+    enum proto_stop why;
+    int budget = 2;                     /* the set, then the get's first part */
+    size_t used = proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why);
+    buf_consume(&in, used);
+    ck_assert_int_eq(why, PROTO_STOP_OUTPUT_FULL);
+    ck_assert_int_eq(budget, 0);
+    buf_consume(&out, buf_len(&out));   /* the client read it */
+    used = proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why);
+    ck_assert_int_eq(why, PROTO_STOP_BUDGET);   /* its turn is over */
+    ck_assert_uint_eq(used, 0);
+    int calls = 0;
+    do {                                /* fresh turns: the get finishes */
+        budget = 1;
+        buf_consume(&out, buf_len(&out));
+        used = proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why);
+        buf_consume(&in, used);
+        calls++;
+    } while (buf_len(&in) > 0 && calls < 10);
+    ck_assert_uint_eq(buf_len(&in), 0);
+    ck_assert_int_ge(calls, 3);         /* one turn per suspension */
+    ck_assert(buf_len(&out) >= 5 && memcmp(buf_tail(&out) - 5, "END\r\n", 5) == 0);
+    proto_conn_release(&srv, &pc);
+    buf_deinit(&in);
+    buf_deinit(&out);
+    free(val);
+}
+END_TEST
+
 START_TEST(stats_reports_memcached_fields)
 {
     bool closed;
@@ -326,6 +370,7 @@ int main(void)
     tcase_add_test(tc, quit_and_long_lines_close);
     tcase_add_test(tc, split_at_every_boundary);
     tcase_add_test(tc, large_get_resumes_after_output_fills);
+    tcase_add_test(tc, suspended_get_is_charged_to_the_budget);
     tcase_add_test(tc, stats_reports_memcached_fields);
     tcase_add_test(tc, commands_we_refuse_or_lack);
     suite_add_tcase(s, tc);

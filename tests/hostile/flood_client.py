@@ -1,0 +1,133 @@
+"""flood_client.py: the pipelining flood behind tests/hostile/test_fairness.py
+and the `flood` row of make bench, and the victim both measure with.
+
+As a program it is one hostile client, run as its own process so that it
+does not share an interpreter lock with the victim it is measured against.
+It pipelines `get key0 ... key99` lines in 1 MB batches as fast as the
+server takes them and drains the answers on a second thread, so the server
+never stops reading from it for backpressure.
+
+    flood_client.py PORT SECONDS [MAX_BYTES]
+
+Bounded in time (SECONDS) and bytes (MAX_BYTES, default 4 GiB). Traffic to
+127.0.0.1 only."""
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+LINE = b"get " + b" ".join(b"key%d" % i for i in range(100)) + b"\r\n"
+BATCH = LINE * (1_000_000 // len(LINE))
+VICTIM_PERIOD = 0.020
+
+
+def _drain(sock, stop):
+    while not stop.is_set():
+        try:
+            if not sock.recv(1 << 20):
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def flood(port, seconds, max_bytes=4 << 30):
+    sock = socket.create_connection(("127.0.0.1", port), 5.0)
+    sock.settimeout(5.0)       # a server that stops reading ends us by then
+    stop = threading.Event()
+    threading.Thread(target=_drain, args=(sock, stop), daemon=True).start()
+    sent = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and sent < max_bytes:
+            sock.sendall(BATCH)
+            sent += len(BATCH)
+    except OSError:
+        pass
+    stop.set()
+    sock.close()
+
+
+def start_flood(port, n, seconds):
+    """n flooding processes, each stopping by itself after `seconds`."""
+    return [subprocess.Popen([sys.executable, __file__, str(port), str(seconds)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(n)]
+
+
+def stop_flood(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+def stat(port, name):
+    """One counter of `stats`, on a connection of its own."""
+    with socket.create_connection(("127.0.0.1", port), 5.0) as s:
+        s.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    for line in data.split(b"\r\n"):
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == name.encode():
+            return int(parts[2])
+    raise KeyError(name)
+
+
+def wait_flooding(port, before, timeout=10.0):
+    """True once the server has read 4 MB more than `before` bytes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stat(port, "bytes_read") - before > 4_000_000:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def victim_round_trips(port, seconds, period=VICTIM_PERIOD):
+    """Sends `version` every `period` s for `seconds`; returns (expected,
+    round-trip times in ms). A late answer delays the next request, so the
+    share of expected answers shows a stall even when each answer is fast;
+    5 s without an answer ends the run (starved)."""
+    lat = []
+    s = socket.create_connection(("127.0.0.1", port), 5.0)
+    t_end = time.monotonic() + seconds
+    next_at = time.monotonic()
+    try:
+        while time.monotonic() < t_end:
+            t0 = time.perf_counter()
+            s.sendall(b"version\r\n")
+            got = b""
+            while not got.endswith(b"\r\n"):
+                chunk = s.recv(100)
+                if not chunk:
+                    raise OSError("closed by the server")
+                got += chunk
+            if not got.startswith(b"VERSION "):
+                raise AssertionError("victim got %r" % got[:100])
+            lat.append((time.perf_counter() - t0) * 1000.0)
+            next_at += period
+            pause = next_at - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+    except OSError as e:
+        print("victim: no answer (%s)" % e, file=sys.stderr)
+    finally:
+        s.close()
+    return int(seconds / period), lat
+
+
+if __name__ == "__main__":
+    flood(int(sys.argv[1]), float(sys.argv[2]),
+          int(sys.argv[3]) if len(sys.argv) > 3 else 4 << 30)
