@@ -57,7 +57,7 @@ class UnreadOutput(HostileCase):
         # wait for the read timeout to close them (they never read a byte more)
         conns = conns_back_to(self.server, base + 1, READ_TIMEOUT + 8)   # +1: the probe
         closed_after = time.monotonic() - t0
-        wait_until(lambda: stat_int(self.server, "read_timeouts") - rt0 >= ATTACKERS, 2)
+        wait_until(lambda: stat_int(self.server, "read_timeouts") - rt0 >= ATTACKERS, 10)
         rt1 = stat_int(self.server, "read_timeouts")
         rss2 = self.rss_kib()
         probe.stop()
