@@ -96,7 +96,7 @@ unit: $(UNIT_BINS)
 bench:
 	@scripts/deps.sh build bench
 	@$(MAKE) --no-print-directory $(BIN)
-	@$(MAKE) --no-print-directory -C bench
+	@$(MAKE) --no-print-directory -C bench DAEMON_OBJS="$(abspath $(OBJS))"
 	@bench/run.sh $(BIN)
 
 # libFuzzer targets for every parser, FUZZ_SECONDS each (default 300).

@@ -26,7 +26,7 @@ CONNS=${BENCH_CONNS:-50}
 KEYS=${BENCH_KEYS:-100000}
 KEYS_4K=${BENCH_KEYS_4K:-10000}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
-ROWS=${BENCH_ROWS:-mixed pipelined multiget set4k memory}
+ROWS=${BENCH_ROWS:-mixed pipelined multiget set4k memory flood}
 PORT_MC=${BENCH_PORT:-21811}
 PORT_HC=$((PORT_MC + 1))
 
@@ -48,7 +48,7 @@ num_in BENCH_KEYS_4K "$KEYS_4K" 100 1000000
 num_in BENCH_LOADGEN_THREADS "$LG_THREADS" 1 64
 num_in BENCH_PORT "$PORT_MC" 1024 65000
 for r in $ROWS; do
-  case "$r" in mixed | pipelined | multiget | set4k | memory) ;; *) die "unknown row '$r'" ;; esac
+  case "$r" in mixed | pipelined | multiget | set4k | memory | flood) ;; *) die "unknown row '$r'" ;; esac
 done
 
 [ -x "$LOADGEN" ] || die "no load generator at $LOADGEN (run: make -C bench)"
@@ -241,6 +241,30 @@ run_memory() {
   done
 }
 
+# run_flood: one attacker per worker thread floods 100-key gets; a victim times `version` every
+# 20 ms (bench/flood_victim.py). A fresh server per run, alternated.
+run_flood() {
+  local r role port pid line
+  say "row flood: $ROUNDS rounds, $THREADS attacker(s) vs a victim, ${SECS}s each"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for role in mc hc; do
+      if [ "$role" = mc ]; then port=$PORT_MC; else port=$PORT_HC; fi
+      start_server "$role" "$port" || { FAILED=1; continue; }
+      pid=$SERVER_PID
+      line=$(timeout 120 /usr/bin/python3 "$ROOT/bench/flood_victim.py" "$port" "$THREADS" "$SECS" \
+        "$role" 2>>"$OUT/loadgen.log" | grep -m 1 '^RESULT ' || true)
+      if [ -z "$line" ]; then
+        RUN_NOTES+=("flood: the victim script failed against $(role_name "$role"); see $OUT/loadgen.log")
+        line="RESULT failed=1 label=$role"
+        FAILED=1
+      fi
+      echo "$line" >>"$RAW"
+      echo "$line" >>"$WORK/flood.$role"
+      stop_server "$pid"
+    done
+  done
+}
+
 # ---- figures: medians of RESULT fields ----
 # med ROW ROLE FIELD: median of FIELD over that row's runs; "-" when there is none
 med() {
@@ -289,7 +313,7 @@ check_row() {   # check_row ROW: notes for any error, miss, short value or faile
       n=$(total "$row" "$role" "$c")
       [ "$n" = 0 ] || NOTES+=("$row: $(role_name "$role"): $c=$n")
     done
-    if [ "$(total "$row" "$role" server_cpu_us)" = 0 ] && [ -s "$WORK/$row.$role" ]; then
+    if [ "$row" != flood ] && [ "$(total "$row" "$role" server_cpu_us)" = 0 ] && [ -s "$WORK/$row.$role" ]; then
       NOTES+=("$row: $(role_name "$role"): server CPU read as 0: is the pid a wrapper, not the server?")
     fi
     if [ "$row" != set4k ] && [ "$row" != memory ]; then
@@ -319,6 +343,16 @@ memory_lines() {
   mi=$(med memory_rss mc rss_mib)
   hi=$(med memory_rss hc rss_mib)
   line "memory: RSS MiB" "$(fmt1 "$mi")" "$(fmt1 "$hi")" "$(ratio "$mi" "$hi")" "" "-" "-" "" ""
+}
+
+flood_lines() {
+  local ma ha
+  ma=$(med flood mc answer_share)
+  ha=$(med flood hc answer_share)
+  line "flood: victim share" "$(fmt2 "$ma")" "$(fmt2 "$ha")" "$(ratio "$ma" "$ha")" \
+    "$(spread flood answer_share | sed 's/[0-9]$/&%/')" \
+    "$(fmt0 "$(med flood mc p50_us)")/$(fmt0 "$(med flood mc p99_us)")" \
+    "$(fmt0 "$(med flood hc p50_us)")/$(fmt0 "$(med flood hc p99_us)")" "" ""
 }
 
 print_header() {
@@ -355,6 +389,11 @@ print_footer() {
     echo "memory = $((3 * MEM * 1048576 / 100)) distinct 100-byte keys (3x -m) stored with noreply, synced"
     echo "         every 100; items = curr_items afterwards; RSS = VmRSS; a fresh server per run." ;;
   esac
+  case " $ROWS " in *" flood "*)
+    echo "flood  = one client per worker thread pipelines 100-key gets in 1 MB batches nonstop; a"
+    echo "         victim sends \`version\` every 20 ms: share = answers / expected, p50/p99 its round"
+    echo "         trips in us; a fresh server per run." ;;
+  esac
   NOTES=("${RUN_NOTES[@]}" "${NOTES[@]}")
   if [ "${#NOTES[@]}" -gt 0 ]; then
     echo "WARNINGS (these figures are suspect):"
@@ -377,6 +416,7 @@ print_table() {
           "$(ratio "$(med multiget mc req_per_s)" "$(med multiget hc req_per_s)")" "" "" "" "" "" ;;
       set4k) perf_line set4k "set 4KiB c$CONNS" ops_per_s ;;
       memory) memory_lines ;;
+      flood) flood_lines ;;
     esac
     check_row "$row"
   done
@@ -387,7 +427,11 @@ print_table() {
 t0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for row in $ROWS; do
-  if [ "$row" = memory ]; then run_memory; else run_row "$row"; fi
+  case "$row" in
+    memory) run_memory ;;
+    flood) run_flood ;;
+    *) run_row "$row" ;;
+  esac
 done
 print_table >"$OUT/latest.txt.tmp"   # not in a pipeline: print_table collects NOTES
 # the allowlist lookup with 10,000 entries (issue: a trie or sorted ranges, not a scan)
