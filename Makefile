@@ -29,7 +29,9 @@ PORT     ?= 11211
 GENMAN    := $(BUILD)/tools/genman
 MAN_PAGES := $(BUILD)/man/hardcached.8 $(BUILD)/man/hardcached.conf.5
 
-.PHONY: all deps run test unit bench fuzz soak man install clean
+BENCH_OUT := $(abspath $(BUILD))/bench
+
+.PHONY: all deps run test unit bench bench-programs fuzz soak man install clean
 
 all: $(BIN) $(MAN_PAGES)
 
@@ -81,9 +83,14 @@ run:
 
 # The whole suite: unit, integration, compatibility; then the same unit and
 # integration tests again on an ASan+UBSan build. Last line: N passed, N failed.
+# It also builds every program a make target builds, so none can rot unseen:
+# the daemon, the man pages (make man), the unit tests (make unit), bench's
+# programs (make bench, here only built); tests/run.sh's fuzz smoke builds
+# every libFuzzer target (make fuzz), and tests/audit/test_install.py runs
+# make install into a temporary DESTDIR.
 test:
 	@scripts/deps.sh build test
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(MAN_PAGES)
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS) $(MAN_PAGES) bench-programs
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" build/asan/hardcached \
@@ -95,9 +102,12 @@ unit: $(UNIT_BINS)
 
 bench:
 	@scripts/deps.sh build bench
-	@$(MAKE) --no-print-directory $(BIN)
-	@$(MAKE) --no-print-directory -C bench DAEMON_OBJS="$(abspath $(OBJS))"
-	@bench/run.sh $(BIN)
+	@$(MAKE) --no-print-directory $(BIN) bench-programs
+	@BENCH_LOADGEN=$(BENCH_OUT)/loadgen bench/run.sh $(BIN)
+
+# bench's programs, built against the daemon's own objects into $(BUILD)/bench.
+bench-programs: $(OBJS)
+	@$(MAKE) --no-print-directory -C bench DAEMON_OBJS="$(abspath $(OBJS))" OUT="$(BENCH_OUT)"
 
 # libFuzzer targets for every parser, FUZZ_SECONDS each (default 300).
 fuzz:

@@ -21,9 +21,11 @@
 #include "base/show.h"
 #include "base/vlog.h"
 #include "conf/audit.h"
+#include "conf/cli.h"
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "net/net.h"
+#include "proto/proto.h"
 #include "sec/privdrop.h"
 #include "sec/seccomp.h"
 #include "store/store.h"
@@ -69,16 +71,8 @@ static void load_options(int argc, char **argv)
 
 static struct store *create_store(void)
 {
-    struct store_config cfg = {
-        .mem_limit = settings.mem_limit,
-        .item_size_max = settings.item_size_max,
-        .growth_factor = settings.growth_factor,
-        .chunk_min = settings.chunk_min,
-        .evictions = settings.evictions,
-        .use_cas = settings.use_cas,
-        .hash_power = settings.hash_power,
-        .adaptive = true,
-    };
+    struct store_config cfg;
+    proto_store_config(&settings, &cfg);
     struct store *st = store_create(&cfg);
     if (st == NULL) {
         die(errno == EINVAL ? EXIT_USAGE : EXIT_OSERR, "memory",

@@ -1,18 +1,24 @@
 /* genman.c: writes the man pages from the tables they document, so they
- * cannot drift from --help: hardcached(8) from options_table[] (every flag)
- * and audit_rules[] (every --check-config finding), hardcached.conf(5) from
- * options_table[] (every config name). Prose that is not in a table lives
- * here. Linked with src/ (not main.c); output is roff on stdout, with no
- * date, so the build is reproducible.
+ * cannot drift from --help: hardcached(8) from options_table[] (every flag),
+ * audit_rules[] (every --check-config finding) and the metric tables (every
+ * field of "stats", in its order), hardcached.conf(5) from options_table[]
+ * (every config name). Prose that is not in a table lives here. Linked with
+ * src/ (not main.c); output is roff on stdout, with no date, so the build is
+ * reproducible. Metric tables that would make an unsound "stats" (a field in
+ * two tables, one without a description) fail it.
  *   genman 8 > hardcached.8     genman 5 > hardcached.conf.5
  *   genman names                one row a line, for the tests:
- *                               name TAB short TAB file|cli TAB group */
+ *                               name TAB short TAB file|cli TAB group
+ *                               finding TAB id TAB severity
+ *                               metric TAB name TAB kind TAB table */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/audit.h"
 #include "conf/options.h"
+#include "net/worker.h"
+#include "proto/stats.h"
 
 /* --- roff -------------------------------------------------------------------- */
 
@@ -203,12 +209,27 @@ static const char *const page8_middle[] = {
     NULL,
 };
 
-static const char *const page8_tail[] = {
+static const char *const page8_activation[] = {
     ".SH SOCKET ACTIVATION",
     "Started by systemd with \\fBLISTEN_FDS\\fR, it serves the inherited sockets",
     "instead of binding its own, so the service can run with",
     "\\fBPrivateNetwork=yes\\fR (hardcached.socket and hardcached\\-socket.service).",
     "The allowlist still applies to each peer.",
+    NULL,
+};
+
+static const char *const page8_metrics[] = {
+    ".SH METRICS",
+    "The \\fBstats\\fR command answers a line \\fBSTAT\\fR \\fIname\\fR \\fIvalue\\fR",
+    "for each field below, in this order, then \\fBEND\\fR: memcached 1.6's fields",
+    "first, in memcached's order, so its monitoring tools (memcstat, Prometheus'",
+    "memcached_exporter) read them unchanged, then hardcached's own. A counter only",
+    "grows, a gauge is a value now; \\fBstats reset\\fR sets the counters marked so",
+    "back to 0. CPU times are seconds with six decimals.",
+    NULL,
+};
+
+static const char *const page8_tail[] = {
     ".SH EXIT STATUS",
     ".TP",
     ".B 0",
@@ -247,10 +268,48 @@ static void lines(FILE *out, const char *const *l)
     }
 }
 
+/* --- the fields of "stats" --------------------------------------------------------- */
+
+/* The metric tables are sound (stats_check), or genman fails the build. */
+static size_t stats_rows(struct stats_field *f, size_t cap)
+{
+    char err[256];
+    if (!stats_check(net_metric_table, net_metric_count, err, sizeof err)) {
+        fprintf(stderr, "genman: the metric tables: %s\n", err);
+        exit(70);
+    }
+    return stats_fields(net_metric_table, net_metric_count, f, cap);
+}
+
+/* The per-thread counters are the ones "stats reset" zeroes. */
+static const char *kind_label(const struct stats_field *f)
+{
+    if (strcmp(f->table, "thread") == 0 && f->metric->kind == METRIC_COUNTER) {
+        return "counter, zeroed by stats reset";
+    }
+    return metric_kind_name(f->metric->kind);
+}
+
+static void metrics(FILE *out)
+{
+    struct stats_field f[STATS_MAX_FIELDS];
+    size_t n = stats_rows(f, STATS_MAX_FIELDS);
+    lines(out, page8_metrics);
+    for (size_t i = 0; i < n; i++) {
+        fputs(".TP\n\\fB", out);
+        roff(out, f[i].metric->name);
+        fputs("\\fR (", out);
+        roff(out, kind_label(&f[i]));
+        fputs(")\n", out);
+        roff(out, f[i].metric->desc);
+        fputs(".\n", out);
+    }
+}
+
 static void page8(FILE *out)
 {
-    fprintf(out, ".\\\" hardcached(8): written by tools/genman.c from the option and audit\n"
-            ".\\\" tables; edit those, not this file.\n"
+    fprintf(out, ".\\\" hardcached(8): written by tools/genman.c from the option, audit\n"
+            ".\\\" and metric tables; edit those, not this file.\n"
             ".TH HARDCACHED 8 \"\" \"hardcached %s\" \"System Administration\"\n"
             ".nh\n.ad l\n",
             HARDCACHED_VERSION);
@@ -260,6 +319,8 @@ static void page8(FILE *out)
     flags_of_group(out, OPT_G_HARDENING);
     lines(out, page8_middle);
     findings(out);
+    lines(out, page8_activation);
+    metrics(out);
     lines(out, page8_tail);
 }
 
@@ -417,6 +478,12 @@ static void names(FILE *out)
     for (size_t i = 0; i < audit_rule_count; i++) {
         fprintf(out, "finding\t%s\t%s\n", audit_rules[i].id,
                 audit_severity_name(audit_rules[i].severity));
+    }
+    struct stats_field f[STATS_MAX_FIELDS];
+    size_t n = stats_rows(f, STATS_MAX_FIELDS);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "metric\t%s\t%s\t%s\n", f[i].metric->name,
+                metric_kind_name(f[i].metric->kind), f[i].table);
     }
 }
 

@@ -67,6 +67,17 @@ static inline struct span span_sub(struct span s, size_t from, size_t len)
     return span_of(s.p + from, len < s.n - from ? len : s.n - from);
 }
 
+/* Without the run of bytes c that s starts with (all of s: an empty span
+ * at its end). */
+static inline struct span span_skip(struct span s, char c)
+{
+    size_t i = 0;
+    while (i < s.n && s.p[i] == c) {
+        i++;
+    }
+    return i == 0 ? s : span_of(s.p + i, s.n - i);
+}
+
 static inline bool span_is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -112,6 +123,71 @@ static inline bool span_copy(struct span s, char *out, size_t outlen)
     }
     out[n] = '\0';
     return n == s.n;
+}
+
+/* Whether byte c is one of the bytes of set (a C string; NUL never is). */
+static inline bool span_byte_in(char c, const char *set)
+{
+    return memchr(set, c, strlen(set)) != NULL;
+}
+
+/* The index of the first byte that is in set, or s.n when there is none. */
+static inline size_t span_find_any(struct span s, const char *set)
+{
+    size_t i = 0;
+    while (i < s.n && !span_byte_in(s.p[i], set)) {
+        i++;
+    }
+    return i;
+}
+
+/* The length of the run of bytes in set that s starts with. */
+static inline size_t span_run(struct span s, const char *set)
+{
+    size_t i = 0;
+    while (i < s.n && span_byte_in(s.p[i], set)) {
+        i++;
+    }
+    return i;
+}
+
+/* Without the bytes of set at both ends (span_trim is set " \t"). */
+static inline struct span span_trim_any(struct span s, const char *set)
+{
+    size_t front = span_run(s, set);
+    s = span_sub(s, front, s.n);
+    while (s.n > 0 && span_byte_in(s.p[s.n - 1], set)) {
+        s.n--;
+    }
+    return s;
+}
+
+/* How many bytes of s are c. */
+static inline size_t span_count(struct span s, char c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        n += s.p[i] == c;
+    }
+    return n;
+}
+
+/* Reads the digits (of base 2 to 10) that s starts with into *out: no
+ * sign, no blanks. Returns how many bytes they took; 0 when s does not
+ * start with a digit or the value does not fit (never a wrapped number). */
+static inline size_t span_uint(struct span s, unsigned base, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    for (; i < s.n && s.p[i] >= '0' && s.p[i] < (char)('0' + base); i++) {
+        unsigned d = (unsigned)(s.p[i] - '0');
+        if (v > (~0ull - d) / base) {
+            return 0;
+        }
+        v = v * base + d;
+    }
+    *out = v;
+    return i;
 }
 
 #endif

@@ -8,7 +8,6 @@
  * 0 no warnings, 1 warnings (0 with --fail-on=critical), 2 critical. */
 #include "conf/audit.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,57 +60,25 @@ static uid_t run_as_uid(const struct audit_host *h)
     return h->user_known ? h->user_uid : (uid_t)-1;
 }
 
-/* Is the network "a.b.c.d/n" or "x::y/n" inside loopback? */
-static bool net_is_loopback(const char *cidr)
-{
-    char addr[64];
-    const char *slash = strchr(cidr, '/');
-    size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
-    unsigned prefix = slash ? (unsigned)atoi(slash + 1) : 128;
-    unsigned char b[16];
-    if (n >= sizeof addr) {
-        return false;
-    }
-    memcpy(addr, cidr, n);
-    addr[n] = '\0';
-    if (inet_pton(AF_INET, addr, b) == 1) {
-        return prefix >= 8 && b[0] == 127;
-    }
-    if (inet_pton(AF_INET6, addr, b) != 1) {
-        return false;
-    }
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    static const unsigned char one[16] = { [15] = 1 };
-    if (memcmp(b, mapped, 12) == 0) {
-        return prefix >= 104 && b[12] == 127;
-    }
-    return prefix == 128 && memcmp(b, one, 16) == 0;
-}
-
-/* The allowlist's networks beyond loopback, "10.0.0.0/8, 192.168.0.0/16"
- * (the first few); their count. */
+/* The allowlist's networks beyond loopback as they were added (the
+ * allowlist parsed them and says which are loopback), "10.0.0.0/8,
+ * 192.168.0.0/16" (the first few); their count. */
 static size_t allow_beyond_loopback(const struct allowlist *al, char *out, size_t outlen)
 {
-    size_t need = allowlist_format(al, NULL, 0), count = 0, at = 0;
-    char *text = malloc(need + 1);
+    struct allowlist_net net;
+    size_t count = 0, at = 0;
     out[0] = '\0';
-    if (text == NULL) {
-        return 0;
-    }
-    allowlist_format(al, text, need + 1);
-    for (char *save = NULL, *t = strtok_r(text, ",", &save); t != NULL;
-         t = strtok_r(NULL, ",", &save)) {
-        if (net_is_loopback(t)) {
+    for (size_t i = 0; allowlist_net_at(al, i, &net); i++) {
+        if (net.loopback) {
             continue;
         }
         if (count < 3 && at < outlen) {
-            at += (size_t)snprintf(out + at, outlen - at, "%s%s", count ? ", " : "", t);
+            at += (size_t)snprintf(out + at, outlen - at, "%s%s", count ? ", " : "", net.text);
         } else if (count == 3 && at < outlen) {
             at += (size_t)snprintf(out + at, outlen - at, ", ...");
         }
         count++;
     }
-    free(text);
     return count;
 }
 

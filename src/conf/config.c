@@ -1,11 +1,12 @@
 /* config.c: the config file (--config FILE, SPEC §2; hardcached.conf(5)).
  * One "name = value" a line, where the names are the long flags and the -o
- * keys and every value is read by the option table's own parsers, so a file
+ * keys and every value is read by the option table's own kinds, so a file
  * can say nothing the command line cannot, in the same words. The text is
- * operator input read once at start-up, as (pointer, length): it is copied
- * once (bounded by OPTIONS_CONFIG_MAX), split at '\n' with memchr, and any
- * doubt is an error naming FILE:LINE, never a guess. */
-#include "conf/options.h"
+ * operator input read once at start-up (bounded by OPTIONS_CONFIG_MAX) and
+ * walked as spans, never written to: lines split at '\n', names and values
+ * cut out of them, and any doubt is an error naming FILE:LINE, never a
+ * guess. Called by cli.c; knows nothing of the command line. */
+#include "conf/config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,12 @@
 #include <unistd.h>
 
 #include "base/show.h"
+#include "base/span.h"
+#include "conf/options.h"
 
 #define NAME_MAX_LEN 64           /* longer is never a name of ours */
+#define BLANKS " \t"
+#define NAME_BYTES "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 /* Where we are, for messages: "FILE:LINE". */
 struct cfg_pos {
@@ -24,22 +29,11 @@ struct cfg_pos {
     unsigned long line;
 };
 
-/* One line, split in place. */
+/* One line, cut into spans of the text. */
 struct cfg_line {
-    char *name;                   /* NULL: blank or comment */
-    char *value;                  /* NUL-terminated, quotes removed */
+    struct span name;             /* p NULL: a blank or comment line */
+    struct span value;            /* quotes removed */
 };
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
-}
 
 /* Printable ASCII copy of a file name, cut at the buffer (paths may be long). */
 static void clean_path(const char *in, char *out, size_t outlen)
@@ -56,6 +50,15 @@ static void clean_path(const char *in, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* show_text of a span: it shows at most SHOW_IN_MAX bytes, and "..." when
+ * there are more, so one more is all it needs to see. */
+static void show_span(struct span v, char *out, size_t outlen)
+{
+    char head[SHOW_IN_MAX + 2];
+    (void)span_copy(span_sub(v, 0, SHOW_IN_MAX + 1), head, sizeof head);
+    show_text(head, out, outlen);
+}
+
 /* "hardcached: FILE:LINE: [name: ]why" */
 static bool cfg_fail(const struct cfg_pos *pos, const char *name, const char *why,
                      char *err, size_t errlen)
@@ -67,38 +70,35 @@ static bool cfg_fail(const struct cfg_pos *pos, const char *name, const char *wh
 
 /* --- splitting a line -------------------------------------------------------- */
 
-/* The value after '=': quoted ("..." or '...', removed) or bare (up to a
- * '#', blanks trimmed). SECURITY: a quote character is never part of a
- * value, so what a value means cannot depend on a reading of the quoting. */
-static bool split_value(char *p, char *end, struct cfg_line *out, char *why, size_t len)
+static struct span skip_blanks(struct span s)
 {
-    char q = *p;
+    return span_sub(s, span_run(s, BLANKS), s.n);
+}
+
+/* The value after '=' (rest, blanks skipped): quoted ("..." or '...',
+ * removed) or bare (up to a '#', blanks trimmed). SECURITY: a quote
+ * character is never part of a value, so what a value means cannot depend
+ * on a reading of the quoting. */
+static bool split_value(struct span rest, struct cfg_line *out, char *why, size_t len)
+{
+    char q = rest.n > 0 ? rest.p[0] : '\0';
     if (q == '"' || q == '\'') {
-        char *close = memchr(p + 1, q, (size_t)(end - p - 1));
-        if (close == NULL) {
+        struct span inner = span_sub(rest, 1, rest.n);
+        size_t close = span_find(inner, q);
+        if (close == inner.n) {
             snprintf(why, len, "unterminated %s quote", q == '"' ? "double" : "single");
             return false;
         }
-        char *rest = close + 1;
-        while (rest < end && is_blank(*rest)) {
-            rest++;
-        }
-        if (rest < end && *rest != '#') {
+        struct span after = skip_blanks(span_sub(inner, close + 1, inner.n));
+        if (!span_is_empty(after) && after.p[0] != '#') {
             snprintf(why, len, "text after the closing quote (a comment starts with #)");
             return false;
         }
-        *close = '\0';
-        out->value = p + 1;
+        out->value = span_sub(inner, 0, close);
     } else {
-        char *hash = memchr(p, '#', (size_t)(end - p));
-        char *stop = hash ? hash : end;
-        while (stop > p && is_blank(stop[-1])) {
-            stop--;
-        }
-        *stop = '\0';
-        out->value = p;
+        out->value = span_trim(span_sub(rest, 0, span_find(rest, '#')));
     }
-    if (strpbrk(out->value, "\"'") != NULL) {
+    if (span_find_any(out->value, "\"'") < out->value.n) {
         snprintf(why, len, "a quote may only enclose the whole value (values cannot "
                  "contain quote characters)");
         return false;
@@ -107,49 +107,36 @@ static bool split_value(char *p, char *end, struct cfg_line *out, char *why, siz
 }
 
 /* [blanks] name [blanks] = [blanks] value [blanks] [# comment]; the line
- * is [p, end) with no '\n' and no NUL, and *end is writable. Written to
- * (a NUL after the name and after the value). Blank or comment: true with
- * out->name NULL. False with why. */
-static bool split_line(char *p, char *end, struct cfg_line *out, char *why, size_t len)
+ * has no '\n' and no NUL. Blank or comment: true with out->name.p NULL.
+ * False with why (and out->name set once the name was found). */
+static bool split_line(struct span line, struct cfg_line *out, char *why, size_t len)
 {
-    out->name = out->value = NULL;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    if (p == end || *p == '#') {
+    struct span rest = skip_blanks(line);
+    out->name = out->value = SPAN_EMPTY;
+    if (span_is_empty(rest) || rest.p[0] == '#') {
         return true;
     }
-    char *name = p;
-    while (p < end && !is_blank(*p) && *p != '=' && *p != '#') {
-        p++;
-    }
-    char *name_end = p;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    if (p == end || *p != '=') {
+    size_t name_end = span_find_any(rest, BLANKS "=#");
+    struct span name = span_sub(rest, 0, name_end);
+    rest = skip_blanks(span_sub(rest, name_end, rest.n));
+    if (!span_starts_with(rest, "=")) {
         char clean[80];
-        *name_end = '\0';
-        show_text(name, clean, sizeof clean);
+        show_span(name, clean, sizeof clean);
         snprintf(why, len, "expected name = value, got \"%s\"%s", clean,
-                 p == end ? " with no \"=\" (a flag takes yes or no: daemon = yes)" : "");
+                 !span_is_empty(rest) ? ""
+                 : " with no \"=\" (a flag takes yes or no: daemon = yes)");
         return false;
     }
-    *name_end = '\0';
     out->name = name;
-    p++;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    return split_value(p, end, out, why, len);
+    return split_value(skip_blanks(span_sub(rest, 1, rest.n)), out, why, len);
 }
 
 /* --- names ------------------------------------------------------------------ */
 
 /* Edit distance with '-' and '_' counted equal, capped; for suggestions. */
-static size_t name_distance(const char *a, const char *b)
+static size_t name_distance(struct span a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
+    size_t la = a.n, lb = strlen(b);
     size_t row[NAME_MAX_LEN + 1];
     if (la > NAME_MAX_LEN || lb > NAME_MAX_LEN) {
         return (size_t)-1;
@@ -161,7 +148,7 @@ static size_t name_distance(const char *a, const char *b)
         size_t diag = row[0];
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            char ca = a[i - 1] == '_' ? '-' : a[i - 1];
+            char ca = a.p[i - 1] == '_' ? '-' : a.p[i - 1];
             char cb = b[j - 1] == '_' ? '-' : b[j - 1];
             size_t best = diag + (ca != cb && (ca | 0x20) != (cb | 0x20));
             best = row[j] + 1 < best ? row[j] + 1 : best;
@@ -175,17 +162,15 @@ static size_t name_distance(const char *a, const char *b)
 
 /* The row the operator most likely meant: "--port" -> port, "m" -> the row
  * of -m, "memory_limit" -> memory-limit, one or two typos away. */
-static const struct option_row *suggest(const char *name)
+static const struct option_row *suggest(struct span name)
 {
     const struct option_row *best = NULL;
     size_t best_d = 3;
-    while (*name == '-') {
-        name++;
-    }
+    name = span_sub(name, span_run(name, "-"), name.n);
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
         size_t d = name_distance(name, r->name);
-        if (name[0] != '\0' && name[1] == '\0' && r->short_flag == name[0]) {
+        if (name.n == 1 && r->short_flag == name.p[0]) {
             return r;
         }
         if (d < best_d) {
@@ -196,16 +181,13 @@ static const struct option_row *suggest(const char *name)
     return best;
 }
 
-static bool unknown_name(const struct cfg_pos *pos, const char *name, char *err,
+static bool unknown_name(const struct cfg_pos *pos, struct span name, char *err,
                          size_t errlen)
 {
     char clean[80], why[256];
-    bool valid = *name != '\0';
-    for (const char *p = name; *p != '\0'; p++) {
-        valid = valid && is_name_char(*p);
-    }
+    bool valid = !span_is_empty(name) && span_run(name, NAME_BYTES) == name.n;
     const struct option_row *r = suggest(name);
-    show_text(name, clean, sizeof clean);
+    show_span(name, clean, sizeof clean);
     if (!valid && r == NULL) {
         snprintf(why, sizeof why, "expected name = value, got \"%s\" as the name", clean);
     } else {
@@ -240,7 +222,7 @@ static bool cfg_apply(struct settings *s, const struct cfg_pos *pos,
                       const struct cfg_line *ln, unsigned long *first_line,
                       char *err, size_t errlen)
 {
-    const struct option_row *r = options_find(ln->name);
+    const struct option_row *r = options_find_span(ln->name);
     char why[512], form[256];
     if (r == NULL) {
         return unknown_name(pos, ln->name, err, errlen);
@@ -262,47 +244,49 @@ static bool cfg_apply(struct settings *s, const struct cfg_pos *pos,
     if (first_line[idx] == 0) {
         first_line[idx] = pos->line;
     }
-    if (ln->value[0] == '\0') {
+    if (span_is_empty(ln->value)) {
         options_form(r, form, sizeof form);
         snprintf(why, sizeof why, "missing value; %s", form);
         return cfg_fail(pos, r->name, why, err, errlen);
     }
-    if (!options_apply(s, r, ln->value, why, sizeof why)) {
+    if (!options_apply_span(s, r, ln->value, why, sizeof why)) {
         return cfg_fail(pos, r->name, why, err, errlen);
     }
     return true;
 }
 
-/* Walks the lines of buf (len bytes, NUL at buf[len], no NUL before). */
-static bool cfg_walk(struct settings *s, char *buf, size_t len, struct cfg_pos *pos,
+/* One line (without its '\n' and a '\r' before it): split, then applied. */
+static bool cfg_read_line(struct settings *s, struct span line, const struct cfg_pos *pos,
+                     unsigned long *first_line, char *err, size_t errlen)
+{
+    struct cfg_line ln;
+    char why[512], name[80];
+    if (!split_line(line, &ln, why, sizeof why)) {
+        if (ln.name.p != NULL) {
+            show_span(ln.name, name, sizeof name);
+        }
+        return cfg_fail(pos, ln.name.p != NULL ? name : NULL, why, err, errlen);
+    }
+    return ln.name.p == NULL || cfg_apply(s, pos, &ln, first_line, err, errlen);
+}
+
+/* Walks the lines of text (no NUL in it). */
+static bool cfg_walk(struct settings *s, struct span text, struct cfg_pos *pos,
                      char *err, size_t errlen)
 {
     unsigned long *first_line = calloc(options_count, sizeof *first_line);
-    char *p = buf, *end = buf + len;
+    struct span rest = text, line;
     bool ok = true;
     if (first_line == NULL) {
         snprintf(err, errlen, "hardcached: %s: out of memory", pos->file);
         return false;
     }
-    for (pos->line = 1; ok && p < end; pos->line++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        struct cfg_line ln;
-        char why[512];
-        if (stop > p && stop[-1] == '\r') {
-            stop--;                       /* CRLF */
+    for (pos->line = 1; ok && !span_is_empty(rest) && span_split(&rest, '\n', &line);
+         pos->line++) {
+        if (line.n > 0 && line.p[line.n - 1] == '\r') {
+            line.n--;                     /* CRLF */
         }
-        *stop = '\0';
-        if (!split_line(p, stop, &ln, why, sizeof why)) {
-            char name[80];
-            if (ln.name != NULL) {
-                show_text(ln.name, name, sizeof name);
-            }
-            ok = cfg_fail(pos, ln.name ? name : NULL, why, err, errlen);
-        } else if (ln.name != NULL) {
-            ok = cfg_apply(s, pos, &ln, first_line, err, errlen);
-        }
-        p = nl ? nl + 1 : end;
+        ok = cfg_read_line(s, line, pos, first_line, err, errlen);
     }
     free(first_line);
     return ok;
@@ -312,30 +296,19 @@ bool options_parse_config_text(struct settings *s, const char *text, size_t len,
                                const char *filename, char *err, size_t errlen)
 {
     struct cfg_pos pos;
+    struct span all = span_of(text, len);
     clean_path(filename ? filename : "-", pos.file, sizeof pos.file);
     if (len > OPTIONS_CONFIG_MAX) {
         snprintf(err, errlen, "hardcached: %s: larger than %d bytes; is it the right file?",
                  pos.file, OPTIONS_CONFIG_MAX);
         return false;
     }
-    const char *nul = memchr(text, '\0', len);
-    if (nul != NULL) {
-        pos.line = 1;
-        for (const char *p = text; p < nul; p++) {
-            pos.line += *p == '\n';
-        }
+    size_t nul = span_find(all, '\0');
+    if (nul < len) {
+        pos.line = 1 + span_count(span_sub(all, 0, nul), '\n');
         return cfg_fail(&pos, NULL, "NUL byte (is it a text file?)", err, errlen);
     }
-    char *buf = malloc(len + 1);
-    if (buf == NULL) {
-        snprintf(err, errlen, "hardcached: %s: out of memory", pos.file);
-        return false;
-    }
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    bool ok = cfg_walk(s, buf, len, &pos, err, errlen);
-    free(buf);
-    return ok;
+    return cfg_walk(s, all, &pos, err, errlen);
 }
 
 /* --- the file -------------------------------------------------------------- */

@@ -1,9 +1,11 @@
-/* options.h: the option table, the one description of every knob. The
- * command line, the config file (config.c), --help, `stats settings`, the
- * man pages (tools/genman.c) and the --check-config audit (audit.c) all walk
- * options_table[]; adding an option is adding a row to it in options.c. Rows
- * point into struct settings by offset; the parsers here are strict and
- * never print (callers do), except -h and -V. */
+/* options.h: the option table, the one description of every knob, and the
+ * kinds that read and write its values. The command line (cli.c), the config
+ * file (config.c), --help (options_help.c), `stats settings`
+ * (options_stats.c), the man pages (tools/genman.c) and the --check-config
+ * audit (audit.c) all walk options_table[]; adding an option is adding a row
+ * to it in options_table.c. Rows point into struct settings by offset; what
+ * a kind means is options.c's kind table. The parsers are strict and never
+ * print (callers do). */
 #ifndef HC_CONF_OPTIONS_H
 #define HC_CONF_OPTIONS_H
 
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/span.h"
 #include "conf/settings.h"
 
 #define HARDCACHED_VERSION "0.1.0"
@@ -112,35 +115,21 @@ struct option_row {
 extern const struct option_row options_table[];
 extern const size_t options_count;
 
+/* At most this many rows (a compile-time check in options_table.c), so
+ * per-row arrays can live on the stack. */
+#define OPTIONS_MAX_ROWS 64
+
 /* The listen addresses used when no -l is given (nlisten == 0).
  * SECURITY: loopback only; anything else is the operator's explicit choice. */
 #define OPTIONS_DEFAULT_LISTEN "127.0.0.1,::1"
 
-enum options_result {
-    OPTIONS_RUN,
-    OPTIONS_EXIT_OK,   /* -h or -V printed */
-    OPTIONS_ERROR,
-};
-
-/* Parses argv over the defaults already in *s, in three passes: argv is
- * checked in order on a scratch copy (errors, -h and -V come out as they
- * would in one pass) while the OPT_EARLY rows (--config, --check-config,
- * --format, --fail-on) are applied to *s; then the --config file is read;
- * then argv is applied again, so the command line overrides the file. On
- * error writes a one-line message ("hardcached: ...", naming the option, or
- * FILE:LINE, and the accepted form) into err (no trailing newline) and
- * returns OPTIONS_ERROR; the caller prints it and exits 64 (EX_USAGE), or 2
- * when s->check_config is set (it is whenever --check-config is in argv).
- * -h / -V print to out. Ends with options_validate(). */
-enum options_result options_parse_cli(struct settings *s, int argc,
-                                      char *const argv[], char *err,
-                                      size_t errlen, FILE *out);
-
+/* --help and -V (options_help.c): the table grouped as memcached's -h. */
 void options_print_help(FILE *out);
 void options_print_version(FILE *out);
 
-/* For `stats settings`: fn(ctx, name, value) for each setting memcached
- * reports that we have, with memcached's names, in memcached's order. */
+/* For `stats settings` (options_stats.c): fn(ctx, name, value) for each
+ * setting memcached reports that we have, with memcached's names, in
+ * memcached's order. */
 void options_each_setting(const struct settings *s,
                           void (*fn)(void *ctx, const char *name,
                                      const char *value),
@@ -148,6 +137,7 @@ void options_each_setting(const struct settings *s,
 
 /* The row for a long name (or a -o key), or NULL. */
 const struct option_row *options_find(const char *name);
+const struct option_row *options_find_span(struct span name);
 
 /* Applies one value to s. value NULL means "given without argument" (FLAG:
  * set, COUNT: one more); other kinds then fail. On error err holds what was
@@ -155,6 +145,27 @@ const struct option_row *options_find(const char *name);
  * "-p/--port" on the CLI, "file:line: port" in a file). All or nothing. */
 bool options_apply(struct settings *s, const struct option_row *row,
                    const char *value, char *err, size_t errlen);
+
+/* The same for a value that is a span; SPAN_EMPTY (p NULL) is no value. */
+bool options_apply_span(struct settings *s, const struct option_row *row,
+                        struct span value, char *err, size_t errlen);
+
+/* Whether the row takes a value on the command line (FLAG, COUNT and the
+ * actions do not). */
+bool options_takes_arg(const struct option_row *row);
+
+/* For an OPT_REPEATABLE row: empties what the sources before the command
+ * line added to its field, so that the command line replaces it. */
+void options_reset(struct settings *s, const struct option_row *row);
+
+/* The row's field in s, and (INT, SIZE, OCTAL, COUNT, CHOICE rows) its
+ * integer value in storage units (bytes, not the megabytes of -m). */
+static inline const void *options_field(const struct settings *s,
+                                        const struct option_row *row)
+{
+    return (const char *)s + row->offset;
+}
+unsigned long long options_uint(const struct settings *s, const struct option_row *row);
 
 /* Writes the row's current value in s, in its input syntax, so that
  * options_apply(options_format(x)) round-trips. Empty for actions. */
@@ -168,10 +179,11 @@ void options_form(const struct option_row *row, char *buf, size_t len);
 /* "-p/--port", "--allow", "-o/--extended: idle_timeout". */
 void options_label(const struct option_row *row, char *buf, size_t len);
 
-/* Checks between options (-I against -m, ...) and of final values (-u root
- * is refused), after every source has been applied. False with a full
- * one-line message (with "hardcached: ") in err. When all pass, seals the
- * allowlist (s->allow), which is then ready for allowlist_admit. */
+/* Checks between options (options_check.c; -I against -m, ...) and of
+ * final values (-u root is refused), after every source has been applied.
+ * False with a full one-line message (with "hardcached: ") in err. When
+ * all pass, seals the allowlist (s->allow), which is then ready for
+ * allowlist_admit. */
 bool options_validate(const struct settings *s, char *err, size_t errlen);
 
 /* The connection-buffer budget in force: --conn-mem-limit (0: the default),
@@ -180,26 +192,6 @@ bool options_validate(const struct settings *s, char *err, size_t errlen);
 #define OPTIONS_CONN_MEM_DEFAULT ((size_t)64 * 1024 * 1024)
 #define OPTIONS_CONN_BUF_FREE ((size_t)32 * 1024)
 size_t options_conn_mem_budget(const struct settings *s);
-
-/* The config file (config.c; format in hardcached.conf(5)): one
- * "name = value" a line, names are the long flags without dashes and the
- * -o keys, '#' starts a comment outside quotes, blank lines are fine, CRLF
- * is fine. A value may be enclosed in "..." or '...' (removed; inside, '#'
- * and blanks are kept); quote characters are never part of a value. Only
- * OPT_REPEATABLE names may appear twice; OPT_CLI_ONLY names are refused.
- * Applies to *s in order; does not validate (the command line comes next).
- * text need not be NUL-terminated; at most OPTIONS_CONFIG_MAX bytes. False
- * with "hardcached: FILENAME:LINE: name: what was expected, got ..." in err;
- * *s may then hold part of the file (the caller exits). */
-#define OPTIONS_CONFIG_MAX (1024 * 1024)
-bool options_parse_config_text(struct settings *s, const char *text, size_t len,
-                               const char *filename, char *err, size_t errlen);
-
-/* Reads path (a regular file of at most OPTIONS_CONFIG_MAX bytes) and
- * parses it as above; errors name the file ("hardcached: FILE: cannot
- * open: ...") or the line. */
-bool options_parse_config_file(struct settings *s, const char *path, char *err,
-                               size_t errlen);
 
 /* Frees what applying options allocated (the allowlist) and NULLs it; s may
  * then be refilled with settings_defaults. */

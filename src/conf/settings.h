@@ -1,12 +1,14 @@
 /* settings.h: the daemon's effective configuration, filled once at start-up
- * by the option table (options.c) and read-only afterwards. Every layer reads
- * its knobs from here; nothing else holds configuration. */
+ * by the option table (options_table.c) and read-only afterwards. Every
+ * layer reads its knobs from here; nothing else holds configuration. */
 #ifndef HC_CONF_SETTINGS_H
 #define HC_CONF_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sec/seccomp.h"            /* enum seccomp_mode */
 
 struct allowlist;
 
@@ -56,7 +58,7 @@ struct settings {
 
     /* hardening (SPEC §2, long options only) */
     struct allowlist *allow;        /* --allow / --allow-file; NULL = no allowlist */
-    int seccomp_mode;               /* --seccomp: SECCOMP_MODE_ON (default), _LOG, _OFF */
+    int seccomp_mode;               /* --seccomp: enum seccomp_mode, _ON by default */
     int max_conns_per_ip;           /* --max-conns-per-ip, 0 = off */
     int per_ip_v6_prefix;           /* --per-ip-v6-prefix: IPv6 peers counted per /N, 64 */
     int read_timeout;               /* --read-timeout seconds, 30; 0 = off */
@@ -72,7 +74,6 @@ struct settings {
     int audit_fail_on;              /* --fail-on: AUDIT_FAIL_ON_WARNING (default), _CRITICAL */
 };
 
-enum { SECCOMP_MODE_ON = 0, SECCOMP_MODE_LOG = 1, SECCOMP_MODE_OFF = 2 };
 enum { AUDIT_FORMAT_TEXT = 0, AUDIT_FORMAT_JSON = 1 };
 enum { AUDIT_FAIL_ON_WARNING = 0, AUDIT_FAIL_ON_CRITICAL = 1 };
 

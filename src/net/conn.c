@@ -21,7 +21,7 @@
 #include "base/vlog.h"
 #include "conf/options.h"
 #include "conf/settings.h"
-#include "net/worker.h"
+#include "net/counters.h"
 
 #define READ_CHUNK (16 * 1024)
 #define IDLE_KEEP (64 * 1024)      /* buffers above this shrink when idle */
@@ -137,31 +137,31 @@ static void conn_close(struct conn *c)
 {
     conn_unyield(c);
     if (c->pc.out_of_memory) {
-        atomic_fetch_add(&net_buf_oom_closes, 1);
+        atomic_fetch_add(&net_counters.read_buf_oom, 1);
     }
     if (c->prev != NULL) {
         c->prev->next = c->next;
-    } else if (c->w->conns == c) {
-        c->w->conns = c->next;
+    } else if (c->home->conns == c) {
+        c->home->conns = c->next;
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
     if (c->limited) {
-        connlimit_release(c->w->per_ip, &c->key);
+        connlimit_release(c->home->per_ip, &c->key);
     }
     if (vlog_on(VLOG_TRAFFIC)) {
         vlog_conn(c->fd, "connection closed.");
     }
     registry_set(c->fd, NULL);
-    proto_conn_release(c->w->srv, &c->pc);
+    proto_conn_release(c->home->srv, &c->pc);
     if (c->ev != NULL) {
         event_free(c->ev);
     }
     close(c->fd);
     buf_deinit(&c->in);
     buf_deinit(&c->out);
-    atomic_fetch_sub(&net_curr_conns, 1);
+    atomic_fetch_sub(&net_counters.curr_connections, 1);
     free(c);
 }
 
@@ -180,30 +180,30 @@ static void conn_names(struct conn *c)
     }
 }
 
-struct conn *conn_create(struct worker *w, const struct handoff *h)
+struct conn *conn_create(struct conn_home *home, const struct handoff *h)
 {
     int fd = h->fd;
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         if (h->limited) {
-            connlimit_release(w->per_ip, &h->key);
+            connlimit_release(home->per_ip, &h->key);
         }
         close(fd);
-        atomic_fetch_sub(&net_curr_conns, 1);
+        atomic_fetch_sub(&net_counters.curr_connections, 1);
         return NULL;
     }
     c->fd = fd;
-    c->w = w;
+    c->home = home;
     c->limited = h->limited;
     c->key = h->key;
-    size_t item_max = w->settings->item_size_max;
+    size_t item_max = home->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
     buf_init(&c->out, proto_out_limit(item_max));
     buf_join_budget(&c->in, &net_conn_budget, BUF_IN, BUF_FREE);
     buf_join_budget(&c->out, &net_conn_budget, BUF_OUT, BUF_FREE);
-    proto_conn_init(&c->pc, &w->stats);
+    proto_conn_init(&c->pc, &home->stats);
     atomic_store(&c->last_cmd, clock_now());
-    c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
+    c->ev = event_new(home->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
     if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
         conn_close(c);
         return NULL;
@@ -214,11 +214,11 @@ struct conn *conn_create(struct worker *w, const struct handoff *h)
         vlog_conn(fd, "new client connection from %s", c->peer);
     }
     registry_set(fd, c);
-    c->next = w->conns;
-    if (w->conns != NULL) {
-        w->conns->prev = c;
+    c->next = home->conns;
+    if (home->conns != NULL) {
+        home->conns->prev = c;
     }
-    w->conns = c;
+    home->conns = c;
     /* a client that never sends a byte is still subject to idle_timeout */
     return conn_arm(c, false) ? c : NULL;
 }
@@ -229,7 +229,7 @@ static bool conn_flush(struct conn *c)
     while (buf_len(&c->out) > 0) {
         ssize_t n = send(c->fd, buf_head(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
-            STAT_ADD(c->w->stats.bytes_written, (uint64_t)n);
+            STAT_ADD(c->home->stats.bytes_written, (uint64_t)n);
             buf_consume(&c->out, (size_t)n);
             continue;
         }
@@ -251,7 +251,7 @@ static int conn_read(struct conn *c)
     ssize_t n = recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
     if (n > 0) {
         c->in.end += (size_t)n;
-        STAT_ADD(c->w->stats.bytes_read, (uint64_t)n);
+        STAT_ADD(c->home->stats.bytes_read, (uint64_t)n);
         return 1;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -265,7 +265,7 @@ static int conn_read(struct conn *c)
  * or for idling (-o idle_timeout); 0 when no deadline applies. */
 static int conn_deadline(struct conn *c)
 {
-    const struct settings *s = c->w->settings;
+    const struct settings *s = c->home->settings;
     rel_time_t now = clock_now();
     bool pending = buf_len(&c->in) > 0 || c->pc.state != PROTO_LINE || c->want_write;
     if (pending && s->read_timeout > 0) {
@@ -289,9 +289,9 @@ static struct ratelog idle_timeout_log = RATELOG_INIT(1);
 
 static void conn_timed_out(struct conn *c)
 {
-    const struct settings *s = c->w->settings;
+    const struct settings *s = c->home->settings;
     bool partial = c->partial_since != 0;
-    atomic_fetch_add(partial ? &net_read_timeouts : &net_idle_timeouts, 1);
+    atomic_fetch_add(partial ? &net_counters.read_timeouts : &net_counters.idle_timeouts, 1);
     if (vlog_on(VLOG_ERRORS)) {
         if (partial) {
             ratelog(&read_timeout_log, "closed %s: a partial request or unread answers "
@@ -320,7 +320,7 @@ static bool conn_arm(struct conn *c, bool want_write)
     }
     c->timer_secs = secs;
     event_del(c->ev);
-    event_assign(c->ev, c->w->base, c->fd, (want_write ? EV_WRITE : EV_READ) | EV_PERSIST,
+    event_assign(c->ev, c->home->base, c->fd, (want_write ? EV_WRITE : EV_READ) | EV_PERSIST,
                  conn_on_event, c);
     struct timeval tv = { secs, 0 };
     event_add(c->ev, secs > 0 ? &tv : NULL);
@@ -329,52 +329,52 @@ static bool conn_arm(struct conn *c, bool want_write)
 
 /* ---- -R: taking turns ------------------------------------------------- */
 
-/* Puts c at the back of its worker's yield list and makes sure the list is
+/* Puts c at the back of its home's yield list and makes sure the list is
  * run after the next poll. libevent runs a zero timeout only after polling
  * and after the sockets that poll found ready, so c goes behind all of them
  * (event_active would run it again before polling: one busy client could
  * hold the worker for as long as it kept sending). */
 static void conn_yield(struct conn *c)
 {
-    struct worker *w = c->w;
+    struct conn_home *home = c->home;
     if (c->yielded) {
         return;
     }
     c->yielded = true;
     c->ynext = NULL;
-    c->yprev = w->yield_tail;
-    if (w->yield_tail != NULL) {
-        w->yield_tail->ynext = c;
+    c->yprev = home->yield_tail;
+    if (home->yield_tail != NULL) {
+        home->yield_tail->ynext = c;
     } else {
-        w->yield_head = c;
+        home->yield_head = c;
     }
-    w->yield_tail = c;
-    w->yield_len++;
-    if (!evtimer_pending(w->yield_ev, NULL)) {
+    home->yield_tail = c;
+    home->yield_len++;
+    if (!evtimer_pending(home->yield_ev, NULL)) {
         static const struct timeval now = { 0, 0 };
-        evtimer_add(w->yield_ev, &now);
+        evtimer_add(home->yield_ev, &now);
     }
 }
 
 static void conn_unyield(struct conn *c)
 {
-    struct worker *w = c->w;
+    struct conn_home *home = c->home;
     if (!c->yielded) {
         return;
     }
     if (c->yprev != NULL) {
         c->yprev->ynext = c->ynext;
     } else {
-        w->yield_head = c->ynext;
+        home->yield_head = c->ynext;
     }
     if (c->ynext != NULL) {
         c->ynext->yprev = c->yprev;
     } else {
-        w->yield_tail = c->yprev;
+        home->yield_tail = c->yprev;
     }
     c->yprev = c->ynext = NULL;
     c->yielded = false;
-    w->yield_len--;
+    home->yield_len--;
 }
 
 static void conn_drive(struct conn *c);
@@ -383,11 +383,11 @@ void conn_run_yielded(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct worker *w = arg;
+    struct conn_home *home = arg;
     /* only those queued before this pass: one that yields again waits for
      * the next poll */
-    for (int n = w->yield_len; n > 0 && w->yield_head != NULL; n--) {
-        struct conn *c = w->yield_head;
+    for (int n = home->yield_len; n > 0 && home->yield_head != NULL; n--) {
+        struct conn *c = home->yield_head;
         conn_unyield(c);
         conn_drive(c);
     }
@@ -406,12 +406,12 @@ static void conn_out_of_memory(struct conn *c)
 /* The core loop: parse, answer, read more, until something must wait. */
 static void conn_drive(struct conn *c)
 {
-    int budget = c->w->settings->reqs_per_event;
+    int budget = c->home->settings->reqs_per_event;
     enum proto_stop why = PROTO_STOP_NEED_INPUT;
     for (;;) {
         if (buf_len(&c->in) > 0) {
             int before = budget;
-            size_t used = proto_process(c->w->srv, &c->pc, buf_head(&c->in),
+            size_t used = proto_process(c->home->srv, &c->pc, buf_head(&c->in),
                                         buf_len(&c->in), &c->out, &budget, &why);
             buf_consume(&c->in, used);
             atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
@@ -438,7 +438,7 @@ static void conn_drive(struct conn *c)
             return;
         }
         if (why == PROTO_STOP_BUDGET) {
-            STAT_INC(c->w->stats.conn_yields);
+            STAT_INC(c->home->stats.conn_yields);
             conn_yield(c);              /* others first, then us again */
             return;
         }
@@ -471,9 +471,9 @@ static void conn_drive(struct conn *c)
     buf_shrink(&c->out, IDLE_KEEP);
 }
 
-void conn_drain_all(struct worker *w)
+void conn_drain_all(struct conn_home *home)
 {
-    for (struct conn *c = w->conns; c != NULL; c = c->next) {
+    for (struct conn *c = home->conns; c != NULL; c = c->next) {
         event_active(c->ev, EV_READ, 0);
     }
 }

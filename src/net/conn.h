@@ -12,12 +12,35 @@
 #include "proto/proto.h"
 #include "sec/connlimit.h"
 
-struct worker;
-struct handoff;
+struct conn;
+
+/* An accepted socket on its way from the listener to a worker. */
+struct handoff {
+    int fd;
+    bool limited;                   /* holds a --max-conns-per-ip slot */
+    struct ip_key key;
+};
+
+/* What a connection needs of the thread that owns it: its event loop, its
+ * counters, the server it serves, and the lists of its connections. A
+ * worker (worker.h) holds one; conn.c knows nothing else of workers. */
+struct conn_home {
+    struct event_base *base;
+    struct thread_stats stats;
+    const struct proto_server *srv;
+    const struct settings *settings;
+    struct connlimit *per_ip;       /* shared; NULL when off */
+    struct conn *conns;             /* this thread's connections */
+    /* connections that used up -R: each runs again only after the next poll,
+     * behind every socket that poll found ready */
+    struct conn *yield_head, *yield_tail;
+    int yield_len;
+    struct event *yield_ev;
+};
 
 struct conn {
     int fd;
-    struct worker *w;
+    struct conn_home *home;
     struct event *ev;
     struct buf in, out;
     struct proto_conn pc;
@@ -27,22 +50,22 @@ struct conn {
     bool limited;                   /* holds a --max-conns-per-ip slot */
     struct ip_key key;
     _Atomic uint32_t last_cmd;      /* rel time, for stats conns and idle_timeout */
-    struct conn *prev, *next;       /* the owning worker's list */
-    bool yielded;                   /* on the worker's yield list */
+    struct conn *prev, *next;       /* its home's list */
+    bool yielded;                   /* on its home's yield list */
     struct conn *yprev, *ynext;
     char peer[80];                  /* "tcp:127.0.0.1:4242" */
     char local[80];
 };
 
 /* Takes over an accepted socket; NULL (and the socket closed) on failure. */
-struct conn *conn_create(struct worker *w, const struct handoff *h);
+struct conn *conn_create(struct conn_home *home, const struct handoff *h);
 
-/* Shutdown: runs every connection of w once more; each closes as soon as
+/* Shutdown: runs every connection of home once more; each closes as soon as
  * it has answered everything it sent. */
-void conn_drain_all(struct worker *w);
+void conn_drain_all(struct conn_home *home);
 
-/* The worker's yield timer: gives each connection that used up its -R
- * budget before the last poll one more turn. */
+/* The home's yield timer (arg: the struct conn_home): gives each connection
+ * that used up its -R budget before the last poll one more turn. */
 void conn_run_yielded(evutil_socket_t fd, short what, void *arg);
 
 /* Appends "stats conns" lines for every registered connection. */

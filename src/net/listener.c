@@ -50,7 +50,6 @@ struct net {
     struct connlimit *per_ip;       /* NULL unless --max-conns-per-ip */
 };
 
-_Atomic uint64_t net_allowlist_rejects, net_per_ip_rejects;
 static struct ratelog allowlist_log = RATELOG_INIT(10);
 static struct ratelog per_ip_log = RATELOG_INIT(10);
 
@@ -283,7 +282,7 @@ static bool admit_peer(struct net *n, int fd, const struct sockaddr *peer)
     char who[80];
     conn_format_addr(peer, who, sizeof(who));
     close(fd);
-    atomic_fetch_add(&net_allowlist_rejects, 1);
+    atomic_fetch_add(&net_counters.allowlist_rejects, 1);
     ratelog(&allowlist_log, "refused %s: not in the allowlist", who);
     return false;
 }
@@ -307,13 +306,13 @@ static bool within_limits(struct net *n, int fd, const struct sockaddr *peer, st
                           bool *limited)
 {
     int v6_prefix = n->settings->per_ip_v6_prefix;
-    if (atomic_load(&net_curr_conns) >= (uint64_t)n->settings->max_conns) {
-        reject_busy(fd, &net_rejected_conns);
+    if (atomic_load(&net_counters.curr_connections) >= (uint64_t)n->settings->max_conns) {
+        reject_busy(fd, &net_counters.rejected_connections);
         return false;
     }
     *limited = n->per_ip != NULL && connlimit_key(peer, v6_prefix, key);
     if (*limited && !connlimit_acquire(n->per_ip, key)) {
-        reject_busy(fd, &net_per_ip_rejects);
+        reject_busy(fd, &net_counters.per_ip_rejects);
         log_per_ip_refusal(peer, v6_prefix);
         return false;
     }
@@ -343,8 +342,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        atomic_fetch_add(&net_curr_conns, 1);
-        atomic_fetch_add(&net_total_conns, 1);
+        atomic_fetch_add(&net_counters.curr_connections, 1);
+        atomic_fetch_add(&net_counters.total_connections, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
         struct handoff h = { .fd = fd, .limited = limited };
@@ -352,11 +351,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             h.key = key;
         }
         if (!worker_dispatch(w, &h)) {
-            atomic_fetch_sub(&net_curr_conns, 1);
+            atomic_fetch_sub(&net_counters.curr_connections, 1);
             if (limited) {
                 connlimit_release(n->per_ip, &key);
             }
-            reject_busy(fd, &net_rejected_conns);
+            reject_busy(fd, &net_counters.rejected_connections);
         }
     }
 }
@@ -368,45 +367,55 @@ static uint64_t tv_us(struct timeval tv)
     return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-/* memcached counts output buffers apart and within read_buf_bytes. */
-static void net_buffer_info(struct server_info *si)
+/* Every NET_METRICS value at one moment. */
+struct net_metrics_now {
+#define X(name, kind, desc) uint64_t name;
+    NET_METRICS(X)
+#undef X
+};
+
+/* NET_READINGS, read now (after NET_COUNTERS: connection_structures uses one). */
+static void net_read(struct net_metrics_now *m)
 {
+    struct net *n = the_net;
     struct buf_budget *bb = &net_conn_budget;
-    si->response_obj_oom = atomic_load(&bb->refused[BUF_OUT]);
-    si->response_obj_count = atomic_load(&bb->count[BUF_OUT]);
-    si->response_obj_bytes = atomic_load(&bb->bytes[BUF_OUT]);
-    si->read_buf_count = atomic_load(&bb->count[BUF_IN]) + si->response_obj_count;
-    si->read_buf_bytes = atomic_load(&bb->bytes[BUF_IN]) + si->response_obj_bytes;
-    si->read_buf_oom = atomic_load(&net_buf_oom_closes);
-    si->conn_mem_peak = atomic_load(&bb->peak);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m->pid = (uint64_t)getpid();
+    m->uptime = clock_now();
+    m->time = (uint64_t)(clock_started() + clock_now());
+    m->rusage_user = tv_us(ru.ru_utime);
+    m->rusage_system = tv_us(ru.ru_stime);
+    m->max_connections = (uint64_t)n->settings->max_conns;
+    m->connection_structures = m->curr_connections + (uint64_t)n->nfds;
+    m->reserved_fds = (uint64_t)n->nworkers + 4;
+    m->listen_disabled_num = n->listen_disabled;
+    m->threads = (uint64_t)n->nworkers;
+    m->accepting_conns = (uint64_t)n->accepting;
+    /* memcached counts output buffers apart and within read_buf_bytes */
+    m->response_obj_oom = atomic_load(&bb->refused[BUF_OUT]);
+    m->response_obj_count = atomic_load(&bb->count[BUF_OUT]);
+    m->response_obj_bytes = atomic_load(&bb->bytes[BUF_OUT]);
+    m->read_buf_count = atomic_load(&bb->count[BUF_IN]) + m->response_obj_count;
+    m->read_buf_bytes = atomic_load(&bb->bytes[BUF_IN]) + m->response_obj_bytes;
+    m->conn_mem_peak = atomic_load(&bb->peak);
 }
 
 static void net_server_info(struct server_info *si)
 {
-    struct net *n = the_net;
-    struct rusage ru;
+    struct net_metrics_now m = { 0 };
+#define X(name, kind, desc) m.name = atomic_load(&net_counters.name);
+    NET_COUNTERS(X)
+#undef X
+    net_read(&m);
     memset(si, 0, sizeof(*si));
-    getrusage(RUSAGE_SELF, &ru);
-    si->pid = getpid();
-    si->uptime = clock_now();
-    si->now_unix = (uint64_t)(clock_started() + clock_now());
-    si->rusage_user_us = tv_us(ru.ru_utime);
-    si->rusage_system_us = tv_us(ru.ru_stime);
-    si->max_connections = (uint64_t)n->settings->max_conns;
-    si->curr_connections = atomic_load(&net_curr_conns);
-    si->total_connections = atomic_load(&net_total_conns);
-    si->rejected_connections = atomic_load(&net_rejected_conns);
-    si->connection_structures = si->curr_connections + (uint64_t)n->nfds;
-    si->reserved_fds = (uint64_t)n->nworkers + 4;
-    si->listen_disabled_num = n->listen_disabled;
-    si->threads = (uint64_t)n->nworkers;
-    si->accepting_conns = n->accepting;
     si->libevent_version = event_get_version();
-    si->allowlist_rejects = atomic_load(&net_allowlist_rejects);
-    si->per_ip_rejects = atomic_load(&net_per_ip_rejects);
-    si->read_timeouts = atomic_load(&net_read_timeouts);
-    si->idle_timeouts = atomic_load(&net_idle_timeouts);
-    net_buffer_info(si);
+    si->metrics = net_metric_table;
+    si->nmetrics = net_metric_count;
+    size_t i = 0;
+#define X(name, kind, desc) si->value[i++] = m.name;
+    NET_METRICS(X)
+#undef X
 }
 
 static const struct stats_source net_stats_source = {
@@ -446,7 +455,7 @@ bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen
         }
     }
     for (int i = 0; i < n->nworkers; i++) {
-        n->workers[i].per_ip = n->per_ip;
+        n->workers[i].home.per_ip = n->per_ip;
         if (!worker_start(&n->workers[i], &n->srv, 4096)) {
             snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
             return false;
@@ -474,7 +483,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct net *n = arg;
     n->drain_ms += DRAIN_POLL_MS;
-    if (atomic_load(&net_curr_conns) == 0 || n->drain_ms >= DRAIN_MAX_MS) {
+    if (atomic_load(&net_counters.curr_connections) == 0 || n->drain_ms >= DRAIN_MAX_MS) {
         event_base_loopbreak(n->base);
     }
 }

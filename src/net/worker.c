@@ -9,13 +9,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "net/conn.h"
-
-_Atomic uint64_t net_curr_conns, net_total_conns, net_rejected_conns;
-_Atomic uint64_t net_read_timeouts, net_idle_timeouts;
-struct buf_budget net_conn_budget;
-_Atomic uint64_t net_buf_oom_closes;
-_Atomic bool net_draining;
 
 static void worker_adopt(evutil_socket_t fd, short what, void *arg)
 {
@@ -36,41 +29,41 @@ static void worker_adopt(evutil_socket_t fd, short what, void *arg)
         if (!got) {
             break;
         }
-        conn_create(w, &h);
+        conn_create(&w->home, &h);
     }
     if (atomic_load(&net_draining)) {
-        conn_drain_all(w);
+        conn_drain_all(&w->home);
     }
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    event_base_dispatch(w->base);
+    event_base_dispatch(w->home.base);
     return NULL;
 }
 
 bool worker_start(struct worker *w, const struct proto_server *srv, int queue_cap)
 {
-    w->srv = srv;
-    w->settings = srv->settings;
+    w->home.srv = srv;
+    w->home.settings = srv->settings;
     w->queue = calloc((size_t)queue_cap, sizeof(*w->queue));
     w->queue_cap = queue_cap;
-    w->base = event_base_new();
+    w->home.base = event_base_new();
     w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->queue == NULL || w->base == NULL || w->notify_fd < 0
+    if (w->queue == NULL || w->home.base == NULL || w->notify_fd < 0
         || pthread_mutex_init(&w->queue_lock, NULL) != 0) {
         return false;
     }
-    w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_adopt, w);
+    w->notify_ev = event_new(w->home.base, w->notify_fd, EV_READ | EV_PERSIST, worker_adopt, w);
     if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
         return false;
     }
-    w->yield_ev = evtimer_new(w->base, conn_run_yielded, w);
-    if (w->yield_ev == NULL) {
+    w->home.yield_ev = evtimer_new(w->home.base, conn_run_yielded, &w->home);
+    if (w->home.yield_ev == NULL) {
         return false;
     }
-    stats_register_thread(&w->stats);
+    stats_register_thread(&w->home.stats);
     return pthread_create(&w->thread, NULL, worker_main, w) == 0;
 }
 

@@ -1,7 +1,7 @@
 /* ascii.c: memcached's ASCII protocol, answering byte for byte as memcached
  * 1.6 does (current upstream where it fixed 1.6.18; docs/COMPATIBILITY.md
  * lists each case). Input is untrusted: every line and token is a bounded
- * (pointer, length) span, numbers go through base/num.c, and a storage
+ * span (base/span.h), numbers go through base/num.c, and a storage
  * command's value streams straight into its item so no buffer grows with it.
  * Commands are rows of one table; the dispatcher walks it. */
 #include "proto/proto.h"
@@ -10,24 +10,19 @@
 
 #include "base/clock.h"
 #include "base/num.h"
+#include "base/span.h"
 #include "base/vlog.h"
 #include "conf/settings.h"
 
 #define MAX_TOKENS 24          /* memcached's tokenizer limit, terminal included */
 #define KEY_MAX 250
 
-struct token {
-    const char *p;
-    size_t n;
-};
-
 /* Everything a handler needs for one command line. */
 struct cmd_ctx {
     const struct proto_server *srv;
     struct proto_conn *pc;
     struct buf *out;
-    const char *line;          /* the command line, "\r\n" and NUL cut off */
-    size_t nline;
+    struct span line;          /* the command line, "\r\n" and NUL cut off */
     size_t out_mark;           /* buf_len(out) when the command started */
     bool suspended;            /* a get stopped at the high-water mark */
     bool ran;                  /* run_command ran in this proto_process call */
@@ -58,49 +53,26 @@ static const char ERR_FORMAT[] = "CLIENT_ERROR bad command line format";
 /* ---- tokens ----------------------------------------------------------- */
 
 /* memcached's tokenize_command(): splits on ' ' only (other bytes, control
- * bytes included, are token bytes), at most MAX_TOKENS-1 tokens; the last
- * slot is the terminal token whose p is the unparsed rest or NULL. */
-static size_t tokenize(const char *s, size_t len, struct token *tok)
+ * bytes included, are token bytes; runs of spaces make no empty tokens), at
+ * most MAX_TOKENS-1 tokens; the last slot is the terminal token: empty, its
+ * p the unparsed rest (after the space that ended the last token) or NULL. */
+static size_t tokenize(struct span line, struct span *tok)
 {
-    size_t ntok = 0, start = 0, i = 0;
-    bool full = false;
-    for (; i < len; i++) {
-        if (s[i] != ' ') {
-            continue;
+    struct span rest = line, word;
+    size_t ntok = 0;
+    while (ntok < MAX_TOKENS - 1 && span_split(&rest, ' ', &word)) {
+        if (!span_is_empty(word)) {
+            tok[ntok++] = word;
         }
-        if (start != i) {
-            tok[ntok].p = s + start;
-            tok[ntok].n = i - start;
-            ntok++;
-            if (ntok == MAX_TOKENS - 1) {
-                i++;
-                start = i;
-                full = true;
-                break;
-            }
-        }
-        start = i + 1;
     }
-    if (!full && start < len) {
-        tok[ntok].p = s + start;
-        tok[ntok].n = len - start;
-        ntok++;
-    }
-    tok[ntok].p = (full && i < len) ? s + i : NULL;
-    tok[ntok].n = 0;
+    tok[ntok] = span_is_empty(rest) ? SPAN_EMPTY : span_of(rest.p, 0);
     return ntok + 1;
 }
 
-static bool tok_is(const struct token *t, const char *word)
-{
-    size_t n = strlen(word);
-    return t->p != NULL && t->n == n && memcmp(t->p, word, n) == 0;
-}
-
 /* memcached's set_noreply_maybe(): the last real token is "noreply". */
-static void noreply_maybe(struct cmd_ctx *c, const struct token *tok, size_t ntokens)
+static void noreply_maybe(struct cmd_ctx *c, const struct span *tok, size_t ntokens)
 {
-    if (tok_is(&tok[ntokens - 2], "noreply")) {
+    if (span_eq(tok[ntokens - 2], "noreply")) {
         c->pc->noreply = true;
     }
 }
@@ -169,29 +141,25 @@ static void get_count(struct thread_stats *ts, bool hit, bool touch)
 }
 
 /* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
-static void get_one(struct cmd_ctx *c, struct get_ctx *g, const struct token *key,
+static void get_one(struct cmd_ctx *c, struct get_ctx *g, struct span key,
                     bool touch, rel_time_t exptime)
 {
-    enum store_status st = store_get(c->srv->store, key->p, key->n, touch, exptime,
+    enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
                                      get_emit, g);
     get_count(c->pc->stats, st == STORE_OK, touch);
 }
 
-/* The next key at or after *pos (spaces skipped); false at the line's end. */
-static bool next_key(const struct cmd_ctx *c, size_t *pos, struct token *key)
+/* The next key of the line at or after *pos (spaces skipped), *pos moved to
+ * just after it; false at the line's end. */
+static bool next_key(struct span line, size_t *pos, struct span *key)
 {
-    while (*pos < c->nline && c->line[*pos] == ' ') {
-        (*pos)++;
-    }
-    if (*pos >= c->nline) {
+    struct span rest = span_skip(span_sub(line, *pos, SIZE_MAX), ' ');
+    if (span_is_empty(rest)) {
+        *pos = line.n;
         return false;
     }
-    key->p = c->line + *pos;
-    key->n = 0;
-    while (*pos + key->n < c->nline && c->line[*pos + key->n] != ' ') {
-        key->n++;
-    }
-    *pos += key->n;
+    *key = span_sub(rest, 0, span_find(rest, ' '));
+    *pos = (size_t)(key->p - line.p) + key->n;
     return true;
 }
 
@@ -202,12 +170,12 @@ static bool next_key(const struct cmd_ctx *c, size_t *pos, struct token *key)
  * it has looked the earlier keys up by then (stats, gat's touch): we find
  * the bad key before any output, so a large answer never has to be taken
  * back after part of it was sent. */
-static size_t first_long_key(const struct cmd_ctx *c, size_t pos)
+static size_t first_long_key(struct span line, size_t pos)
 {
-    struct token key;
-    while (next_key(c, &pos, &key)) {
+    struct span key;
+    while (next_key(line, &pos, &key)) {
         if (key.n > KEY_MAX) {
-            return (size_t)(key.p - c->line);
+            return (size_t)(key.p - line.p);
         }
     }
     return SIZE_MAX;
@@ -225,8 +193,8 @@ static void get_rejected(struct cmd_ctx *c, size_t pos, size_t bad, bool touch,
                          rel_time_t exptime)
 {
     struct get_ctx g = { c->out, false, false, c->pc->stats, touch };
-    struct token key;
-    while (next_key(c, &pos, &key) && (size_t)(key.p - c->line) < bad) {
+    struct span key;
+    while (next_key(c->line, &pos, &key) && (size_t)(key.p - c->line.p) < bad) {
         enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
                                          discard_value, &g);
         get_count(c->pc->stats, st == STORE_OK, touch);
@@ -237,7 +205,7 @@ static void get_rejected(struct cmd_ctx *c, size_t pos, size_t bad, bool touch,
 /* Walks the keys after the command word (and exptime for gat). memcached
  * re-tokenizes past 23 tokens; walking the whole line is the same thing.
  * Keys go in batches whose cache misses are overlapped (store_prefetch). */
-static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with_cas,
+static void cmd_get_common(struct cmd_ctx *c, const struct span *tok, bool with_cas,
                            bool touch)
 {
     rel_time_t exptime = 0;
@@ -251,11 +219,11 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
         exptime = clock_exptime_to_rel(e);
         first = 2;
     }
-    size_t pos = tok[first].p == NULL ? c->nline : (size_t)(tok[first].p - c->line);
+    size_t pos = tok[first].p == NULL ? c->line.n : (size_t)(tok[first].p - c->line.p);
     if (c->pc->get_resume > pos) {
         pos = c->pc->get_resume;
     } else {
-        size_t bad = first_long_key(c, pos);
+        size_t bad = first_long_key(c->line, pos);
         if (bad != SIZE_MAX) {
             get_rejected(c, pos, bad, touch, exptime);
             return;
@@ -263,12 +231,12 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
     }
     struct get_ctx g = { c->out, with_cas, false, c->pc->stats, touch };
     struct store *st = c->srv->store;
-    struct token keys[GET_BATCH];
+    struct span keys[GET_BATCH];
     uint64_t hv[GET_BATCH];
     size_t ends[GET_BATCH];
     for (;;) {
         size_t nk = 0, scan = pos;
-        while (nk < GET_BATCH && next_key(c, &scan, &keys[nk])) {
+        while (nk < GET_BATCH && next_key(c->line, &scan, &keys[nk])) {
             ends[nk] = scan;
             hv[nk] = store_key_hash(st, keys[nk].p, keys[nk].n);
             store_prefetch(st, hv[nk], 0);
@@ -278,7 +246,7 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
             store_prefetch(st, hv[i], 1);
         }
         for (size_t i = 0; i < nk; i++) {
-            get_one(c, &g, &keys[i], touch, exptime);
+            get_one(c, &g, keys[i], touch, exptime);
             pos = ends[i];
             if (g.oom) {
                 c->out->end = c->out->start + c->out_mark;
@@ -286,7 +254,7 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
                 REPLY(c, "SERVER_ERROR out of memory writing get response");
                 return;
             }
-            if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->nline) {
+            if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->line.n) {
                 c->pc->get_resume = pos;     /* flush, then continue here */
                 c->suspended = true;
                 return;
@@ -300,32 +268,32 @@ static void cmd_get_common(struct cmd_ctx *c, const struct token *tok, bool with
     REPLY(c, "END");
 }
 
-static void cmd_get(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, false, false); }
-static void cmd_gets(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, true, false); }
-static void cmd_gat(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, false, true); }
-static void cmd_gats(struct cmd_ctx *c, struct token *t, size_t n) { (void)n; cmd_get_common(c, t, true, true); }
+static void cmd_get(struct cmd_ctx *c, struct span *t, size_t n) { (void)n; cmd_get_common(c, t, false, false); }
+static void cmd_gets(struct cmd_ctx *c, struct span *t, size_t n) { (void)n; cmd_get_common(c, t, true, false); }
+static void cmd_gat(struct cmd_ctx *c, struct span *t, size_t n) { (void)n; cmd_get_common(c, t, false, true); }
+static void cmd_gats(struct cmd_ctx *c, struct span *t, size_t n) { (void)n; cmd_get_common(c, t, true, true); }
 
 /* ---- storage ---------------------------------------------------------- */
 
 /* SECURITY: when a storage line is rejected but names a plausible length,
  * the data block that follows is discarded, never run as commands (1.6.18
  * ran it; current memcached swallows it). */
-static void swallow_declared(struct cmd_ctx *c, const struct token *len_tok)
+static void swallow_declared(struct cmd_ctx *c, struct span len_tok)
 {
     int32_t vlen;
-    if (len_tok->p != NULL && num_parse_i32(len_tok->p, len_tok->n, &vlen) && vlen >= 0) {
+    if (len_tok.p != NULL && num_parse_i32(len_tok.p, len_tok.n, &vlen) && vlen >= 0) {
         c->pc->state = PROTO_SWALLOW;
         c->pc->swallow_left = (uint64_t)vlen + 2;
     }
 }
 
-static void storage_reject(struct cmd_ctx *c, const struct token *tok)
+static void storage_reject(struct cmd_ctx *c, const struct span *tok)
 {
     reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
-    swallow_declared(c, &tok[4]);
+    swallow_declared(c, tok[4]);
 }
 
-static void cmd_update(struct cmd_ctx *c, struct token *tok, size_t ntokens,
+static void cmd_update(struct cmd_ctx *c, struct span *tok, size_t ntokens,
                        enum store_mode mode)
 {
     noreply_maybe(c, tok, ntokens);
@@ -377,12 +345,12 @@ static void cmd_update(struct cmd_ctx *c, struct token *tok, size_t ntokens,
     pc->cas_in = cas;
 }
 
-static void cmd_set(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_SET); }
-static void cmd_add(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_ADD); }
-static void cmd_replace(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_REPLACE); }
-static void cmd_append(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_APPEND); }
-static void cmd_prepend(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_PREPEND); }
-static void cmd_cas(struct cmd_ctx *c, struct token *t, size_t n) { cmd_update(c, t, n, STORE_CAS); }
+static void cmd_set(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_SET); }
+static void cmd_add(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_ADD); }
+static void cmd_replace(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_REPLACE); }
+static void cmd_append(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_APPEND); }
+static void cmd_prepend(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_PREPEND); }
+static void cmd_cas(struct cmd_ctx *c, struct span *t, size_t n) { cmd_update(c, t, n, STORE_CAS); }
 
 /* The value and its "\r\n" have arrived: link the item and answer. */
 static void nread_link(struct cmd_ctx *c)
@@ -419,10 +387,10 @@ static void nread_link(struct cmd_ctx *c)
 
 /* ---- other commands --------------------------------------------------- */
 
-static void cmd_delete(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_delete(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     if (ntokens > 3) {
-        bool hold_is_zero = tok_is(&tok[2], "0");
+        bool hold_is_zero = span_eq(tok[2], "0");
         noreply_maybe(c, tok, ntokens);
         bool valid = (ntokens == 4 && (hold_is_zero || c->pc->noreply))
                      || (ntokens == 5 && hold_is_zero && c->pc->noreply);
@@ -444,7 +412,7 @@ static void cmd_delete(struct cmd_ctx *c, struct token *tok, size_t ntokens)
     }
 }
 
-static void cmd_delta(struct cmd_ctx *c, struct token *tok, size_t ntokens, bool incr)
+static void cmd_delta(struct cmd_ctx *c, struct span *tok, size_t ntokens, bool incr)
 {
     struct thread_stats *ts = c->pc->stats;
     noreply_maybe(c, tok, ntokens);
@@ -485,10 +453,10 @@ static void cmd_delta(struct cmd_ctx *c, struct token *tok, size_t ntokens, bool
     }
 }
 
-static void cmd_incr(struct cmd_ctx *c, struct token *t, size_t n) { cmd_delta(c, t, n, true); }
-static void cmd_decr(struct cmd_ctx *c, struct token *t, size_t n) { cmd_delta(c, t, n, false); }
+static void cmd_incr(struct cmd_ctx *c, struct span *t, size_t n) { cmd_delta(c, t, n, true); }
+static void cmd_decr(struct cmd_ctx *c, struct span *t, size_t n) { cmd_delta(c, t, n, false); }
 
-static void cmd_touch(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_touch(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     struct thread_stats *ts = c->pc->stats;
     noreply_maybe(c, tok, ntokens);
@@ -511,7 +479,7 @@ static void cmd_touch(struct cmd_ctx *c, struct token *tok, size_t ntokens)
     }
 }
 
-static void cmd_flush_all(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_flush_all(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     int32_t delay = 0;
     noreply_maybe(c, tok, ntokens);
@@ -531,7 +499,7 @@ static void cmd_flush_all(struct cmd_ctx *c, struct token *tok, size_t ntokens)
     REPLY(c, "OK");
 }
 
-static void cmd_verbosity(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_verbosity(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     uint32_t level;
     noreply_maybe(c, tok, ntokens);
@@ -543,28 +511,28 @@ static void cmd_verbosity(struct cmd_ctx *c, struct token *tok, size_t ntokens)
     REPLY(c, "OK");
 }
 
-static void cmd_version(struct cmd_ctx *c, struct token *t, size_t n)
+static void cmd_version(struct cmd_ctx *c, struct span *t, size_t n)
 {
     (void)t;
     (void)n;
     REPLY(c, "VERSION " PROTO_VERSION);
 }
 
-static void cmd_quit(struct cmd_ctx *c, struct token *t, size_t n)
+static void cmd_quit(struct cmd_ctx *c, struct span *t, size_t n)
 {
     (void)t;
     (void)n;
     c->pc->close = true;
 }
 
-static void cmd_shutdown(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_shutdown(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     /* SECURITY: any client could stop the cache; only with -A. */
     if (!c->srv->settings->shutdown_enabled || c->srv->shutdown == NULL) {
         REPLY(c, "ERROR: shutdown not enabled");
         return;
     }
-    if (ntokens == 2 || (ntokens == 3 && tok_is(&tok[1], "graceful"))) {
+    if (ntokens == 2 || (ntokens == 3 && span_eq(tok[1], "graceful"))) {
         c->pc->close = true;
         c->srv->shutdown(ntokens == 3);
         return;
@@ -572,11 +540,10 @@ static void cmd_shutdown(struct cmd_ctx *c, struct token *tok, size_t ntokens)
     REPLY(c, "CLIENT_ERROR invalid shutdown mode");
 }
 
-static void cmd_stats(struct cmd_ctx *c, struct token *tok, size_t ntokens)
+static void cmd_stats(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
-    const char *sub = ntokens > 2 ? tok[1].p : NULL;
-    size_t nsub = ntokens > 2 ? tok[1].n : 0;
-    stats_command(c->srv->store, c->srv->settings, c->srv->stats_src, sub, nsub, c->out);
+    struct span sub = ntokens > 2 ? tok[1] : SPAN_EMPTY;
+    stats_command(c->srv->store, c->srv->settings, c->srv->stats_src, sub.p, sub.n, c->out);
 }
 
 /* ---- the command table ------------------------------------------------ */
@@ -587,7 +554,7 @@ struct command {
     const char *name;
     enum arity arity;
     unsigned a, b;            /* token counts, memcached's (terminal included) */
-    void (*run)(struct cmd_ctx *c, struct token *tok, size_t ntokens);
+    void (*run)(struct cmd_ctx *c, struct span *tok, size_t ntokens);
 };
 
 static const struct command commands[] = {
@@ -630,17 +597,17 @@ static bool arity_ok(const struct command *cmd, size_t n)
  * word itself? It answers every word starting with g s a c i d t, every
  * two-letter m word (meta commands) and the names below; only the rest
  * reach its last branch, the one that checks for HTTP. */
-static bool memcached_dispatches(const struct token *word)
+static bool memcached_dispatches(struct span word)
 {
     static const char *const named[] = {
         "replace", "prepend", "bget", "flush_all", "version", "quit", "lru_crawler",
         "watch", "verbosity", "lru", "refresh_certs", "extstore",
     };
-    switch (word->p[0]) {
+    switch (word.p[0]) {
     case 'g': case 's': case 'a': case 'c': case 'i': case 'd': case 't':
         return true;
     case 'm':
-        if (word->n == 2) {
+        if (word.n == 2) {
             return true;
         }
         break;
@@ -648,7 +615,7 @@ static bool memcached_dispatches(const struct token *word)
         break;
     }
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-        if (tok_is(word, named[i])) {
+        if (span_eq(word, named[i])) {
             return true;
         }
     }
@@ -657,10 +624,9 @@ static bool memcached_dispatches(const struct token *word)
 
 /* An unknown command whose last token (of the first 23) starts with "HTTP/",
  * case-sensitive: "GET / HTTP/1.1", "POST /x HTTP/1.0". */
-static bool is_http_request(const struct token *tok, size_t ntokens)
+static bool is_http_request(const struct span *tok, size_t ntokens)
 {
-    const struct token *last = &tok[ntokens - 2];
-    return !memcached_dispatches(&tok[0]) && last->n >= 5 && memcmp(last->p, "HTTP/", 5) == 0;
+    return !memcached_dispatches(tok[0]) && span_starts_with(tok[ntokens - 2], "HTTP/");
 }
 
 /* memcached writes its answers out after each get that reached its END
@@ -700,8 +666,8 @@ static void run_command(struct cmd_ctx *c)
         c->ran = true;
         c->written = c->out_mark;
     }
-    struct token tok[MAX_TOKENS];
-    size_t ntokens = tokenize(c->line, c->nline, tok);
+    struct span tok[MAX_TOKENS];
+    size_t ntokens = tokenize(c->line, tok);
     c->pc->noreply = false;
     if (ntokens < 2 || tok[0].n < 2) {
         REPLY(c, "ERROR");
@@ -709,7 +675,7 @@ static void run_command(struct cmd_ctx *c)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         const struct command *cmd = &commands[i];
-        if (!tok_is(&tok[0], cmd->name)) {
+        if (!span_eq(tok[0], cmd->name)) {
             continue;
         }
         if (!arity_ok(cmd, ntokens)) {
@@ -736,24 +702,20 @@ static void run_command(struct cmd_ctx *c)
  * "STAT name value" as "STAT name"; VALUE headers (key, flags, length) and
  * memcached's fixed answer lines show as they are. A new answer line that
  * carries data needs its row here. */
-static void answer_kind(const char **p, size_t *n)
+static struct span answer_kind(struct span line)
 {
     static const char number[] = "(number)";
     size_t digits = 0;
-    while (digits < *n && (*p)[digits] >= '0' && (*p)[digits] <= '9') {
+    while (digits < line.n && line.p[digits] >= '0' && line.p[digits] <= '9') {
         digits++;
     }
-    if (*n > 0 && digits == *n) {
-        *p = number;
-        *n = sizeof(number) - 1;
-        return;
+    if (!span_is_empty(line) && digits == line.n) {
+        return span_of(number, sizeof(number) - 1);
     }
-    if (*n > 5 && memcmp(*p, "STAT ", 5) == 0) {
-        const char *space = memchr(*p + 5, ' ', *n - 5);
-        if (space != NULL) {
-            *n = (size_t)(space - *p);
-        }
+    if (line.n > 5 && span_starts_with(line, "STAT ")) {
+        return span_sub(line, 0, 5 + span_find(span_sub(line, 5, SIZE_MAX), ' '));
     }
+    return line;
 }
 
 /* The kind of the first line appended to out since mark, if anything. */
@@ -762,17 +724,10 @@ static void trace_answer(const struct cmd_ctx *c, size_t mark)
     if (!vlog_on(VLOG_TRAFFIC) || buf_len(c->out) <= mark) {
         return;
     }
-    const char *p = buf_head(c->out) + mark;
-    size_t n = buf_len(c->out) - mark;
-    if (n > VLOG_SHOW_MAX + 1) {
-        n = VLOG_SHOW_MAX + 1;          /* enough to show it cut; never a scan of MBs */
-    }
-    const char *eol = memchr(p, '\r', n);
-    if (eol != NULL) {
-        n = (size_t)(eol - p);
-    }
-    answer_kind(&p, &n);
-    vlog_traffic(c->pc->trace_id, '>', p, n);
+    struct span out = span_of(buf_head(c->out) + mark, buf_len(c->out) - mark);
+    out = span_sub(out, 0, VLOG_SHOW_MAX + 1);   /* enough to show it cut; never a scan of MBs */
+    struct span kind = answer_kind(span_sub(out, 0, span_find(out, '\r')));
+    vlog_traffic(c->pc->trace_id, '>', kind.p, kind.n);
 }
 
 static void nread_complete(struct cmd_ctx *c)
@@ -786,26 +741,22 @@ static void nread_complete(struct cmd_ctx *c)
 
 /* memcached closes a connection whose line passes 2048 bytes without "\n"
  * unless it is a large multiget ("get "/"gets " after at most 100 spaces). */
-static bool long_line_allowed(const char *in, size_t len)
+static bool long_line_allowed(struct span in)
 {
-    size_t i = 0;
-    while (i < len && i <= 100 && in[i] == ' ') {
-        i++;
-    }
-    if (i > 100) {
-        return false;
-    }
-    return (len - i >= 4 && memcmp(in + i, "get ", 4) == 0)
-           || (len - i >= 5 && memcmp(in + i, "gets ", 5) == 0);
+    struct span lead = span_sub(in, 0, 101);     /* never a scan of a MB of spaces */
+    size_t spaces = lead.n - span_skip(lead, ' ').n;
+    struct span cmd = span_sub(in, spaces, SIZE_MAX);
+    return spaces <= 100 && (span_starts_with(cmd, "get ") || span_starts_with(cmd, "gets "));
 }
 
 /* One line; returns bytes consumed (0 = need more input). */
 static size_t process_line(struct cmd_ctx *c, const char *in, size_t len, enum proto_stop *why)
 {
-    size_t scan = len < PROTO_GET_LINE_MAX ? len : PROTO_GET_LINE_MAX;
-    const char *el = memchr(in, '\n', scan);
-    if (el == NULL) {
-        if (len > PROTO_LINE_MAX && (len >= PROTO_GET_LINE_MAX || !long_line_allowed(in, len))) {
+    struct span input = span_of(in, len);
+    struct span window = span_sub(input, 0, PROTO_GET_LINE_MAX);
+    size_t n = span_find(window, '\n');
+    if (n == window.n) {
+        if (len > PROTO_LINE_MAX && (len >= PROTO_GET_LINE_MAX || !long_line_allowed(input))) {
             c->pc->close = true;
             *why = PROTO_STOP_CLOSE;
         } else {
@@ -813,14 +764,12 @@ static size_t process_line(struct cmd_ctx *c, const char *in, size_t len, enum p
         }
         return 0;
     }
-    size_t consumed = (size_t)(el - in) + 1;
-    size_t n = (size_t)(el - in);
+    size_t consumed = n + 1;
     if (n > 1 && in[n - 1] == '\r') {
         n--;
     }
-    const char *nul = memchr(in, '\0', n);   /* memcached stops at a NUL */
-    c->line = in;
-    c->nline = nul ? (size_t)(nul - in) : n;
+    struct span sent = span_of(in, n);
+    c->line = span_sub(sent, 0, span_find(sent, '\0'));   /* memcached stops at a NUL */
     c->out_mark = buf_len(c->out);
     c->suspended = false;
     if (c->pc->get_resume == 0 && vlog_on(VLOG_TRAFFIC)) {

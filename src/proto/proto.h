@@ -10,11 +10,9 @@
 
 #include "base/buf.h"
 #include "proto/stats.h"
+#include "proto/version.h"
 #include "store/store.h"
 
-/* What "version" answers: memcached's number first (clients gate features on
- * it), then ours. */
-#define PROTO_VERSION "1.6.18-hardcached-0.1.0"
 
 /* A command line longer than this without "\n" closes the connection, as
  * memcached does; "get"/"gets" lines may be up to PROTO_GET_LINE_MAX. */
@@ -84,5 +82,9 @@ void proto_conn_release(const struct proto_server *srv, struct proto_conn *pc);
 size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
                      const char *in, size_t len, struct buf *out, int *budget,
                      enum proto_stop *why);
+
+/* The store the daemon runs for settings s (-m, -I, -f, -n, -M, -C,
+ * -o hashpower; adaptive). setup.c; main.c and the fuzzer both call it. */
+void proto_store_config(const struct settings *s, struct store_config *cfg);
 
 #endif

@@ -1,17 +1,49 @@
-/* stats.h: per-worker-thread counters and the "stats" family of commands.
- * Each worker owns one struct thread_stats and is its only writer (relaxed
- * atomic load+store, no lock, no shared cache line on the hot path); "stats"
- * sums all workers. "stats reset" records a baseline instead of writing into
- * another thread's counters, so it cannot race with a worker. */
+/* stats.h: the metric tables and the "stats" family of commands. Every
+ * module declares its metrics once, as an X-macro of rows (name, kind,
+ * one-line description) next to the code that counts them; "stats", the man
+ * page and the tests walk those tables. Each worker owns one struct
+ * thread_stats and is its only writer (relaxed atomic load+store, no lock, no
+ * shared cache line on the hot path); "stats" sums all workers. "stats reset"
+ * records a baseline instead of writing into another thread's counters, so it
+ * cannot race with a worker. */
 #ifndef HC_PROTO_STATS_H
 #define HC_PROTO_STATS_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
 #include "store/store.h"
+
+/* ---- metric tables ------------------------------------------------------- */
+
+enum metric_kind {
+    METRIC_COUNTER,     /* only grows */
+    METRIC_GAUGE,       /* a value now */
+    METRIC_TEXT,        /* a string */
+    METRIC_USEC,        /* a counter of microseconds, shown as seconds.micro */
+};
+
+/* One row of a module's table; X-macro rows are X(name, kind, description). */
+struct metric {
+    const char *name;
+    enum metric_kind kind;
+    const char *desc;
+};
+#define METRIC_ROW(name, kind, desc) { #name, kind, desc },
+
+struct metric_table {
+    const char *name;               /* the module, for the man page and tests */
+    const struct metric *rows;
+    size_t n;
+};
+
+/* "counter", "gauge", ... as the man page shows a kind. */
+const char *metric_kind_name(enum metric_kind kind);
+
+/* ---- per-thread counters ----------------------------------------------- */
 
 typedef _Atomic uint64_t stat_t;
 
@@ -19,15 +51,40 @@ typedef _Atomic uint64_t stat_t;
         atomic_load_explicit(&(field), memory_order_relaxed) + (n), memory_order_relaxed)
 #define STAT_INC(field) STAT_ADD(field, 1)
 
-/* X-macro: every per-thread counter, in memcached's order of "stats". */
+/* Every per-thread counter; "stats reset" sets these (and only these) to 0. */
 #define THREAD_COUNTERS(X) \
-    X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch) X(cmd_meta) \
-    X(get_hits) X(get_misses) \
-    X(delete_misses) X(delete_hits) X(incr_misses) X(incr_hits) \
-    X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits) X(cas_badval) \
-    X(touch_hits) X(touch_misses) X(store_too_large) X(store_no_memory) \
-    X(auth_cmds) X(auth_errors) X(bytes_read) X(bytes_written) X(conn_yields) \
-    X(http_request_closes)
+    X(cmd_get, METRIC_COUNTER, "keys looked up by get and gets, one per key") \
+    X(cmd_set, METRIC_COUNTER, \
+      "storage commands (set, add, replace, append, prepend, cas) whose data arrived, " \
+      "stored or not") \
+    X(cmd_flush, METRIC_COUNTER, "flush_all commands, refused ones (-F) included") \
+    X(cmd_touch, METRIC_COUNTER, "touch commands, and keys looked up by gat and gats") \
+    X(cmd_meta, METRIC_COUNTER, "meta commands: always 0, they are not supported here") \
+    X(get_hits, METRIC_COUNTER, "keys get and gets found") \
+    X(get_misses, METRIC_COUNTER, "keys get and gets did not find (expired ones included)") \
+    X(delete_misses, METRIC_COUNTER, "delete commands that found no item") \
+    X(delete_hits, METRIC_COUNTER, "delete commands that removed an item") \
+    X(incr_misses, METRIC_COUNTER, "incr commands that found no item") \
+    X(incr_hits, METRIC_COUNTER, "incr commands that changed a value") \
+    X(decr_misses, METRIC_COUNTER, "decr commands that found no item") \
+    X(decr_hits, METRIC_COUNTER, "decr commands that changed a value") \
+    X(cas_misses, METRIC_COUNTER, "cas commands that found no item") \
+    X(cas_hits, METRIC_COUNTER, "cas commands that stored their value") \
+    X(cas_badval, METRIC_COUNTER, "cas commands refused because the item had changed (EXISTS)") \
+    X(touch_hits, METRIC_COUNTER, "touch commands and gat/gats keys that found the item") \
+    X(touch_misses, METRIC_COUNTER, "touch commands and gat/gats keys that did not") \
+    X(store_too_large, METRIC_COUNTER, \
+      "storage commands refused because the item is larger than -I") \
+    X(store_no_memory, METRIC_COUNTER, \
+      "storage commands refused for lack of memory (SERVER_ERROR out of memory storing object)") \
+    X(auth_cmds, METRIC_COUNTER, "SASL authentications: always 0, there is no SASL here") \
+    X(auth_errors, METRIC_COUNTER, "failed SASL authentications: always 0") \
+    X(bytes_read, METRIC_COUNTER, "bytes read from clients") \
+    X(bytes_written, METRIC_COUNTER, "bytes written to clients") \
+    X(conn_yields, METRIC_COUNTER, \
+      "times a connection ran its -R commands and yielded to the other clients") \
+    X(http_request_closes, METRIC_COUNTER, \
+      "connections closed at once because they sent an HTTP request line")
 
 /* Per memory class, for "stats slabs". */
 #define CLASS_COUNTERS(X) \
@@ -41,28 +98,45 @@ struct class_counters {
 };
 
 struct thread_stats {
-#define X(name) stat_t name;
+#define X(name, kind, desc) stat_t name;
     THREAD_COUNTERS(X)
 #undef X
     struct class_counters cls[STORE_MAX_CLASSES + 1];
 };
 
-/* Facts about the server that only the network layer and main know. */
+/* ---- the store's fields ----------------------------------------------------- */
+
+/* The fields of struct store_stats that "stats" shows (each row names one).
+ * Described here because the store, below proto, cannot use struct metric. */
+#define STORE_METRICS(X) \
+    X(get_expired, METRIC_COUNTER, "lookups that found their item expired (counted as misses)") \
+    X(get_flushed, METRIC_COUNTER, \
+      "lookups that found their item invalidated by flush_all (counted as misses)") \
+    X(hash_power_level, METRIC_GAUGE, "log2 of the hash table's buckets (sized from -m at start)") \
+    X(hash_bytes, METRIC_GAUGE, "bytes of the hash table") \
+    X(slabs_moved, METRIC_COUNTER, "memory pages moved from one size class to another") \
+    X(bytes, METRIC_GAUGE, "bytes held by the items stored now, headers included") \
+    X(curr_items, METRIC_GAUGE, "items stored now") \
+    X(total_items, METRIC_COUNTER, "items stored since start") \
+    X(expired_unfetched, METRIC_COUNTER, "items expired or flushed that were never read") \
+    X(evicted_unfetched, METRIC_COUNTER, "items evicted that were never read") \
+    X(evicted_active, METRIC_COUNTER, \
+      "items evicted although read since their last second chance at the LRU's head") \
+    X(evictions, METRIC_COUNTER, "live items removed to make room for new ones") \
+    X(reclaimed, METRIC_COUNTER, "items stored in the memory of an expired or flushed item")
+
+/* ---- the network layer's fields ------------------------------------------- */
+
+/* What the network layer reports through struct stats_source: the version of
+ * its event library, and its own metric table (NET_METRICS in net/worker.h)
+ * with the values now. proto cannot include net, so the table comes with the
+ * values; "stats" shows every row of it. */
+#define STATS_SOURCE_MAX 48
 struct server_info {
-    int64_t pid;
-    uint64_t uptime, now_unix;
-    uint64_t rusage_user_us, rusage_system_us;
-    uint64_t max_connections, curr_connections, total_connections;
-    uint64_t rejected_connections, connection_structures, reserved_fds;
-    uint64_t listen_disabled_num, threads;
-    int accepting_conns;
     const char *libevent_version;
-    /* security counters: extra fields, ignored by memcached tools */
-    uint64_t allowlist_rejects, per_ip_rejects, read_timeouts, idle_timeouts;
-    /* connection buffers (memcached's read_buf_* / response_obj_* fields) */
-    uint64_t response_obj_oom, response_obj_count, response_obj_bytes;
-    uint64_t read_buf_count, read_buf_bytes, read_buf_oom;
-    uint64_t conn_mem_peak;
+    const struct metric *metrics;   /* NULL: none (a test's source) */
+    size_t nmetrics;                /* at most STATS_SOURCE_MAX */
+    uint64_t value[STATS_SOURCE_MAX];   /* value[i] is metrics[i]'s */
 };
 
 struct stats_source {
@@ -71,6 +145,30 @@ struct stats_source {
      * false if they did not all fit. */
     bool (*conns)(struct buf *out);
 };
+
+/* ---- "stats" ------------------------------------------------------------------ */
+
+/* proto's tables: the per-thread counters, the store's fields, the fields of
+ * "stats" itself, and memcached's fields for machinery hardcached does not
+ * have (always 0). With the network layer's table, they are all of "stats". */
+extern const struct metric_table stats_tables[];
+extern const size_t stats_table_count;
+
+/* A field of "stats": its row, and the table (module) it belongs to. */
+struct stats_field {
+    const struct metric *metric;
+    const char *table;
+};
+#define STATS_MAX_FIELDS 160
+
+/* The fields "stats" prints, in the order it prints them, when the network
+ * layer's table is net[0..nnet). Returns how many (never more than cap). */
+size_t stats_fields(const struct metric *net, size_t nnet, struct stats_field *out, size_t cap);
+
+/* True when the tables make a sound "stats" with the network table net: every
+ * name of memcached's order is a row of exactly one table, no name is in two
+ * rows, every row has a name and a description. Else false and why in err. */
+bool stats_check(const struct metric *net, size_t nnet, char *err, size_t errlen);
 
 /* Registration happens once per worker at start-up, before serving. */
 void stats_register_thread(struct thread_stats *ts);

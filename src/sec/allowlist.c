@@ -1,7 +1,8 @@
 /* allowlist.c: the networks of --allow / --allow-file as sorted, disjoint
- * address ranges. Entries are kept as given (for count and format); seal
- * turns them into ranges in one 128-bit space (IPv4 a.b.c.d is the IPv6
- * address ::ffff:a.b.c.d), sorts and merges them, and splits the result
+ * address ranges. Entries are kept as given (for count, format and the
+ * audit's allowlist_net_at); seal turns them into ranges in one 128-bit
+ * space (IPv4 a.b.c.d is the IPv6 address ::ffff:a.b.c.d), sorts and
+ * merges them, and splits the result
  * into a 32-bit table for the IPv4 block and a 128-bit table for the rest.
  * Each table is in Eytzinger (breadth-first) order: a lookup walks it with
  * k = 2k + (range k ends below x), ~14 steps for 10,000 ranges, with no
@@ -62,6 +63,12 @@ struct allowlist {
 /* The IPv4 block inside the unified space: ::ffff:0.0.0.0 - ::ffff:255.255.255.255. */
 static const struct u128 V4_FIRST = { 0, 0x0000ffff00000000ull };
 static const struct u128 V4_LAST = { 0, 0x0000ffffffffffffull };
+
+/* Loopback in the unified space: 127.0.0.0/8 (::ffff:127.0.0.0/104) and ::1. */
+static const struct range LOOPBACK[] = {
+    { { 0, 0x0000ffff7f000000ull }, { 0, 0x0000ffff7fffffffull } },
+    { { 0, 1 }, { 0, 1 } },
+};
 
 /* --- 128-bit arithmetic ----------------------------------------------------- */
 
@@ -127,6 +134,13 @@ static void store_be128(struct u128 v, unsigned char b[16])
         v.hi >>= 8;
         v.lo >>= 8;
     }
+}
+
+/* The addresses of a network: its first, and its first with the host bits set. */
+static struct range entry_range(const struct entry *e)
+{
+    struct u128 m = host_mask(e->prefix);
+    return (struct range){ e->net, { e->net.hi | m.hi, e->net.lo | m.lo } };
 }
 
 static uint32_t load_be32(const unsigned char b[4])
@@ -575,10 +589,7 @@ void allowlist_seal(struct allowlist *al)
 {
     size_t n;
     for (size_t i = 0; i < al->n; i++) {
-        struct u128 m = host_mask(al->entries[i].prefix);
-        al->work[i].first = al->entries[i].net;
-        al->work[i].last = (struct u128){ al->entries[i].net.hi | m.hi,
-                                          al->entries[i].net.lo | m.lo };
+        al->work[i] = entry_range(&al->entries[i]);
     }
     if (al->n > 0) {
         qsort(al->work, al->n, sizeof(struct range), range_cmp);
@@ -669,6 +680,27 @@ bool allowlist_contains_everything(const struct allowlist *al)
         }
     }
     return al->sealed && al->covers_all;
+}
+
+static bool entry_is_loopback(const struct entry *e)
+{
+    struct range r = entry_range(e);
+    for (size_t i = 0; i < sizeof LOOPBACK / sizeof LOOPBACK[0]; i++) {
+        if (u128_le(LOOPBACK[i].first, r.first) && u128_le(r.last, LOOPBACK[i].last)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool allowlist_net_at(const struct allowlist *al, size_t i, struct allowlist_net *net)
+{
+    if (al == NULL || i >= al->n) {
+        return false;
+    }
+    entry_text(&al->entries[i], net->text, sizeof net->text);
+    net->loopback = entry_is_loopback(&al->entries[i]);
+    return true;
 }
 
 size_t allowlist_format(const struct allowlist *al, char *buf, size_t len)

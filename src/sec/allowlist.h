@@ -63,6 +63,19 @@ size_t allowlist_range_count(const struct allowlist *al);
  * For the --check-config audit. */
 bool allowlist_contains_everything(const struct allowlist *al);
 
+/* One network as it was added, for reports that list networks (the
+ * --check-config audit) without formatting the list and parsing it back. */
+#define ALLOWLIST_NET_TEXT_MAX (ALLOWLIST_CIDR_MAX + 8)
+struct allowlist_net {
+    char text[ALLOWLIST_NET_TEXT_MAX];  /* canonical, as allowlist_format writes it */
+    bool loopback;                      /* every address in it is loopback: inside
+                                         * 127.0.0.0/8 (::ffff:127.0.0.0/104) or ::1 */
+};
+
+/* The i-th network added (0 <= i < allowlist_count), sealed or not; false
+ * past the end and for NULL. */
+bool allowlist_net_at(const struct allowlist *al, size_t i, struct allowlist_net *net);
+
 /* Writes the networks in their canonical form ("10.0.0.0/8,::1/128"), in
  * the order they were added, so allowlist_add_list reads them back. Returns
  * the length the whole text needs, as snprintf does. */

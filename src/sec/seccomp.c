@@ -18,7 +18,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "conf/settings.h"
 #include "sec/seccomp_policy.h"
 
 #define STATUS_MAX 8192

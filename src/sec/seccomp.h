@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What seccomp_install does (--seccomp on|log|off; settings.seccomp_mode). */
+enum seccomp_mode {
+    SECCOMP_MODE_ON = 0,            /* a call outside the policy kills the process */
+    SECCOMP_MODE_LOG = 1,           /* such calls are logged and allowed */
+    SECCOMP_MODE_OFF = 2,           /* no filter */
+};
+
 enum seccomp_op {
     SECCOMP_OP_EQ, SECCOMP_OP_NE, SECCOMP_OP_LT, SECCOMP_OP_LE,
     SECCOMP_OP_GT, SECCOMP_OP_GE,
@@ -46,7 +53,7 @@ struct seccomp_rule {
 /* Installs the compiled-in filter on every thread of the process
  * (SECCOMP_FILTER_FLAG_TSYNC). mode is SECCOMP_MODE_ON (anything else kills
  * the process), SECCOMP_MODE_LOG (logged and allowed) or SECCOMP_MODE_OFF
- * (does nothing) from conf/settings.h. exit_files[0..n_exit_files) are the
+ * (does nothing). exit_files[0..n_exit_files) are the
  * names the process will unlink at exit (-P, -s; NULL or "" entries are
  * skipped): a $EXITFILE rule is added once for each, comparing the
  * argument with that exact pointer, so only those buffers can be passed;

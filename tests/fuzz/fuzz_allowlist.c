@@ -6,8 +6,8 @@
  * added (first, last, one below, one above; IPv4 as AF_INET and as mapped
  * IPv6), against a linear scan of the networks added. Also checked: count,
  * range_count and contains_everything against a merge done here, fail-closed
- * before seal, and format -> add_list -> format round-trips. Any mismatch
- * aborts. */
+ * before seal, format -> add_list -> format round-trips, and a refusal's
+ * message is one line of printable text. Any mismatch aborts. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -17,13 +17,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz_common.h"
 #include "sec/allowlist.h"
 
-/* How a violated invariant ends the run: abort() for libFuzzer; the
- * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL() abort()
-#endif
+#define ALLOW_TARGET "fuzz_allowlist"
 
 typedef unsigned __int128 u128;
 
@@ -39,12 +36,6 @@ struct net {
 
 static struct net model[FUZZ_MAX_NETS];
 static size_t nmodel;
-
-static void allow_die(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_allowlist: mismatch: %s: %s\n", what, detail);
-    FUZZ_FAIL();
-}
 
 /* --- the model: the documented syntax, read independently ------------------ */
 
@@ -225,10 +216,10 @@ static void probe(const struct allowlist *al, u128 x, bool sealed)
     snprintf(text, sizeof text, "%016llx%016llx sealed=%d want=%d",
              (unsigned long long)(x >> 64), (unsigned long long)x, sealed, want);
     if (admit_v6(al, x) != want) {
-        allow_die("admit (AF_INET6)", text);
+        fuzz_die(ALLOW_TARGET, "admit (AF_INET6)", text);
     }
     if (x >= V4_FIRST && x <= V4_LAST && admit_v4(al, (uint32_t)x) != want) {
-        allow_die("admit (AF_INET)", text);
+        fuzz_die(ALLOW_TARGET, "admit (AF_INET)", text);
     }
 }
 
@@ -292,15 +283,15 @@ static void check_all(const struct allowlist *al, bool sealed)
         probe(al, model[i].last + 1, sealed);
     }
     if (allowlist_count(al) != nmodel) {
-        allow_die("count", "");
+        fuzz_die(ALLOW_TARGET, "count", "");
     }
     model_ranges(&pieces, &everything);
     if (sealed && allowlist_range_count(al) != pieces) {
         snprintf(text, sizeof text, "got %zu want %zu", allowlist_range_count(al), pieces);
-        allow_die("range_count", text);
+        fuzz_die(ALLOW_TARGET, "range_count", text);
     }
     if (sealed && allowlist_contains_everything(al) != everything) {
-        allow_die("contains_everything", everything ? "want true" : "want false");
+        fuzz_die(ALLOW_TARGET, "contains_everything", everything ? "want true" : "want false");
     }
 }
 
@@ -314,21 +305,21 @@ static void check_format(const struct allowlist *al)
         abort();
     }
     if (allowlist_format(al, a, need + 1) != need || strlen(a) != need) {
-        allow_die("format length", "");
+        fuzz_die(ALLOW_TARGET, "format length", "");
     }
     if (nmodel > 0) {
         if (!allowlist_add_list(again, a, err, sizeof err)) {
-            allow_die("formatted list does not read back", err);
+            fuzz_die(ALLOW_TARGET, "formatted list does not read back", err);
         }
         allowlist_format(again, b, need + 1);
         if (strcmp(a, b) != 0) {
-            allow_die("format round trip", a);
+            fuzz_die(ALLOW_TARGET, "format round trip", a);
         }
         allowlist_seal(again);
         for (size_t i = 0; i < nprobes; i++) {
             u128 x;
             if (probe_addr(&probes[i], &x) && admit_v6(again, x) != model_admit(x)) {
-                allow_die("admit after format round trip", a);
+                fuzz_die(ALLOW_TARGET, "admit after format round trip", a);
             }
         }
     }
@@ -355,10 +346,10 @@ static bool add_line(struct allowlist *al, const char *line, bool list_mode)
                          : allowlist_add(al, line, err, sizeof err);
     if (got != want) {
         fprintf(stderr, "line \"%s\": got %d want %d (%s)\n", line, got, want, err);
-        allow_die("accept/refuse", line);
+        fuzz_die(ALLOW_TARGET, "accept/refuse", line);
     }
-    if (!got && (err[0] == '\0' || memchr(err, '\n', sizeof err) != NULL)) {
-        allow_die("refusal without a one-line message", line);
+    if (!got) {
+        fuzz_check_message(ALLOW_TARGET, err, sizeof err, NULL);
     }
     if (got) {
         memcpy(model + nmodel, tmp, n * sizeof(struct net));
@@ -391,7 +382,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         probes_from_input(nul + 1, size - 1 - ntext - 1);
     }
     if (admit_v4(NULL, 0x0a000001) || admit_v4(al, 0x0a000001) || admit_v6(al, 1)) {
-        allow_die("a NULL or unsealed list admits", "");
+        fuzz_die(ALLOW_TARGET, "a NULL or unsealed list admits", "");
     }
     /* mode bit0: lines are comma lists; bit1: seal and check half-way, then
      * add more (the list must be unsealed again); bit2: check format. */
@@ -431,7 +422,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     allowlist_destroy(&al);
     if (al != NULL) {
-        allow_die("destroy did not clear the pointer", "");
+        fuzz_die(ALLOW_TARGET, "destroy did not clear the pointer", "");
     }
     free(copy);
     return 0;

@@ -12,73 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/cli.h"
 #include "conf/options.h"
 #include "conf/settings.h"
-
-/* How a violated invariant ends the run: abort() for libFuzzer; the
- * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL() abort()
-#endif
+#include "fuzz_common.h"
 
 #define FUZZ_MAX_ARGS 256
-#define CLI_FMT_MAX 65536
+#define CLI_TARGET "fuzz_cli"
 
 static FILE *devnull;
-
-static void cli_die(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_cli: invariant violated: %s: %s\n", what, detail);
-    FUZZ_FAIL();
-}
-
-static void cli_check_message(const char *err, size_t errlen)
-{
-    size_t n = strnlen(err, errlen);
-    if (n == errlen) {
-        cli_die("error message not NUL-terminated", "");
-    }
-    if (n == 0 || strncmp(err, "hardcached: ", 12) != 0) {
-        cli_die("error message empty or without \"hardcached: \"", err);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)err[i];
-        if (c < 0x20 || c >= 0x7f) {
-            cli_die("error message has a non-printable byte", err);
-        }
-    }
-}
-
-/* options_format -> options_apply on fresh defaults -> options_format: the
- * same text, for every row that has a value to write. */
-static void check_round_trip(const struct settings *s)
-{
-    static char a[CLI_FMT_MAX], b[CLI_FMT_MAX];
-    char err[512];
-    for (size_t i = 0; i < options_count; i++) {
-        const struct option_row *r = &options_table[i];
-        struct settings fresh;
-        options_format(s, r, a, sizeof a);
-        if (a[0] == '\0' || strlen(a) + 1 >= sizeof a) {
-            continue;   /* actions, -o, unset strings and lists, or too long */
-        }
-        settings_defaults(&fresh);
-        options_format(&fresh, r, b, sizeof b);
-        if (r->def == NULL && strcmp(a, b) == 0) {
-            continue;   /* "unset" has no input spelling (hashpower 0) */
-        }
-        if (!options_apply(&fresh, r, a, err, sizeof err)) {
-            fprintf(stderr, "row %s: \"%.200s\": %s\n", r->name, a, err);
-            cli_die("a formatted value does not read back", r->name);
-        }
-        options_format(&fresh, r, b, sizeof b);
-        options_release(&fresh);
-        if (strcmp(a, b) != 0) {
-            fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
-            cli_die("format/apply/format changed the value", r->name);
-        }
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,17 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (res) {
     case OPTIONS_RUN:
         if (!options_validate(&s, err, sizeof err)) {
-            cli_die("accepted settings fail options_validate", err);
+            fuzz_die(CLI_TARGET, "accepted settings fail options_validate", err);
         }
-        check_round_trip(&s);
+        fuzz_check_rows_round_trip(CLI_TARGET, &s);
         break;
     case OPTIONS_EXIT_OK:
         break;
     case OPTIONS_ERROR:
-        cli_check_message(err, sizeof err);
+        fuzz_check_message(CLI_TARGET, err, sizeof err, "hardcached: ");
         break;
     default:
-        cli_die("unknown result", "");
+        fuzz_die(CLI_TARGET, "unknown result", "");
     }
     options_release(&s);
     free(copy);

@@ -14,24 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/config.h"
 #include "conf/options.h"
 #include "conf/settings.h"
-
-/* How a violated invariant ends the run: abort() for libFuzzer; the
- * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL() abort()
-#endif
+#include "fuzz_common.h"
 
 #define FUZZ_FILE "fuzz.conf"
-#define CONFIG_FMT_MAX 65536
+#define CONFIG_TARGET "fuzz_config"
 #define FUZZ_COMPOSED_MAX (1024 * 1024)
-
-static void config_die(const char *what, const char *detail)
-{
-    fprintf(stderr, "fuzz_config: invariant violated: %s: %.300s\n", what, detail);
-    FUZZ_FAIL();
-}
 
 static size_t count_lines(const uint8_t *data, size_t size)
 {
@@ -42,27 +32,17 @@ static size_t count_lines(const uint8_t *data, size_t size)
     return n;
 }
 
+/* A refusal: one line of printable text (fuzz_common.h); a "fuzz.conf:N"
+ * in it names a line the file has. */
 static void config_check_message(const char *err, size_t errlen, size_t nlines)
 {
-    size_t n = strnlen(err, errlen);
     const char *at;
-    if (n == errlen) {
-        config_die("error message not NUL-terminated", "");
-    }
-    if (n == 0) {
-        config_die("refused without a message", "");
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)err[i];
-        if (c < 0x20 || c >= 0x7f) {
-            config_die("error message has a non-printable byte", err);
-        }
-    }
+    fuzz_check_message(CONFIG_TARGET, err, errlen, NULL);
     at = strstr(err, FUZZ_FILE ":");
     if (at != NULL && at[sizeof FUZZ_FILE] >= '0' && at[sizeof FUZZ_FILE] <= '9') {
         unsigned long line = strtoul(at + sizeof FUZZ_FILE, NULL, 10);
         if (line == 0 || line > nlines) {
-            config_die("error names a line the file does not have", err);
+            fuzz_die(CONFIG_TARGET, "error names a line the file does not have", err);
         }
     }
 }
@@ -84,40 +64,10 @@ static bool plain_value(const char *v)
            && v[n - 1] != ' ' && v[n - 1] != '\t';
 }
 
-/* Every row: format -> apply on fresh defaults -> format gives the same. */
-static void check_rows_round_trip(const struct settings *s)
-{
-    static char a[CONFIG_FMT_MAX], b[CONFIG_FMT_MAX];
-    char err[512];
-    for (size_t i = 0; i < options_count; i++) {
-        const struct option_row *r = &options_table[i];
-        struct settings fresh;
-        options_format(s, r, a, sizeof a);
-        if (a[0] == '\0' || strlen(a) + 1 >= sizeof a) {
-            continue;
-        }
-        settings_defaults(&fresh);
-        options_format(&fresh, r, b, sizeof b);
-        if (r->def == NULL && strcmp(a, b) == 0) {
-            continue;   /* "unset" has no input spelling (hashpower 0) */
-        }
-        if (!options_apply(&fresh, r, a, err, sizeof err)) {
-            fprintf(stderr, "row %s: \"%.200s\": %s\n", r->name, a, err);
-            config_die("a formatted value does not read back", r->name);
-        }
-        options_format(&fresh, r, b, sizeof b);
-        options_release(&fresh);
-        if (strcmp(a, b) != 0) {
-            fprintf(stderr, "row %s: \"%.200s\" read back as \"%.200s\"\n", r->name, a, b);
-            config_die("format/apply/format changed the value", r->name);
-        }
-    }
-}
-
 /* s as a config file, then parsed again: every composable row the same. */
 static void check_file_round_trip(const struct settings *s)
 {
-    static char a[CONFIG_FMT_MAX], b[CONFIG_FMT_MAX];
+    static char a[FUZZ_FMT_MAX], b[FUZZ_FMT_MAX];
     static char text[FUZZ_COMPOSED_MAX];
     char err[512];
     size_t n = 0;
@@ -144,7 +94,7 @@ static void check_file_round_trip(const struct settings *s)
     }
     settings_defaults(&again);
     if (!options_parse_config_text(&again, text, n, "composed.conf", err, sizeof err)) {
-        config_die("a composed config file is refused", err);
+        fuzz_die(CONFIG_TARGET, "a composed config file is refused", err);
     }
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -155,7 +105,7 @@ static void check_file_round_trip(const struct settings *s)
         options_format(&again, r, b, sizeof b);
         if (strcmp(a, b) != 0) {
             fprintf(stderr, "row %s: \"%.200s\" came back as \"%.200s\"\n", r->name, a, b);
-            config_die("config file round trip changed a value", r->name);
+            fuzz_die(CONFIG_TARGET, "config file round trip changed a value", r->name);
         }
     }
     options_release(&again);
@@ -170,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     settings_defaults(&s);
     memset(err, 0x55, sizeof err);
     if (options_parse_config_text(&s, (const char *)data, size, FUZZ_FILE, err, sizeof err)) {
-        check_rows_round_trip(&s);
+        fuzz_check_rows_round_trip(CONFIG_TARGET, &s);
         check_file_round_trip(&s);
     } else {
         config_check_message(err, sizeof err, count_lines(data, size));

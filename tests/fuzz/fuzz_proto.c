@@ -20,15 +20,10 @@
 #include "base/clock.h"
 #include "conf/options.h"
 #include "conf/settings.h"
+#include "fuzz_common.h"
 #include "proto/proto.h"
 #include "proto/stats.h"
 #include "store/store.h"
-
-/* How a violated invariant ends the run: abort() for libFuzzer; the
- * regression suite (tests/unit/test_regress_fuzz.c) makes it a failed check. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL() abort()
-#endif
 
 #define FUZZ_EPOCH 1700000000        /* fixed wall clock: runs replay exactly */
 #define FUZZ_MEM (4u * 1024 * 1024)  /* small, so limits and eviction are hit */
@@ -104,13 +99,12 @@ struct plan {
 
 static void proto_die(const char *what)
 {
-    fprintf(stderr, "fuzz_proto: invariant violated: %s\n", what);
-    FUZZ_FAIL();
+    fuzz_die("fuzz_proto", what, "");
 }
 
 /* Control byte 0: bit0 -M, bit1 -C, bit2 -F, bit3 -A, bit4 -I 1k instead of
  * 64k, bit5 partial drain, bits6-7 clock step (0, 1, 2, 40 seconds). */
-static void configure(uint8_t b, struct plan *p, struct store_config *cfg)
+static void configure(uint8_t b, struct plan *p)
 {
     static const unsigned ticks[4] = { 0, 1, 2, 40 };
     settings_defaults(&settings);
@@ -122,19 +116,6 @@ static void configure(uint8_t b, struct plan *p, struct store_config *cfg)
     settings.shutdown_enabled = (b & 0x08) != 0;
     p->partial_drain = (b & 0x20) != 0;
     p->tick = ticks[b >> 6];
-    /* as main.c's create_store, but a fixed 2^16-bucket table (what 4 MiB
-     * gets): store_create stays cheap whatever -m is, and a small table has
-     * long chains to walk */
-    *cfg = (struct store_config){
-        .mem_limit = settings.mem_limit,
-        .item_size_max = settings.item_size_max,
-        .growth_factor = settings.growth_factor,
-        .chunk_min = settings.chunk_min,
-        .evictions = settings.evictions,
-        .use_cas = settings.use_cas,
-        .hash_power = 16,
-        .adaptive = true,
-    };
 }
 
 /* Control byte 1: bits0-3 number of chunk-spec bytes, bits4-5 budget
@@ -152,16 +133,22 @@ static size_t parse_plan(const uint8_t *data, size_t size, struct plan *p,
     if (size < 3) {
         return 0;
     }
-    configure(data[0], p, cfg);
+    configure(data[0], p);
     if (data[1] & 0x40) {
-        settings.mem_limit = cfg->mem_limit = FUZZ_MEM / 2;
+        settings.mem_limit = FUZZ_MEM / 2;
     }
     if (data[1] & 0x80) {
-        settings.growth_factor = cfg->growth_factor = 2.0;
+        settings.growth_factor = 2.0;
     }
     if (data[2] < 0xf8 && (data[2] & 1)) {
-        settings.mem_limit = cfg->mem_limit = 16 * FUZZ_MEM;
+        settings.mem_limit = 16 * FUZZ_MEM;
     }
+    /* the daemon's store for these settings (main.c builds it with the same
+     * function), but with a fixed 2^16-bucket table (what 4 MiB gets):
+     * store_create stays cheap whatever -m is, and a small table has long
+     * chains to walk */
+    proto_store_config(&settings, cfg);
+    cfg->hash_power = 16;
     if (data[2] < 0xf8 && (data[2] & 2)) {
         cfg->adaptive = false;
     }

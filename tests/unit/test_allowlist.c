@@ -402,6 +402,51 @@ START_TEST(test_format_round_trip)
 }
 END_TEST
 
+/* Each network as added, its text as format writes it, and whether it lies
+ * inside loopback: the edges of 127.0.0.0/8, its mapped form and ::1. */
+START_TEST(test_net_at)
+{
+    static const struct {
+        const char *given, *text;
+        bool loopback;
+    } cases[] = {
+        { "127.0.0.0/8", "127.0.0.0/8", true },
+        { "127.0.0.1", "127.0.0.1/32", true },
+        { "127.255.0.0/16", "127.255.0.0/16", true },
+        { "126.0.0.0/7", "126.0.0.0/7", false },          /* holds 127/8 and more */
+        { "128.0.0.0/8", "128.0.0.0/8", false },
+        { "0.0.0.0/0", "0.0.0.0/0", false },
+        { "::1", "::1/128", true },
+        { "::/127", "::/127", false },                    /* ::0 and ::1 */
+        { "::2", "::2/128", false },
+        { "::ffff:127.0.0.1", "::ffff:127.0.0.1/128", true },
+        { "::ffff:127.0.0.0/104", "::ffff:127.0.0.0/104", true },
+        { "::ffff:126.0.0.0/103", "::ffff:126.0.0.0/103", false },
+        { "::ffff:0:0/96", "::ffff:0.0.0.0/96", false },
+        { "::127.0.0.1", "::127.0.0.1/128", false },      /* compatible, not mapped */
+        { "10.0.0.0/8", "10.0.0.0/8", false },
+        { "10.0.0.0/8", "10.0.0.0/8", false },            /* duplicates stay */
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    struct allowlist *al = allowlist_create();
+    struct allowlist_net net;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(allowlist_add(al, cases[i].given, err, sizeof err), "%s", err);
+    }
+    for (int sealed = 0; sealed < 2; sealed++) {
+        for (size_t i = 0; i < n; i++) {
+            ck_assert(allowlist_net_at(al, i, &net));
+            ck_assert_str_eq(net.text, cases[i].text);
+            ck_assert_msg(net.loopback == cases[i].loopback, "%s", cases[i].given);
+        }
+        ck_assert(!allowlist_net_at(al, n, &net));
+        allowlist_seal(al);
+    }
+    ck_assert(!allowlist_net_at(NULL, 0, &net));
+    allowlist_destroy(&al);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- files */
 
 static void write_temp(char *path, size_t len, const char *content, size_t n)
@@ -717,6 +762,7 @@ static Suite *allowlist_suite(void)
     tcase_add_test(tc, test_fail_closed);
     tcase_add_test(tc, test_add_list);
     tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_net_at);
     tcase_add_test(tc, test_file_load);
     tcase_add_test(tc, test_file_errors);
     tcase_add_test(tc, test_file_unreadable);

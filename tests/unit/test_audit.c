@@ -454,6 +454,29 @@ START_TEST(test_exposure_rules)
 }
 END_TEST
 
+/* allowlist-wider-than-listen names the networks as they were added (the
+ * allowlist's own text and its own loopback test): every loopback form is
+ * left out, duplicates stay, the fourth and later become "...". */
+START_TEST(test_allow_wider_names_networks)
+{
+    set_allow("127.0.0.1,::1,::ffff:127.0.0.0/104,10.0.0.0/8,127.0.0.0/8,10.0.0.0/8,"
+              "::ffff:10.0.0.0/104,192.168.0.0/16,2001:db8::/32");
+    evaluate();
+    ck_finding("allowlist-wider-than-listen");
+    ck_assert_str_eq(find("allowlist-wider-than-listen")->what,
+                     "listening on loopback only, but the allowlist admits 10.0.0.0/8, "
+                     "10.0.0.0/8, ::ffff:10.0.0.0/104, ...: clients there cannot connect "
+                     "(the allowlist does not widen the listen addresses)");
+    setup();
+    set_allow("126.0.0.0/7,::/127");              /* holding loopback is not inside it */
+    evaluate();
+    ck_assert_str_eq(find("allowlist-wider-than-listen")->what,
+                     "listening on loopback only, but the allowlist admits 126.0.0.0/7, "
+                     "::/127: clients there cannot connect (the allowlist does not widen "
+                     "the listen addresses)");
+}
+END_TEST
+
 /* The severity of id's finding in rep; -1 when there is none. */
 static int sev_of(const char *id)
 {
@@ -830,6 +853,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_every_rule_has_a_case);
     tcase_add_test(tc, test_quiet_when_safe);
     tcase_add_test(tc, test_exposure_rules);
+    tcase_add_test(tc, test_allow_wider_names_networks);
     tcase_add_test(tc, test_per_ip_severity);
     tcase_add_test(tc, test_ufw_inactive_severity);
     tcase_add_test(tc, test_milder_never_worse);

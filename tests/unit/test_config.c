@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf/cli.h"
+#include "conf/config.h"
 #include "conf/options.h"
 #include "sec/allowlist.h"
 

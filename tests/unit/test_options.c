@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/cli.h"
 #include "conf/options.h"
 #include "sec/allowlist.h"
 

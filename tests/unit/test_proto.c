@@ -356,6 +356,40 @@ START_TEST(commands_we_refuse_or_lack)
 }
 END_TEST
 
+/* The tokenizer and the multiget key walk on base/span.h: runs of spaces,
+ * more keys than memcached's 24 token slots, the long-multiget exception
+ * (at most 100 spaces before "get "), HTTP's last token. */
+START_TEST(spans_walk_tokens_and_keys)
+{
+    expect("  set  sp  0  0  1  \r\nx\r\nget   sp    sp \r\n",
+           "STORED\r\nVALUE sp 0 1\r\nx\r\nVALUE sp 0 1\r\nx\r\nEND\r\n");
+    expect("set sp 0 0 1 noreply x x x x x x x x x x x x x x x x x x x x\r\n", "ERROR\r\n");
+    char line[512];
+    int n = snprintf(line, sizeof(line), "set k29 0 0 2\r\n29\r\nget");
+    for (int i = 0; i < 30; i++) {
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "  k%d", i);
+    }
+    snprintf(line + n, sizeof(line) - (size_t)n, "\r\n");
+    expect(line, "STORED\r\nVALUE k29 0 2\r\n29\r\nEND\r\n");
+    for (int spaces = 100; spaces <= 101; spaces++) {
+        char big[4200];
+        memset(big, ' ', sizeof(big));
+        memcpy(big + spaces, "get k", 5);
+        memcpy(big + sizeof(big) - 2, "\r\n", 2);
+        bool closed;
+        char *got = feed(big, sizeof(big), 1024, &closed);
+        ck_assert_msg(closed == (spaces > 100), "%d spaces", spaces);
+        ck_assert_str_eq(got, spaces > 100 ? "" : "END\r\n");
+        free(got);
+    }
+    bool closed;
+    char *got = feed("get x\r\nPOST /x HTTP/1.0\r\nversion\r\n", 34, 0, &closed);
+    ck_assert(closed);
+    ck_assert_str_eq(got, "END\r\n");
+    free(got);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proto");
@@ -373,6 +407,7 @@ int main(void)
     tcase_add_test(tc, suspended_get_is_charged_to_the_budget);
     tcase_add_test(tc, stats_reports_memcached_fields);
     tcase_add_test(tc, commands_we_refuse_or_lack);
+    tcase_add_test(tc, spans_walk_tokens_and_keys);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

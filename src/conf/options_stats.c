@@ -1,0 +1,109 @@
+/* options_stats.c: `stats settings`, memcached's list of its settings: the
+ * rows with a stats name, printed in memcached 1.6's order and formats
+ * (enum option_stats), then ours; facts of hardcached that memcached
+ * reports as settings (no UDP, no SASL) come from stats_fixed[]. */
+#include "conf/options.h"
+
+#include <string.h>
+
+#include "sec/allowlist.h"
+
+/* memcached 1.6's order; rows with a stats name not listed here follow. */
+static const char *const stats_order[] = {
+    "maxbytes", "maxconns", "tcpport", "udpport", "inter", "verbosity",
+    "evictions", "domain_socket", "umask", "shutdown_command", "growth_factor",
+    "chunk_size", "num_threads", "reqs_per_event", "cas_enabled", "tcp_backlog",
+    "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
+    "item_size_max", "maxconns_fast", "hashpower_init", "flush_enabled",
+    "idle_timeout", "ssl_enabled", "read_buf_mem_limit",
+};
+
+/* Settings memcached reports that are facts of hardcached, not options. */
+static const struct { const char *name, *value; } stats_fixed[] = {
+    { "binding_protocol", "ascii" },
+    { "auth_enabled_sasl", "no" },
+    { "auth_enabled_ascii", "no" },
+    { "maxconns_fast", "yes" },       /* -c reached: ERROR, then close */
+    { "ssl_enabled", "no" },
+};
+
+static void stats_value(const struct settings *s, const struct option_row *r,
+                        char *buf, size_t len)
+{
+    const void *p = options_field(s, r);
+    switch (r->stats) {
+    case OPT_S_NUM:
+        if (r->ctype == OPT_C_DOUBLE) {
+            snprintf(buf, len, "%.2f", *(const double *)p);
+        } else {
+            snprintf(buf, len, "%llu", options_uint(s, r));
+        }
+        break;
+    case OPT_S_ONOFF: snprintf(buf, len, "%s", *(const bool *)p ? "on" : "off"); break;
+    case OPT_S_YESNO: snprintf(buf, len, "%s", *(const bool *)p ? "yes" : "no"); break;
+    case OPT_S_OCTAL: snprintf(buf, len, "%llo", options_uint(s, r)); break;
+    case OPT_S_STRING:
+        snprintf(buf, len, "%s", *(const char *)p ? (const char *)p : "NULL");
+        break;
+    case OPT_S_ENTRIES:
+        snprintf(buf, len, "%zu", allowlist_count(*(struct allowlist *const *)p));
+        break;
+    case OPT_S_WORD:
+    default:
+        options_format(s, r, buf, len);
+        break;
+    }
+}
+
+static const struct option_row *row_by_stats(const char *name)
+{
+    for (size_t i = 0; i < options_count; i++) {
+        const char *sn = options_table[i].stats_name;
+        if (sn != NULL && strcmp(sn, name) == 0) {
+            return &options_table[i];
+        }
+    }
+    return NULL;
+}
+
+static bool stats_listed(const char *name)
+{
+    for (size_t i = 0; i < sizeof stats_order / sizeof stats_order[0]; i++) {
+        if (strcmp(stats_order[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void stats_emit(const struct settings *s, const char *name,
+                       void (*fn)(void *, const char *, const char *), void *ctx)
+{
+    const struct option_row *r = row_by_stats(name);
+    char value[SETTINGS_MAX_LISTEN * 272];
+    if (r != NULL) {
+        stats_value(s, r, value, sizeof value);
+        fn(ctx, name, value);
+        return;
+    }
+    for (size_t i = 0; i < sizeof stats_fixed / sizeof stats_fixed[0]; i++) {
+        if (strcmp(stats_fixed[i].name, name) == 0) {
+            fn(ctx, name, stats_fixed[i].value);
+        }
+    }
+}
+
+void options_each_setting(const struct settings *s,
+                          void (*fn)(void *ctx, const char *name, const char *value),
+                          void *ctx)
+{
+    for (size_t i = 0; i < sizeof stats_order / sizeof stats_order[0]; i++) {
+        stats_emit(s, stats_order[i], fn, ctx);
+    }
+    for (size_t i = 0; i < options_count; i++) {
+        const char *sn = options_table[i].stats_name;
+        if (sn != NULL && !stats_listed(sn)) {
+            stats_emit(s, sn, fn, ctx);
+        }
+    }
+}

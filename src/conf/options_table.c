@@ -1,0 +1,229 @@
+/* options_table.c: the rows of the option table, and nothing else. A new
+ * option is one row here (name, kind, settings field, bounds, default, help,
+ * stats name, flags) plus the code that uses its value; what a kind means
+ * lives in options.c, and every reader of options walks these rows. */
+#include "conf/options.h"
+
+#define MiB (1024ull * 1024)
+#define GiB (1024ull * MiB)
+
+/* --seccomp's words, indexed by SECCOMP_MODE_*. */
+static const char *const seccomp_modes[] = {
+    [SECCOMP_MODE_ON] = "on", [SECCOMP_MODE_LOG] = "log", [SECCOMP_MODE_OFF] = "off", NULL,
+};
+
+/* --format's and --fail-on's words, indexed by AUDIT_FORMAT_* / AUDIT_FAIL_ON_*. */
+static const char *const audit_formats[] = {
+    [AUDIT_FORMAT_TEXT] = "text", [AUDIT_FORMAT_JSON] = "json", NULL,
+};
+static const char *const audit_fail_ons[] = {
+    [AUDIT_FAIL_ON_WARNING] = "warning", [AUDIT_FAIL_ON_CRITICAL] = "critical", NULL,
+};
+
+/* memcached 1.6's flags first, in the order of its -h; then the hardening
+ * flags; then the -o keys. Bounds are memcached's where it has them, else
+ * generous but finite. */
+const struct option_row options_table[] = {
+    { .name = "port", .short_flag = 'p', .kind = OPT_K_INT, OPTION_FIELD(port),
+      .min = 1, .max = 65535, .def = "11211", .metavar = "<num>",
+      .help = "TCP port to listen on",
+      .stats_name = "tcpport", .stats = OPT_S_NUM },
+    { .name = "udp-port", .short_flag = 'U', .kind = OPT_K_INT, OPTION_FIELD(udp_port),
+      .min = 0, .max = 0, .def = "0", .metavar = "<num>",
+      .help = "UDP port; only 0 (off) is accepted",
+      /* SECURITY: no UDP, ever: memcached's UDP was the 2018 amplification
+       * vector. Refusing loudly beats silently ignoring an init script. */
+      .form = "UDP is not supported (it is a traffic amplification vector); "
+              "only 0 is accepted",
+      .stats_name = "udpport", .stats = OPT_S_NUM },
+    { .name = "unix-socket", .short_flag = 's', .kind = OPT_K_STRING,
+      OPTION_FIELD(unix_socket), .min = 1, .max = 107, .metavar = "<file>",
+      .help = "UNIX socket to listen on (disables TCP, as in memcached)",
+      .stats_name = "domain_socket", .stats = OPT_S_STRING },
+    { .name = "unix-mask", .short_flag = 'a', .kind = OPT_K_OCTAL, OPTION_FIELD(unix_mask),
+      .min = 0, .max = 0777, .def = "0700", .metavar = "<mask>",
+      .help = "access mask for the UNIX socket, in octal",
+      .stats_name = "umask", .stats = OPT_S_OCTAL },
+    { .name = "enable-shutdown", .short_flag = 'A', .kind = OPT_K_FLAG,
+      OPTION_FIELD(shutdown_enabled),
+      .help = "enable the \"shutdown\" command (any client can stop the server)",
+      .stats_name = "shutdown_command", .stats = OPT_S_YESNO, .flags = OPT_DANGEROUS },
+    { .name = "listen", .short_flag = 'l', .kind = OPT_K_LISTEN, OPTION_FIELD(listen),
+      .min = 1, .max = SETTINGS_MAX_LISTEN, .metavar = "<addr>",
+      .help = "address to listen on: host[:port], [ipv6]:port or ipv6; comma "
+              "list, repeatable (default: " OPTIONS_DEFAULT_LISTEN " only)",
+      .stats_name = "inter", .stats = OPT_S_LIST, .flags = OPT_REPEATABLE },
+    { .name = "daemon", .short_flag = 'd', .kind = OPT_K_FLAG, OPTION_FIELD(daemonize),
+      .help = "run as a daemon" },
+    { .name = "enable-coredumps", .short_flag = 'r', .kind = OPT_K_FLAG,
+      OPTION_FIELD(enable_coredumps),
+      .help = "allow core files (they contain cache contents)",
+      .flags = OPT_DANGEROUS },
+    { .name = "user", .short_flag = 'u', .kind = OPT_K_STRING, OPTION_FIELD(user),
+      .min = 1, .max = 63, .def = "memcache", .metavar = "<user>",
+      .help = "user to run as when started as root; root is refused" },
+    { .name = "memory-limit", .short_flag = 'm', .kind = OPT_K_INT, OPTION_FIELD(mem_limit),
+      .min = 1, .max = 64 * 1024 * 1024, .unit = MiB, .unit_name = "megabytes",
+      .def = "64", .metavar = "<mb>",
+      .help = "item memory in megabytes",
+      .stats_name = "maxbytes", .stats = OPT_S_NUM },
+    { .name = "disable-evictions", .short_flag = 'M', .kind = OPT_K_FLAG,
+      OPTION_FIELD(evictions), .flags = OPT_INVERT,
+      .help = "answer an error when memory is full instead of evicting",
+      .stats_name = "evictions", .stats = OPT_S_ONOFF },
+    { .name = "conn-limit", .short_flag = 'c', .kind = OPT_K_INT, OPTION_FIELD(max_conns),
+      .min = 1, .max = 1024 * 1024, .def = "1024", .metavar = "<num>",
+      .help = "max simultaneous connections",
+      .stats_name = "maxconns", .stats = OPT_S_NUM },
+    { .name = "lock-memory", .short_flag = 'k', .kind = OPT_K_FLAG,
+      OPTION_FIELD(lock_memory),
+      .help = "lock down all paged memory" },
+    { .name = "verbose", .short_flag = 'v', .kind = OPT_K_COUNT, OPTION_FIELD(verbose),
+      .min = 0, .max = 3, .metavar = NULL,
+      .help = "log timeouts; -vv also each command and answer line",
+      .stats_name = "verbosity", .stats = OPT_S_NUM },
+    { .name = "help", .short_flag = 'h', .kind = OPT_K_HELP, .flags = OPT_CLI_ONLY,
+      .help = "print this help and exit" },
+    { .name = "version", .short_flag = 'V', .kind = OPT_K_VERSION, .flags = OPT_CLI_ONLY,
+      .help = "print version and exit" },
+    { .name = "pidfile", .short_flag = 'P', .kind = OPT_K_STRING, OPTION_FIELD(pidfile),
+      .min = 1, .max = 4095, .metavar = "<file>",
+      .help = "save the PID in <file>" },
+    { .name = "slab-growth-factor", .short_flag = 'f', .kind = OPT_K_DOUBLE,
+      OPTION_FIELD(growth_factor), .min = 1, .max = 100, .flags = OPT_MIN_EXCLUSIVE,
+      .def = "1.25", .metavar = "<num>",
+      .help = "chunk size growth factor between memory classes",
+      .stats_name = "growth_factor", .stats = OPT_S_NUM },
+    { .name = "slab-min-size", .short_flag = 'n', .kind = OPT_K_INT, OPTION_FIELD(chunk_min),
+      .min = 1, .max = 512 * 1024, .def = "48", .metavar = "<bytes>",
+      .help = "min space used for key+value+flags",
+      .stats_name = "chunk_size", .stats = OPT_S_NUM },
+    { .name = "threads", .short_flag = 't', .kind = OPT_K_INT, OPTION_FIELD(threads),
+      .min = 1, .max = 256, .def = "4", .metavar = "<num>",
+      .help = "number of worker threads",
+      .stats_name = "num_threads", .stats = OPT_S_NUM },
+    { .name = "max-reqs-per-event", .short_flag = 'R', .kind = OPT_K_INT,
+      OPTION_FIELD(reqs_per_event), .min = 1, .max = 10000, .def = "20",
+      .metavar = "<num>",
+      .help = "requests served per connection before others get a turn",
+      .stats_name = "reqs_per_event", .stats = OPT_S_NUM },
+    { .name = "disable-cas", .short_flag = 'C', .kind = OPT_K_FLAG, OPTION_FIELD(use_cas),
+      .flags = OPT_INVERT,
+      .help = "disable use of CAS",
+      .stats_name = "cas_enabled", .stats = OPT_S_YESNO },
+    { .name = "listen-backlog", .short_flag = 'b', .kind = OPT_K_INT, OPTION_FIELD(backlog),
+      .min = 1, .max = 65535, .def = "1024", .metavar = "<num>",
+      .help = "queue limit of not yet accepted connections",
+      .stats_name = "tcp_backlog", .stats = OPT_S_NUM },
+    { .name = "max-item-size", .short_flag = 'I', .kind = OPT_K_SIZE,
+      OPTION_FIELD(item_size_max), .min = 1024, .max = (double)GiB, .def = "1m",
+      .metavar = "<size>",
+      .help = "largest item accepted, k/m/g suffix; at most half of -m",
+      .stats_name = "item_size_max", .stats = OPT_S_NUM },
+    { .name = "disable-flush-all", .short_flag = 'F', .kind = OPT_K_FLAG,
+      OPTION_FIELD(flush_enabled), .flags = OPT_INVERT,
+      .help = "disable the flush_all command",
+      .stats_name = "flush_enabled", .stats = OPT_S_YESNO },
+    { .name = "extended", .short_flag = 'o', .kind = OPT_K_EXTENDED, .flags = OPT_CLI_ONLY,
+      .metavar = "<key=val,...>",
+      .help = "comma separated list of extended options:" },
+
+    /* Hardening (SPEC §2): long options only. */
+    { .name = "allow", .kind = OPT_K_ALLOW, .group = OPT_G_HARDENING, OPTION_FIELD(allow),
+      .metavar = "<cidr,...>",
+      .help = "serve only peers inside these IPv4/IPv6 networks (e.g. "
+              "10.0.0.0/8,2001:db8::/32); others are closed at accept, before "
+              "any byte is read or written. Repeatable (default: no allowlist)",
+      .stats_name = "allowlist_entries", .stats = OPT_S_ENTRIES, .flags = OPT_REPEATABLE },
+    { .name = "allow-file", .kind = OPT_K_ALLOW_FILE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(allow), .metavar = "<file>",
+      .help = "add the networks listed in <file>, one per line, # comments; "
+              "repeatable, combines with --allow",
+      .flags = OPT_REPEATABLE },
+    /* SECURITY: on by default; log and off are for building the policy and
+     * for debugging, and the audit reports them. */
+    { .name = "seccomp", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(seccomp_mode), .choices = seccomp_modes, .def = "on",
+      .metavar = "<on|log|off>",
+      .help = "system call filter on every thread: on = a call outside the "
+              "compiled-in policy kills the process, log = such calls are logged "
+              "and allowed (to build the policy), off = no filter",
+      .stats_name = "seccomp", .stats = OPT_S_WORD, .flags = OPT_DANGEROUS },
+    { .name = "max-conns-per-ip", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(max_conns_per_ip), .min = 0, .max = 1024 * 1024, .def = "0",
+      .metavar = "<num>",
+      .help = "most connections open at once from one address; 0: no limit",
+      .stats_name = "max_conns_per_ip", .stats = OPT_S_NUM },
+    { .name = "per-ip-v6-prefix", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(per_ip_v6_prefix), .min = 1, .max = 128, .def = "64",
+      .metavar = "<bits>",
+      .help = "--max-conns-per-ip counts IPv6 peers per /<bits> network (one "
+              "host often holds a whole /64); 128: per address. IPv4 peers "
+              "count per address",
+      .stats_name = "per_ip_v6_prefix", .stats = OPT_S_NUM },
+    { .name = "read-timeout", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(read_timeout), .min = 0, .max = 24 * 3600, .def = "30",
+      .metavar = "<sec>",
+      .help = "close a connection that holds a partial request this long "
+              "(slowloris); 0: never",
+      .stats_name = "read_timeout", .stats = OPT_S_NUM },
+    /* SECURITY: one budget for every connection's buffers together, so many
+     * clients that send huge lines or never read cannot push memory past it. */
+    { .name = "conn-mem-limit", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(conn_mem_limit), .min = 0, .max = 1024 * 1024, .unit = MiB,
+      .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
+      .help = "memory for all connections' input and output buffers together, "
+              "in megabytes (0: the default; raised to 2 x -I + 2 when smaller); "
+              "past it, the connections holding the most get out-of-memory "
+              "errors or are closed",
+      .stats_name = "read_buf_mem_limit", .stats = OPT_S_NUM },
+
+    /* Start-up mode (SPEC §2, §6): command line only, applied in the first
+     * pass over argv, so the file is read before the other flags and an
+     * invalid configuration under --check-config exits 2, not 64. */
+    { .name = "config", .kind = OPT_K_STRING, .group = OPT_G_HARDENING,
+      OPTION_FIELD(config_file), .min = 1, .max = SETTINGS_PATH_MAX - 1,
+      .metavar = "<file>",
+      .help = "read options from <file> first (\"name = value\" lines, see "
+              "hardcached.conf(5)); the command line overrides the file",
+      .flags = OPT_CLI_ONLY | OPT_EARLY | OPT_ONCE },
+    { .name = "check-config", .kind = OPT_K_FLAG, .group = OPT_G_HARDENING,
+      OPTION_FIELD(check_config),
+      .help = "audit the configuration (the file and the flags, as a start "
+              "would use them), print the findings and exit, starting nothing: "
+              "0 no warnings, 1 warnings, 2 critical findings or an invalid "
+              "configuration",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
+    { .name = "format", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(audit_format), .choices = audit_formats, .def = "text",
+      .metavar = "<text|json>",
+      .help = "output of --check-config: text (a line per finding) or json",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
+    { .name = "fail-on", .kind = OPT_K_CHOICE, .group = OPT_G_HARDENING,
+      OPTION_FIELD(audit_fail_on), .choices = audit_fail_ons, .def = "warning",
+      .metavar = "<warning|critical>",
+      .help = "lowest severity that makes --check-config fail: warning (exit 1), "
+              "or critical (warnings exit 0; for a unit's ExecStartPre=)",
+      .flags = OPT_CLI_ONLY | OPT_EARLY },
+
+    /* Keys of -o (memcached's names); in a config file, names of their own. */
+    { .name = "idle_timeout", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(idle_timeout), .min = 0, .max = 365 * 24 * 3600, .def = "0",
+      .metavar = "<sec>",
+      .help = "close connections idle this long; 0: never",
+      .stats_name = "idle_timeout", .stats = OPT_S_NUM },
+    { .name = "hashpower", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(hash_power), .min = 12, .max = 32, .metavar = "<num>",
+      .help = "initial hash table size, a power of 2 (default: from -m)",
+      .stats_name = "hashpower_init", .stats = OPT_S_NUM },
+    { .name = "read_buf_mem_limit", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(conn_mem_limit), .min = 0, .max = 1024 * 1024, .unit = MiB,
+      .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
+      .help = "memcached's name for --conn-mem-limit (0 is the default here, "
+              "never unlimited)" },
+};
+
+const size_t options_count = sizeof options_table / sizeof options_table[0];
+
+_Static_assert(sizeof options_table / sizeof options_table[0] <= OPTIONS_MAX_ROWS,
+               "more rows than OPTIONS_MAX_ROWS: raise it in options.h");
