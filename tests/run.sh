@@ -58,7 +58,7 @@ export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 for t in build/asan/tests/test_*; do
   [ -x "$t" ] && run_suite "asan unit $(basename "$t")" env CK_FORK=no "$t"
 done
-run_suite "asan integration" env HC_BIN=build/asan/hardcached HC_SANITIZED=1 HC_EXTRA_ARGS=--seccomp=log \
+run_suite "asan integration" env HC_BIN=build/asan/hardcached HC_GENMAN=build/tools/genman HC_SANITIZED=1 HC_EXTRA_ARGS=--seccomp=log \
     $PY tests/lib/runner.py tests/integration asan-integration
 
 echo "skipped: $skipped (each SKIP above says why)"

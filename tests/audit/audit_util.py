@@ -3,7 +3,6 @@ install script share: where the programs under test are, and a bounded way to
 run them (every run has a timeout; nothing is left running)."""
 import json
 import os
-import pwd
 import re
 import subprocess
 
@@ -24,7 +23,9 @@ def binary():
 
 
 def genman():
-    return os.environ.get("HC_GENMAN", os.path.join(ROOT, "build", "tools", "genman"))
+    """HC_GENMAN, or the genman of the build HC_BIN comes from."""
+    return os.environ.get("HC_GENMAN", os.path.join(os.path.dirname(os.path.abspath(binary())),
+                                                    "tools", "genman"))
 
 
 def run(args, env=None, timeout=30, as_nobody=False, nofile=None):
@@ -46,14 +47,6 @@ def run(args, env=None, timeout=30, as_nobody=False, nofile=None):
                        env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
                        preexec_fn=preexec if (as_nobody or nofile) else None)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
-def user_exists(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def parse_json(text):

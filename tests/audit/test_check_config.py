@@ -21,7 +21,7 @@ import audit_util as au
 import harness
 
 ROOT = au.ROOT
-IS_ROOT = os.geteuid() == 0
+IS_ROOT = harness.is_root()
 HAVE_UFW = os.access("/usr/sbin/ufw", os.X_OK)
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -118,7 +118,7 @@ def fake_ufw_skip_reason():
 
 
 def skip_defaults_reason():
-    if IS_ROOT and not au.user_exists("memcache"):
+    if IS_ROOT and not harness.user_exists("memcache"):
         return "as root the defaults need the user memcache (scripts/ensure-user.sh)"
     return None
 

@@ -1,10 +1,13 @@
 """test_man_pages.py: hardcached(8) and hardcached.conf(5), written by
-tools/genman from the option and audit tables, cannot drift from them: every
-row of the option table appears in both pages (as a flag in (8), as a config
-name or a command-line-only name in (5)), every --check-config finding in (8),
-every flag of --help in (8); both render with groff and man without a warning;
-and the pages the build left in build/man/ are what genman writes now."""
+tools/genman from the option, audit and metric tables, cannot drift from them:
+every row of the option table appears in both pages (as a flag in (8), as a
+config name or a command-line-only name in (5)), every --check-config finding
+in (8), every flag of --help in (8), every field of stats in (8)'s METRICS
+section, in stats' order; both render with groff and man without a warning;
+and the pages the build left beside genman (BUILD/man/) are what it writes now.
+(tests/integration/test_stats.py checks METRICS against a running stats.)"""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -35,11 +38,13 @@ class ManPages(unittest.TestCase):
         cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         cls.page8 = genman("8")
         cls.page5 = genman("5")
-        cls.rows, cls.findings = [], []
+        cls.rows, cls.findings, cls.metrics = [], [], []
         for line in genman("names").splitlines():
             f = line.split("\t")
             if f[0] == "finding":
                 cls.findings.append((f[1], f[2]))
+            elif f[0] == "metric":
+                cls.metrics.append({"name": f[1], "kind": f[2], "table": f[3]})
             else:
                 cls.rows.append({"name": f[0], "short": f[1], "where": f[2], "group": f[3]})
         cls.path8 = os.path.join(cls.tmp, "hardcached.8")
@@ -81,6 +86,23 @@ class ManPages(unittest.TestCase):
             want = "\\fB%s\\fR (%s)" % (roff_name(fid), sev)
             self.assertTrue(want in self.page8, "no %s in hardcached.8" % want)
 
+    def test_every_metric_in_hardcached_8(self):
+        self.assertGreater(len(self.metrics), 80)
+        self.assertEqual(self.metrics[0]["name"], "pid")     # memcached's order
+        names = [m["name"] for m in self.metrics]
+        self.assertEqual(len(set(names)), len(names), "a field twice")
+        self.assertTrue({"thread", "store", "net"} <= {m["table"] for m in self.metrics})
+        sections = self.page8.split("\n.SH METRICS\n")
+        self.assertEqual(len(sections), 2, "no METRICS section in hardcached.8")
+        section = sections[1].split("\n.SH ")[0]
+        listed = re.findall(r"^\.TP\n\\fB([^\\]+)\\fR \(([^)]*)\)\n(.*)$", section, re.M)
+        self.assertEqual([n for n, _, _ in listed], names)
+        for (name, kind, desc), m in zip(listed, self.metrics):
+            self.assertTrue(kind.startswith(m["kind"]), "%s: %s" % (name, kind))
+            self.assertGreater(len(desc), 10, name)
+            if m["table"] == "thread" and m["kind"] == "counter":
+                self.assertIn("stats reset", kind, name)
+
     def test_help_and_the_page_list_the_same_flags(self):
         binary = au.binary()
         if not os.access(binary, os.X_OK):
@@ -106,7 +128,9 @@ class ManPages(unittest.TestCase):
         if shutil.which("man") is None:
             self.skipTest("man is not installed")
         env = dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat", LC_ALL="C.UTF-8")
-        for path, names in ((self.path8, [r["name"] for r in self.rows if r["group"] != "extended"]),
+        names8 = [r["name"] for r in self.rows if r["group"] != "extended"]
+        names8 += [m["name"] for m in self.metrics]
+        for path, names in ((self.path8, names8),
                             (self.path5, [r["name"] for r in self.rows])):
             p = subprocess.run(["man", "--warnings", "-l", path], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=env, timeout=60)
@@ -117,7 +141,7 @@ class ManPages(unittest.TestCase):
                 self.assertIn(n, text, "%s: %s" % (path, n))
 
     def test_built_pages_are_current(self):
-        built = os.path.join(au.ROOT, "build", "man")
+        built = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(GENMAN))), "man")
         for name, text in (("hardcached.8", self.page8), ("hardcached.conf.5", self.page5)):
             path = os.path.join(built, name)
             if not os.path.exists(path):

@@ -29,7 +29,7 @@ PORT = 11211
 
 
 def need(*tools):
-    if os.geteuid() != 0:
+    if not harness.is_root():
         return "needs root (network namespaces)"
     missing = netns.missing_tools("unshare", *tools)
     if missing:
@@ -170,8 +170,8 @@ class RealTraffic(unittest.TestCase):
         listen = ",".join([a["srv_ok4"], a["srv_no4"], "[%s]" % a["srv_ok6"],
                            "[%s]" % a["srv_no6"]])
         argv = [harness.hardcached_binary(), "-p", str(PORT), "-l", listen]
-        if os.geteuid() == 0:
-            argv += ["-u", "memcache" if harness._user_exists("memcache") else "nobody"]
+        if harness.is_root():
+            argv += ["-u", "memcache" if harness.user_exists("memcache") else "nobody"]
         server = lab.start(lab.srv, argv, "hardcached")
         self.assertTrue(lab.wait_served(lab.srv, a["srv_ok4"], PORT, server),
                         lab.log("hardcached"))

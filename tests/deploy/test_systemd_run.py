@@ -32,7 +32,7 @@ BOOT_TIMEOUT = 150
 
 
 def _skip_reason():
-    if os.geteuid() != 0:
+    if not harness.is_root():
         return "needs root (boots a container)"
     if shutil.which("systemd-nspawn") is None:
         return "systemd-nspawn is missing (Debian package systemd-container)"
@@ -44,9 +44,7 @@ def _skip_reason():
         return "/usr/bin/python3 is missing"
     if not os.access(harness.hardcached_binary(), os.X_OK):
         return "%s is not built (make)" % harness.hardcached_binary()
-    try:
-        pwd.getpwnam("memcache")
-    except KeyError:
+    if not harness.user_exists("memcache"):
         return "user memcache is missing (scripts/ensure-user.sh creates it)"
     return None
 

@@ -7,7 +7,6 @@ times out, it is not refused). Also: SSH stays allowed, a second run leaves
 the same rules, --dry-run changes nothing. Needs root, ufw and iproute2;
 skipped with the reason otherwise. The host's firewall is never touched."""
 import os
-import pwd
 import re
 import sys
 import unittest
@@ -23,7 +22,7 @@ PORT = 11211
 
 
 def _skip_reason():
-    if os.geteuid() != 0:
+    if not harness.is_root():
         return "needs root (network namespaces, ufw)"
     missing = netns.missing_tools("ufw", "ip", "iptables", "ip6tables", "unshare", "mount")
     if missing:
@@ -36,13 +35,7 @@ def _skip_reason():
 
 
 def _run_as_user():
-    for name in ("memcache", "nobody"):
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            pass
-    return None
+    return next((name for name in ("memcache", "nobody") if harness.user_exists(name)), None)
 
 
 @unittest.skipIf(_skip_reason(), _skip_reason())

@@ -19,7 +19,7 @@ PROFILE = os.path.join(harness.ROOT, "firewall", "ufw", "hardcached")
 
 def run(args, as_nobody=False, env=None):
     argv = [SCRIPT] + list(args)
-    if as_nobody and os.geteuid() == 0:
+    if as_nobody and harness.is_root():
         if shutil.which("setpriv") is None:
             raise unittest.SkipTest("setpriv (util-linux) is missing")
         argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + argv
@@ -77,7 +77,7 @@ class Environment(unittest.TestCase):
             self.skipTest("ufw is on %s" % path)
         env = dict(os.environ, PATH=path)
         rc, _, err = run(["--allow-from", "10.0.0.0/8"], env=env)
-        if os.geteuid() == 0:
+        if harness.is_root():
             self.assertEqual(rc, 69, err)
             self.assertIn("ufw is not installed", err)
         else:

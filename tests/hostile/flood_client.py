@@ -7,10 +7,14 @@ It pipelines `get key0 ... key99` lines in 1 MB batches as fast as the
 server takes them and drains the answers on a second thread, so the server
 never stops reading from it for backpressure.
 
-    flood_client.py PORT SECONDS [MAX_BYTES]
+    flood_client.py PORT SECONDS [MAX_BYTES] [--nice]
 
-Bounded in time (SECONDS) and bytes (MAX_BYTES, default 4 GiB). Traffic to
-127.0.0.1 only."""
+Bounded in time (SECONDS) and bytes (MAX_BYTES, default 4 GiB). With --nice
+it runs at the lowest CPU priority: the test measures how the server shares
+its worker between connections, and on a busy 2-core machine full-priority
+attacker processes would also take the CPU from the victim process itself.
+Traffic to 127.0.0.1 only."""
+import os
 import socket
 import subprocess
 import sys
@@ -50,9 +54,10 @@ def flood(port, seconds, max_bytes=4 << 30):
     sock.close()
 
 
-def start_flood(port, n, seconds):
+def start_flood(port, n, seconds, nice=False):
     """n flooding processes, each stopping by itself after `seconds`."""
-    return [subprocess.Popen([sys.executable, __file__, str(port), str(seconds)],
+    extra = ["--nice"] if nice else []
+    return [subprocess.Popen([sys.executable, __file__, str(port), str(seconds)] + extra,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(n)]
 
@@ -129,5 +134,7 @@ def victim_round_trips(port, seconds, period=VICTIM_PERIOD):
 
 
 if __name__ == "__main__":
-    flood(int(sys.argv[1]), float(sys.argv[2]),
-          int(sys.argv[3]) if len(sys.argv) > 3 else 4 << 30)
+    args = [a for a in sys.argv[1:] if a != "--nice"]
+    if "--nice" in sys.argv[1:]:
+        os.nice(19)
+    flood(int(args[0]), float(args[1]), int(args[2]) if len(args) > 2 else 4 << 30)

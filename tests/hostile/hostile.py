@@ -1,4 +1,7 @@
-"""hostile.py: helpers for the hostile-client tests (tests/hostile/).
+"""hostile.py: what only the hostile-client tests (tests/hostile/) share: the
+test pattern (HostileCase), the bystander's seed, the attack tools (blast,
+LatencyProbe) and connection-count waits. Servers, clients, raw sockets and
+waits are tests/lib/harness.py's; the protocol's bytes are tests/lib/wire.py's.
 
 Every test here is an integration test against a real daemon (build/hardcached,
 or $HC_BIN) on 127.0.0.1 and follows one pattern (HostileCase):
@@ -19,7 +22,6 @@ Traffic goes to 127.0.0.1 only."""
 import os
 import random
 import select
-import socket
 import sys
 import threading
 import time
@@ -31,6 +33,7 @@ if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
 import harness  # noqa: E402  (path set up above)
+from wire import STORED, read_get_reply, stat_int, storage  # noqa: E402
 
 ROOT = harness.ROOT
 SANITIZED = os.environ.get("HC_SANITIZED", "") not in ("", "0")
@@ -38,72 +41,9 @@ SANITIZED_REASON = "ASan build (HC_SANITIZED=1): shadow memory makes RSS meaning
 HOST = "127.0.0.1"
 
 SEED_N = 100
-STORED = b"STORED\r\n"
-END = b"END\r\n"
-BAD_FORMAT = b"CLIENT_ERROR bad command line format\r\n"
-TOO_LARGE = b"SERVER_ERROR object too large for cache\r\n"
-TOO_MANY_CONNS = b"ERROR Too many open connections\r\n"
 
 
-# ---- server -----------------------------------------------------------------
-
-def start_server(args=()):
-    """A hardcached on 127.0.0.1:<free port> with `args`. The harness keeps
-    the daemon's output (Server.output()); should it hand us pipes instead,
-    they are drained in background threads so a daemon that logs never
-    blocks on a full pipe."""
-    s = harness.Server(args=list(args))
-    s.drained = {}
-    for name in ("stdout", "stderr"):
-        f = getattr(s.proc, name)
-        if f is not None:
-            s.drained[name] = bytearray()
-            threading.Thread(target=_drain, args=(f, s.drained[name]), daemon=True).start()
-    return s
-
-
-def server_output(server, last=2000):
-    """The tail of what the daemon printed (for failure messages)."""
-    out = getattr(server, "output", None)
-    if callable(out):
-        try:
-            return out()[-last:]
-        except (OSError, ValueError):
-            return ""
-    drained = getattr(server, "drained", {})
-    return b"".join(bytes(drained.get(n, b"")) for n in ("stdout", "stderr"))[-last:].decode(
-        errors="replace")
-
-
-def _drain(f, tail, keep=65536):
-    try:
-        while True:
-            chunk = f.read1(65536)
-            if not chunk:
-                return
-            tail += chunk
-            if len(tail) > keep:
-                del tail[:len(tail) - keep]
-    except (ValueError, OSError):
-        return
-
-
-def stat_int(server, name):
-    st = server.stats()
-    if name not in st:
-        raise AssertionError("stats has no field %r" % name)
-    return int(st[name])
-
-
-def wait_until(predicate, timeout, interval=0.05):
-    """Polls predicate until it is true or timeout passes; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = predicate()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
-
+# ---- connection counts ----------------------------------------------------------
 
 def settled_conns(server, timeout=2.0):
     """stats curr_connections once recently closed clients are gone: the
@@ -129,7 +69,7 @@ def conns_back_to(server, baseline, timeout):
     def ok():
         last[0] = stat_int(server, "curr_connections")
         return last[0] <= baseline
-    wait_until(ok, timeout, 0.1)
+    harness.wait_until(ok, timeout, interval=0.1)
     return last[0]
 
 
@@ -149,50 +89,7 @@ def seed_items():
     return items
 
 
-def storage(verb, key, value, flags=0, exptime=0, noreply=False):
-    if isinstance(key, str):
-        key = key.encode()
-    line = b"%s %s %d %d %d" % (verb.encode(), key, flags, exptime, len(value))
-    if noreply:
-        line += b" noreply"
-    return line + b"\r\n" + value + b"\r\n"
-
-
-def read_get_reply(c):
-    """Reads one get reply from a RawClient: list of (key, flags, value)."""
-    out = []
-    while True:
-        line = c.readline()
-        if line == END:
-            return out
-        parts = line.split()
-        if len(parts) != 4 or parts[0] != b"VALUE":
-            raise AssertionError("unexpected line in get reply: %r" % line[:200])
-        n = int(parts[3])
-        data = c.read_exact(n + 2)
-        if data[-2:] != b"\r\n":
-            raise AssertionError("value not followed by CRLF: %r" % data[-10:])
-        out.append((parts[1].decode(), int(parts[2]), data[:-2]))
-
-
-def sync(c, data=b""):
-    """Sends data then "version"; returns everything answered before VERSION."""
-    c.send(data + b"version\r\n")
-    out = c.read_until(b"VERSION ")
-    c.readline()
-    return out[:-len(b"VERSION ")]
-
-
-# ---- raw sockets ---------------------------------------------------------------
-
-def connect(port, timeout=5.0, rcvbuf=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(timeout)
-    s.connect((HOST, port))
-    return s
-
+# ---- attacks --------------------------------------------------------------------
 
 def blast(sock, data, timeout=30.0, chunk=65536):
     """Sends data on sock while draining whatever the server answers, so a
@@ -239,33 +136,6 @@ def blast(sock, data, timeout=30.0, chunk=65536):
         except OSError:
             pass
     return sent, received, closed
-
-
-def closed_by_peer(sock, wait):
-    """True if the peer closes sock within `wait` s (data before the close is
-    read and dropped)."""
-    deadline = time.monotonic() + wait
-    sock.setblocking(False)
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            r, _, _ = select.select([sock], [], [], min(left, 0.2))
-            if not r:
-                continue
-            try:
-                if sock.recv(262144) == b"":
-                    return True
-            except (ConnectionResetError, BrokenPipeError):
-                return True
-            except BlockingIOError:
-                continue
-    finally:
-        try:
-            sock.setblocking(True)
-        except OSError:
-            pass
 
 
 def percentile(samples, p):
@@ -339,7 +209,7 @@ class HostileCase(unittest.TestCase):
 
     def setUp(self):
         sys.setswitchinterval(0.001)   # latency probes share the GIL with attackers
-        self.server = start_server(self.SERVER_ARGS)
+        self.server = harness.Server(args=list(self.SERVER_ARGS))
         self.addCleanup(self.server.stop)
         self.port = self.server.port
         self.seed = seed_items()
@@ -361,8 +231,9 @@ class HostileCase(unittest.TestCase):
             return True
         return not any(t is self for t, _ in list(result.errors) + list(result.failures))
 
-    def server_tail(self):
-        return server_output(self.server)
+    def server_tail(self, last=2000):
+        """The tail of what the daemon printed (for failure messages)."""
+        return self.server.output()[-last:]
 
     def assertAlive(self):
         rc = self.server.proc.poll()

@@ -6,7 +6,8 @@ import select
 import socket
 import time
 
-from hostile import TOO_MANY_CONNS, HostileCase, settled_conns, sync
+from hostile import HostileCase, settled_conns
+from wire import TOO_MANY_CONNS, sync
 
 LIMIT = 50
 FLOOD = 200

@@ -18,9 +18,10 @@ import socket
 import subprocess
 import time
 
-from hostile import (SANITIZED, HostileCase, LatencyProbe, STORED, connect, storage, sync)
-
+from hostile import HostileCase, LatencyProbe, SANITIZED
 import harness
+from harness import connect
+from wire import STORED, storage, sync
 
 PEAK_RSS_MAX_KIB = 200 * 1024
 SEND_SECONDS = 30.0

@@ -26,16 +26,8 @@ def cpu_seconds(pid):
 
 
 def wait_port(port, deadline=10.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5) as s:
-                s.sendall(b"version\r\n")
-                if s.recv(100).startswith(b"VERSION"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("server did not start")
+    harness.wait_until(lambda: harness.answers_version(port), deadline,
+                       "the server on port %d to answer" % port)
 
 
 class Sigterm(unittest.TestCase):
@@ -112,7 +104,7 @@ class AllocationFailure(unittest.TestCase):
             os.rmdir(shim_dir)
 
 
-@unittest.skipUnless(os.geteuid() == 0, "needs root to start the daemon as an unprivileged "
+@unittest.skipUnless(harness.is_root(), "needs root to start the daemon as an unprivileged "
                      "user whose descriptor limit it cannot raise")
 class OutOfDescriptors(unittest.TestCase):
     def test_accept_backs_off_and_recovers(self):

@@ -4,8 +4,9 @@ close what memcached closes, and leave the bystander's data alone."""
 import random
 import time
 
-from hostile import (END, STORED, HostileCase, blast, closed_by_peer, connect,
-                     sync)
+from hostile import HostileCase, blast
+from harness import connect, read_to_close
+from wire import END, STORED, sync
 
 RANDOM_SEED = 20240611
 MIB = 1 << 20
@@ -44,7 +45,7 @@ class LongLine(HostileCase):
         try:
             line = random.Random(7).choice([b"x", b"set"]) + b"A" * (64 * 1024)
             sent, _, closed = blast(s, line, timeout=10)
-            closed = closed or closed_by_peer(s, 5)
+            closed = closed or read_to_close(s, 5, keep=False)[1]
         finally:
             s.close()
         print("64 KiB line without newline: %d bytes sent, closed by server: %s"
@@ -58,7 +59,7 @@ class LongLine(HostileCase):
         s = connect(self.port)
         try:
             sent, _, closed = blast(s, b"B" * (64 * 1024) + b"\r\nget seed:001\r\n", timeout=10)
-            closed = closed or closed_by_peer(s, 5)
+            closed = closed or read_to_close(s, 5, keep=False)[1]
         finally:
             s.close()
         self.assertTrue(closed, "server kept a connection after a 64 KiB unknown line")
@@ -70,7 +71,7 @@ class LongLine(HostileCase):
         try:
             keys = b" ".join(b"k%07d" % i for i in range(2 * 1024 * 1024 // 9))
             sent, _, closed = blast(s, b"get " + keys, timeout=20)
-            closed = closed or closed_by_peer(s, 5)
+            closed = closed or read_to_close(s, 5, keep=False)[1]
         finally:
             s.close()
         print("2 MiB get line without newline: %d bytes sent, closed: %s" % (sent, closed))

@@ -5,8 +5,9 @@ import socket
 import struct
 import time
 
-from hostile import (END, HostileCase, connect, conns_back_to, settled_conns,
-                     read_get_reply, sync)
+from hostile import HostileCase, conns_back_to, settled_conns
+from harness import connect
+from wire import END, read_get_reply, sync
 
 PARTIALS = [
     b"set half 0 0 100\r\n" + b"x" * 50,          # value half there

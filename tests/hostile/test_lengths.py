@@ -2,8 +2,9 @@
 negative length, 2^32+2 (1.6.18 read it as 2) and 2^64; a value over -I.
 Answers are memcached's (docs/COMPATIBILITY.md); nothing may be allocated for
 a length that is never sent, and a swallowed block never runs as commands."""
-from hostile import (BAD_FORMAT, END, STORED, TOO_LARGE, HostileCase, blast,
-                     connect, read_get_reply, sync)
+from hostile import HostileCase, blast
+from harness import connect
+from wire import BAD_FORMAT, END, STORED, TOO_LARGE, read_get_reply, sync
 
 MIB = 1 << 20
 EVIL = b"set pwned 0 0 1\r\nX\r\ndelete seed:000\r\n"

@@ -8,8 +8,8 @@ import subprocess
 import threading
 import time
 
-from hostile import (ROOT, STORED, HostileCase, read_get_reply,
-                     storage, sync)
+from hostile import HostileCase, ROOT
+from wire import STORED, read_get_reply, storage, sync
 
 M_MIB = 16
 MIN_IN_USE = 0.5     # memcached 1.6.18 keeps 78-86% of -m in use under the same load

@@ -3,7 +3,8 @@ order, then END), with several MiB of output so the get suspends and resumes
 at the output high-water mark; also 10,000 repeats of one key."""
 import time
 
-from hostile import END, HostileCase, read_get_reply, storage, sync
+from hostile import HostileCase
+from wire import END, read_get_reply, storage, sync
 
 N = 10_000
 

@@ -9,8 +9,9 @@ import select
 import threading
 import time
 
-from hostile import (HostileCase, LatencyProbe, connect, percentile, stat_int,
-                     sync)
+from hostile import HostileCase, LatencyProbe, percentile
+from harness import connect
+from wire import stat_int, sync
 
 N_SLOW = 200
 READ_TIMEOUT = 5

@@ -7,7 +7,7 @@ must be exact."""
 import os
 import subprocess
 
-from hostile import ROOT, HostileCase
+from hostile import HostileCase, ROOT
 
 SOAK = os.path.join(ROOT, "tests", "soak", "soak.py")
 SECONDS = float(os.environ.get("SOAK_SHORT_SECONDS", "15"))

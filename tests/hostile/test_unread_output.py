@@ -6,8 +6,9 @@ MiB of requests (each asking for 512 KiB); the attacker is closed by
 import socket
 import time
 
-from hostile import (STORED, HostileCase, LatencyProbe, connect, conns_back_to,
-                     percentile, settled_conns, stat_int, storage, sync, wait_until)
+from hostile import HostileCase, LatencyProbe, conns_back_to, percentile, settled_conns
+from harness import connect, wait_until
+from wire import STORED, stat_int, storage, sync
 
 READ_TIMEOUT = 3
 ATTACKERS = 4

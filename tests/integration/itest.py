@@ -1,4 +1,8 @@
-"""itest.py: helpers shared by the integration tests (tests/integration/).
+"""itest.py: what only the integration tests (tests/integration/) share: which
+daemon is under test, the decorators for behaviour that differs between the
+two, and ServerTest. The protocol's bytes (replies, storage commands, get
+replies, sync) are tests/lib/wire.py's; servers, clients and waits are
+tests/lib/harness.py's.
 
 Which daemon is under test:
   HC_TARGET unset or "hardcached": build/hardcached (or $HC_BIN), via harness.Server.
@@ -14,9 +18,7 @@ the reason printed by the runner.
 
 Every wait is bounded: sockets have timeouts, polling loops have deadlines."""
 import os
-import socket
 import sys
-import time
 import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,9 +27,10 @@ if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
 import harness  # noqa: E402  (path set up above)
+from wire import sync  # noqa: E402
+
 
 Server = harness.Server
-RawClient = harness.RawClient
 
 TARGET = os.environ.get("HC_TARGET", "hardcached").strip().lower() or "hardcached"
 if TARGET not in ("hardcached", "memcached"):
@@ -36,25 +39,6 @@ IS_REFERENCE = TARGET == "memcached"
 SANITIZED = os.environ.get("HC_SANITIZED", "") not in ("", "0")
 
 DELIBERATE = "deliberate difference from 1.6.18"
-
-# Lines memcached answers with; spelled once so a typo cannot hide in one test.
-STORED = b"STORED\r\n"
-NOT_STORED = b"NOT_STORED\r\n"
-EXISTS = b"EXISTS\r\n"
-NOT_FOUND = b"NOT_FOUND\r\n"
-DELETED = b"DELETED\r\n"
-TOUCHED = b"TOUCHED\r\n"
-END = b"END\r\n"
-OK = b"OK\r\n"
-ERROR = b"ERROR\r\n"
-BAD_FORMAT = b"CLIENT_ERROR bad command line format\r\n"
-BAD_CHUNK = b"CLIENT_ERROR bad data chunk\r\n"
-BAD_DELTA = b"CLIENT_ERROR invalid numeric delta argument\r\n"
-BAD_EXPTIME = b"CLIENT_ERROR invalid exptime argument\r\n"
-NON_NUMERIC = b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
-TOO_LARGE = b"SERVER_ERROR object too large for cache\r\n"
-NO_MEMORY = b"SERVER_ERROR out of memory storing object\r\n"
-TOO_MANY_CONNS = b"ERROR Too many open connections\r\n"
 
 # A data block that produces no reply whether the server swallows it (current
 # upstream memcached, hardcached) or runs it as a command line (1.6.18's quirk).
@@ -89,89 +73,6 @@ def start_server(args=(), ref_args=None, hc_args=None, **kw):
 def binary_cmd():
     """argv[0] for running the daemon directly (CLI tests)."""
     return harness.MEMCACHED if IS_REFERENCE else harness.hardcached_binary()
-
-
-def sync(c, data=b""):
-    """Send `data` followed by `version`; return every byte the server wrote
-    before the VERSION line. A reply-free `data` therefore returns b"", and we
-    know the server has processed all of `data` (replies come in order)."""
-    c.send(data + b"version\r\n")
-    out = c.read_until(b"VERSION ")
-    line = c.readline()
-    assert line.strip(), "empty version string"
-    return out[:-len(b"VERSION ")]
-
-
-def value_reply(key, value, flags=0, cas=None):
-    """Bytes of one VALUE block (without END)."""
-    if isinstance(key, str):
-        key = key.encode()
-    if isinstance(value, str):
-        value = value.encode()
-    head = b"VALUE %s %d %d" % (key, flags, len(value))
-    if cas is not None:
-        head += b" %d" % cas
-    return head + b"\r\n" + value + b"\r\n"
-
-
-def storage(verb, key, value, flags=0, exptime=0, cas=None, noreply=False):
-    """Bytes of one storage command with its data block."""
-    if isinstance(key, str):
-        key = key.encode()
-    if isinstance(value, str):
-        value = value.encode()
-    line = b"%s %s %d %d %d" % (verb.encode(), key, flags, exptime, len(value))
-    if cas is not None:
-        line += b" %d" % cas
-    if noreply:
-        line += b" noreply"
-    return line + b"\r\n" + value + b"\r\n"
-
-
-def read_get_reply(c, with_cas=False):
-    """Read one get/gets/gat/gats reply; returns {key: (flags, value, cas|None)}."""
-    out = {}
-    while True:
-        line = c.readline()
-        if line == END:
-            return out
-        parts = line.split()
-        if parts[0] != b"VALUE" or len(parts) != (5 if with_cas else 4):
-            raise AssertionError("unexpected line in get reply: %r" % line)
-        n = int(parts[3])
-        data = c.read_exact(n + 2)
-        if data[-2:] != b"\r\n":
-            raise AssertionError("value not followed by CRLF: %r" % data[-10:])
-        out[parts[1]] = (int(parts[2]), data[:-2], int(parts[4]) if with_cas else None)
-
-
-def gets(c, key):
-    """(value, cas) of key, or None."""
-    c.send(b"gets %s\r\n" % (key.encode() if isinstance(key, str) else key))
-    r = read_get_reply(c, with_cas=True)
-    if not r:
-        return None
-    (_, (flags, value, cas)), = r.items()
-    return value, cas
-
-
-def wait_until(predicate, timeout, interval=0.05):
-    """Poll predicate until true or timeout; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = predicate()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
-
-
-def port_is_closed(port, host="127.0.0.1"):
-    """True if nothing accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), 0.5):
-            return False
-    except OSError:
-        return True
 
 
 class ServerTest(unittest.TestCase):

@@ -11,8 +11,10 @@ import tempfile
 import unittest
 import ctypes
 
-from itest import (IS_REFERENCE, RawClient, binary_cmd, hardcached_only, harness,
-                   port_is_closed, sync, wait_until)
+from itest import IS_REFERENCE, binary_cmd, hardcached_only
+import harness
+from harness import RawClient, port_is_closed, wait_until
+from wire import sync
 
 EX_USAGE = 64
 RUN_TIMEOUT = 10

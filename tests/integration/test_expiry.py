@@ -6,8 +6,9 @@ daemon ticks late does not fail the test, and a pass returns at once."""
 import time
 import unittest
 
-from itest import (END, NOT_FOUND, OK, STORED, TOUCHED, ServerTest, gets, start_server,
-                   storage, sync, value_reply, wait_until)
+from itest import ServerTest, start_server
+from harness import wait_until
+from wire import END, NOT_FOUND, OK, STORED, TOUCHED, gets, storage, sync, value_reply
 
 GONE_AFTER_1S = 2.1
 GONE_WITHIN = 10.0
@@ -17,7 +18,7 @@ def gone(c, key):
     """True once a get of key finds nothing (polls until GONE_WITHIN)."""
     if isinstance(key, str):
         key = key.encode()
-    return wait_until(lambda: sync(c, b"get %s\r\n" % key) == END, GONE_WITHIN, 0.1)
+    return wait_until(lambda: sync(c, b"get %s\r\n" % key) == END, GONE_WITHIN, interval=0.1)
 
 
 class Expiry(ServerTest):

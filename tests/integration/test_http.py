@@ -8,7 +8,8 @@ and the log, which are ours."""
 import http.client
 import unittest
 
-from itest import END, ERROR, STORED, hardcached_only, start_server, storage, sync
+from itest import hardcached_only, start_server
+from wire import END, ERROR, STORED, storage, sync
 
 import harness
 

@@ -4,8 +4,10 @@ import threading
 import time
 import unittest
 
-from itest import (END, IS_REFERENCE, NO_MEMORY, STORED, TOO_LARGE, TOO_MANY_CONNS,
-                   read_get_reply, start_server, storage, sync, value_reply, wait_until)
+from itest import IS_REFERENCE, start_server
+from harness import wait_until
+from wire import (END, NO_MEMORY, STORED, TOO_LARGE, TOO_MANY_CONNS, read_get_reply, storage,
+                  sync, value_reply)
 
 # The item size limit under test. memcached 1.6.18 refuses an -I below its
 # slab_chunk_max (512k) unless given "-o slab_chunk_max=N", and with that
@@ -114,7 +116,7 @@ class LruEviction(unittest.TestCase):
             c.send(b"get " + " ".join(recent).encode() + b"\r\n")
             got = read_get_reply(c)
             self.assertEqual(len(got), 100)
-            self.assertTrue(all(val == v for _, val, _ in got.values()))
+            self.assertTrue(all(val == v for _, _, val in got))
             self.assertEqual(sync(c, b"get key000000\r\n"), END)
             self.assertEqual(sync(c, storage("set", "after", "ok")), STORED)
 
@@ -179,7 +181,7 @@ class ConnectionLimit(unittest.TestCase):
                             return sync(c2, b"get c0\r\n") == value_reply("c0", "v") + END
                     except (EOFError, OSError):
                         return False
-                self.assertTrue(wait_until(reconnect, 5, 0.1))
+                self.assertTrue(wait_until(reconnect, 5, interval=0.1))
             finally:
                 for c in conns:
                     c.close()

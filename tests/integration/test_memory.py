@@ -5,7 +5,8 @@ import threading
 import time
 import unittest
 
-from itest import SANITIZED, hardcached_only, start_server, sync
+from itest import SANITIZED, hardcached_only, start_server
+from wire import sync
 
 M_MIB = 64
 TOTAL = 10 * M_MIB << 20          # ten times -m

@@ -8,9 +8,9 @@ swallows it. The shared tests send SILENT_BLOCK (see itest.py) so they hold on
 both; the @deliberate_difference tests check the swallowing itself."""
 import unittest
 
-from itest import (BAD_CHUNK, BAD_DELTA, BAD_EXPTIME, BAD_FORMAT, END, ERROR, EXISTS,
-                   NOT_FOUND, SILENT_BLOCK, STORED, ServerTest, deliberate_difference,
-                   storage, value_reply)
+from itest import SILENT_BLOCK, ServerTest, deliberate_difference
+from wire import (BAD_CHUNK, BAD_DELTA, BAD_EXPTIME, BAD_FORMAT, END, ERROR, EXISTS, NOT_FOUND,
+                  STORED, storage, value_reply)
 
 U64_OVER = b"18446744073709551616"      # 2^64
 HUGE = b"99999999999999999999"          # > 2^64

@@ -1,13 +1,18 @@
 """stats (plain, settings, items, slabs, conns, reset), version, verbosity,
 unknown commands, quit. Field names are the ones memcached uses and that
-monitoring clients (memcstat, Prometheus' memcached_exporter) read."""
+monitoring clients (memcstat, Prometheus' memcached_exporter) read; the man
+page's METRICS section, written from the same tables, lists exactly them."""
+import os
 import re
+import subprocess
 import time
 import unittest
 
-from itest import (DELETED, END, ERROR, EXISTS, NOT_FOUND, NOT_STORED, OK, STORED,
-                   TOUCHED, IS_REFERENCE, gets, hardcached_only, start_server, storage, sync,
-                   wait_until)
+from itest import IS_REFERENCE, hardcached_only, start_server
+from wire import (DELETED, END, ERROR, EXISTS, NOT_FOUND, NOT_STORED, OK, STORED, TOUCHED,
+                  gets, storage, sync)
+import harness
+from harness import wait_until
 
 # memcached_exporter's needs (NOTES.md).
 EXPORTER_STATS = """version uptime time rusage_user rusage_system
@@ -176,7 +181,7 @@ class Counters(StatsTest):
         def stable():
             seen.append(self.num(name))
             return len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]
-        wait_until(stable, 5, 0.1)
+        wait_until(stable, 5, interval=0.1)
         return seen[-1]
 
     def test_connection_counters(self):
@@ -373,6 +378,59 @@ class LastClassCounters(unittest.TestCase):
         biggest = max(ids, key=int)
         self.assertEqual(st["%s:cmd_set" % biggest], "1")
         self.assertEqual(st["%s:get_hits" % biggest], "1")
+
+
+def genman_path():
+    """The genman of the build under test: $HC_GENMAN, else the one beside
+    the binary (BUILD/hardcached, BUILD/tools/genman)."""
+    return os.environ.get("HC_GENMAN") or os.path.join(
+        os.path.dirname(os.path.abspath(harness.hardcached_binary())), "tools", "genman")
+
+
+# One field of hardcached(8)'s METRICS section: name, kind, description.
+MAN_FIELD = re.compile(r"^\.TP\n\\fB([a-z0-9_]+)\\fR \(([^)]*)\)\n([^.\n].*)$", re.M)
+VALUE_OF_KIND = {"counter": r"^[0-9]+$", "gauge": r"^[0-9]+$",
+                 "counter, zeroed by stats reset": r"^[0-9]+$",
+                 "counter, seconds": RUSAGE.pattern, "text": r"^[^ ]+$"}
+
+
+class ManPageMetrics(StatsTest):
+    """hardcached(8) lists the fields of stats from the metric tables
+    (tools/genman.c): exactly the fields stats prints, in its order."""
+
+    def man_fields(self):
+        genman = genman_path()
+        if not os.access(genman, os.X_OK):
+            self.skipTest("%s is not built" % genman)
+        p = subprocess.run([genman, "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        sections = p.stdout.decode().split("\n.SH METRICS\n")
+        self.assertEqual(len(sections), 2, "no METRICS section in hardcached.8")
+        return MAN_FIELD.findall(sections[1].split("\n.SH ")[0])
+
+    def printed(self):
+        self.c.send(b"stats\r\n")
+        raw = self.c.read_until(b"END\r\n").decode()
+        return [line.split(" ", 2)[1:] for line in raw.split("\r\n") if line.startswith("STAT ")]
+
+    @hardcached_only("hardcached's man page")
+    def test_man_page_lists_exactly_the_fields_stats_prints(self):
+        fields = self.man_fields()
+        printed = self.printed()
+        self.assertEqual([f[0] for f in fields], [p[0] for p in printed])
+        self.assertEqual(len(set(p[0] for p in printed)), len(printed), "a field printed twice")
+
+    @hardcached_only("hardcached's man page")
+    def test_every_field_has_a_kind_and_a_description(self):
+        fields = self.man_fields()
+        values = dict(self.printed())
+        self.assertGreater(len(fields), 80)
+        for name, kind, desc in fields:
+            self.assertIn(kind, VALUE_OF_KIND, name)
+            self.assertRegex(values[name], VALUE_OF_KIND[kind], name)
+            self.assertGreater(len(desc), 10, name)
+            self.assertTrue(desc.endswith("."), name)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 prepend cas, get gets, delete, noreply on every command that takes it, keys."""
 import unittest
 
-from itest import (BAD_FORMAT, DELETED, END, ERROR, EXISTS, NOT_FOUND, NOT_STORED,
-                   OK, STORED, TOUCHED, ServerTest, deliberate_difference, gets,
-                   storage, sync, value_reply)
+from itest import ServerTest, deliberate_difference
+from wire import (BAD_FORMAT, DELETED, END, ERROR, EXISTS, NOT_FOUND, NOT_STORED, OK, STORED,
+                  TOUCHED, gets, storage, sync, value_reply)
 
 
 class StorageCommands(ServerTest):

@@ -13,8 +13,8 @@ closed, a timeout) happens on the daemon's clock and is waited for with a
 deadline (log_has), never a sleep."""
 import unittest
 
-from itest import (END, OK, STORED, deliberate_difference, hardcached_only, start_server,
-                   storage, sync)
+from itest import deliberate_difference, hardcached_only, start_server
+from wire import END, OK, STORED, storage, sync
 
 WAIT = 10.0     # a deadline for events under load; a pass returns as soon as it is seen
 

@@ -1,14 +1,20 @@
 """harness.py: the shared test harness. Starts a real daemon (hardcached, or
 Debian's memcached as a reference) on a free loopback port, waits until it
-answers, and gives tests a raw socket client that reads exact bytes.
-Every wait here is bounded in time; every server is killed on exit."""
+answers, and gives tests a raw socket client that reads exact bytes, raw
+sockets where a test needs socket-level control, and the waits and user
+checks every suite needs. The protocol's own bytes (replies, storage
+commands, get replies) are wire.py's. Every wait here is bounded in time;
+every server is killed on exit."""
 import os
+import pwd
 import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+
+import wire
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MEMCACHED = "/usr/bin/memcached"
@@ -26,6 +32,27 @@ def free_port():
 
 def is_root():
     return os.geteuid() == 0
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def answers_version(port, host="127.0.0.1", source=None):
+    """True if a server on host:port answers "version" now (a connection
+    from source, when given). Never raises: refused, reset or silent is False."""
+    try:
+        with socket.create_connection((host, port), 0.2,
+                                      source_address=(source, 0) if source else None) as s:
+            s.sendall(b"version\r\n")
+            s.settimeout(1.0)
+            return s.recv(100).startswith(b"VERSION")
+    except OSError:
+        return False
 
 
 def wait_until(predicate, timeout, what=None, interval=0.05):
@@ -58,7 +85,7 @@ class Server:
             cmd = [MEMCACHED, "-U", "0", "-l", "127.0.0.1", "-p", str(self.port),
                    "-o", "no_lru_crawler,no_lru_maintainer"]
             if is_root():
-                cmd += ["-u", "memcache" if _user_exists("memcache") else "nobody"]
+                cmd += ["-u", "memcache" if user_exists("memcache") else "nobody"]
         else:
             cmd = [binary or hardcached_binary(), "-p", str(self.port)]
             # e.g. the sanitizer build runs with --seccomp=log: LeakSanitizer's
@@ -91,15 +118,8 @@ class Server:
                 raise RuntimeError("server exited %s: %s" % (self.proc.returncode,
                                                              self.output()))
             host, source = self.probe
-            try:
-                with socket.create_connection((host, self.port), 0.2,
-                                              source_address=(source, 0) if source else None) as s:
-                    s.sendall(b"version\r\n")
-                    s.settimeout(1.0)
-                    if s.recv(100).startswith(b"VERSION"):
-                        return
-            except OSError:
-                pass
+            if answers_version(self.port, host, source):
+                return
             time.sleep(0.02)
         self.stop()
         raise RuntimeError("server did not answer within %.0fs: %s" % (timeout, self.cmd))
@@ -143,13 +163,59 @@ class Server:
         self.stop()
 
 
-def _user_exists(name):
-    import pwd
+def port_is_closed(port, host="127.0.0.1"):
+    """True if nothing accepts TCP connections on host:port."""
     try:
-        pwd.getpwnam(name)
+        with socket.create_connection((host, port), 0.5):
+            return False
+    except OSError:
         return True
-    except KeyError:
-        return False
+
+
+def connect(port, host="127.0.0.1", timeout=5.0, source=None, rcvbuf=None):
+    """A raw TCP socket to host:port (IPv6 when host has a colon), for tests
+    that need the socket itself: a small receive buffer (rcvbuf, set before
+    connecting), a source address, bytes sent and never read."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        if source:
+            s.bind((source, 0))
+        s.connect((host, port))
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def read_to_close(sock, timeout=5.0, keep=True):
+    """(bytes, closed): what the peer sends on sock until it closes the
+    connection (EOF or reset), or until `timeout` seconds pass (closed False).
+    keep=False drops the bytes as they come (a flood's answers). The socket's
+    own timeout is restored afterwards."""
+    deadline = time.monotonic() + timeout
+    old = sock.gettimeout()
+    data = b""
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return data, False
+            sock.settimeout(left)
+            try:
+                chunk = sock.recv(262144)
+            except socket.timeout:
+                return data, False
+            if not chunk:
+                return data, True
+            if keep:
+                data += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        return data, True
+    finally:
+        sock.settimeout(old)
 
 
 class RawClient:
@@ -219,25 +285,9 @@ class RawClient:
     def read_to_close(self, timeout=5.0):
         """(bytes, closed): everything the server sends until it closes the
         connection (EOF or reset), or until `timeout` seconds pass (closed False)."""
-        deadline = time.monotonic() + timeout
         data, self.buf = self.buf, b""
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return data, False
-                self.sock.settimeout(left)
-                try:
-                    chunk = self.sock.recv(65536)
-                except socket.timeout:
-                    return data, False
-                if not chunk:
-                    return data, True
-                data += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return data, True
-        finally:
-            self.sock.settimeout(5.0)
+        more, closed = read_to_close(self.sock, timeout)
+        return data + more, closed
 
     def cmd(self, line):
         """One command line (\\r\\n added), one reply line back."""
@@ -245,21 +295,16 @@ class RawClient:
         return self.readline()
 
     def set(self, key, value, flags=0, exptime=0, verb="set"):
-        if isinstance(value, str):
-            value = value.encode()
-        self.send(b"%s %s %d %d %d\r\n%s\r\n" % (verb.encode(), key.encode(), flags,
-                                                exptime, len(value), value))
+        self.send(wire.storage(verb, key, value, flags=flags, exptime=exptime))
         return self.readline()
 
     def get(self, key):
-        self.send(b"get " + key.encode() + b"\r\n")
-        line = self.readline()
-        if line == b"END\r\n":
-            return None
-        n = int(line.split()[3])
-        value = self.read_exact(n + 2)[:-2]
-        assert self.readline() == b"END\r\n"
-        return value
+        """The value of key, or None."""
+        self.send(b"get " + (key.encode() if isinstance(key, str) else key) + b"\r\n")
+        got = wire.read_get_reply(self)
+        if len(got) > 1:
+            raise AssertionError("get %r answered %d values" % (key, len(got)))
+        return got[0][2] if got else None
 
     def stats(self, sub=""):
         self.send(("stats %s\r\n" % sub).strip().encode() + b"\r\n" if sub else b"stats\r\n")

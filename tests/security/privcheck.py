@@ -30,10 +30,6 @@ CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wformat=2", "
           "-Wstrict-prototypes", "-D_GNU_SOURCE", "-O2", "-g"]
 
 
-def is_root():
-    return os.geteuid() == 0
-
-
 def ensure_user():
     """scripts/ensure-user.sh: creates the memcache user when missing (root)."""
     r = subprocess.run([os.path.join(ROOT, "scripts", "ensure-user.sh"), RUN_AS],
@@ -45,14 +41,6 @@ def ensure_user():
 def user_ids(name):
     pw = pwd.getpwnam(name)
     return pw.pw_uid, pw.pw_gid
-
-
-def user_exists(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def unpriv_group():

@@ -14,7 +14,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 import unittest
 
 import privcheck as pc
@@ -30,15 +29,6 @@ def set_subreaper(on):
     return libc.prctl(PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) == 0
 
 
-def wait_until(fn, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(0.02)
-
-
 def proc_status(pid):
     with open("/proc/%d/status" % pid) as f:
         return pc.parse_status(f.read())
@@ -50,7 +40,7 @@ def session_of(pid):
     return int(text[text.rindex(")") + 2:].split()[3])   # pid (comm) state ppid pgrp session
 
 
-@unittest.skipUnless(pc.is_root(), NEEDS_ROOT)
+@unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
 class Daemonize(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -101,7 +91,7 @@ class Daemonize(unittest.TestCase):
             except ChildProcessError:
                 return ("gone",)
             return (status,) if got == self.pid else None
-        got = wait_until(exited, timeout)
+        got = harness.wait_until(exited, timeout, interval=0.02)
         return got[0] if got else None
 
     def launch(self, args, pass_fds=()):

@@ -12,17 +12,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
-
-BUSY = b"ERROR Too many open connections\r\n"
-
-
-def connect(port, source=None, host="127.0.0.1"):
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    s.settimeout(5)
-    if source:
-        s.bind((source, 0))
-    s.connect((host, port))
-    return s
+from harness import connect, read_to_close  # noqa: E402
+from wire import TOO_MANY_CONNS as BUSY  # noqa: E402
 
 
 def answers(s):
@@ -30,24 +21,8 @@ def answers(s):
     return s.recv(100).startswith(b"VERSION ")
 
 
-def read_to_close(s, wait):
-    """(closed by the server within `wait` seconds?, bytes received)."""
-    s.settimeout(wait)
-    data = b""
-    try:
-        while True:
-            chunk = s.recv(100)
-            if not chunk:
-                return True, data
-            data += chunk
-    except ConnectionResetError:
-        return True, data
-    except socket.timeout:
-        return False, data
-
-
 def closed_with(s, expected, wait=5.0):
-    closed, data = read_to_close(s, wait)
+    data, closed = read_to_close(s, wait)
     return closed and data == expected
 
 
@@ -158,7 +133,7 @@ class Limits(unittest.TestCase):
                 except OSError:
                     closed = True
                     break
-                closed, data = read_to_close(slow, 0.5)
+                data, closed = read_to_close(slow, 0.5)
                 self.assertEqual(data, b"")
                 if closed:
                     break
@@ -193,7 +168,7 @@ class Limits(unittest.TestCase):
             for _ in range(10):                         # 5 s, well past 2 s
                 time.sleep(0.5)
                 s.sendall(b"\r\nget a")               # ends one request, starts the next
-                closed, data = read_to_close(s, 0.2)
+                data, closed = read_to_close(s, 0.2)
                 self.assertFalse(closed, "closed after %d answers" % answered)
                 answered += data.count(b"END\r\n")
             self.assertGreaterEqual(answered, 9)

@@ -41,7 +41,7 @@ def locked_limit(pid):
     return None
 
 
-@unittest.skipUnless(pc.is_root(), NEEDS_ROOT)
+@unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
 class LockMemory(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -111,7 +111,7 @@ class Defaults(unittest.TestCase):
             self.assertEqual(udp, [], "the daemon holds a UDP socket")
             print("listening:", listening)
 
-    @unittest.skipUnless(os.geteuid() == 0, "needs root for a private network namespace")
+    @unittest.skipUnless(harness.is_root(), "needs root for a private network namespace")
     def test_starts_without_ipv6(self):
         """A host without IPv6: in a fresh network namespace with IPv6 off,
         the default start serves on 127.0.0.1 alone."""

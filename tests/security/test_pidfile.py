@@ -14,22 +14,12 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 import unittest
 
 import privcheck as pc
 
 harness = pc.harness
 NEEDS_ROOT = "needs root (starts the daemon as root, which drops to memcache)"
-
-
-def wait_until(fn, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(0.02)
 
 
 def snapshot(path):
@@ -39,7 +29,7 @@ def snapshot(path):
         return f.read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode), st.st_size
 
 
-@unittest.skipUnless(pc.is_root(), NEEDS_ROOT)
+@unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
 class Pidfile(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -187,7 +177,7 @@ class Pidfile(unittest.TestCase):
                     return s.recv(100).startswith(b"VERSION")
             except OSError:
                 return proc.poll() is not None  # exited: stop waiting
-        self.assertTrue(wait_until(answers, 10), "no answer on %s" % path)
+        self.assertTrue(harness.wait_until(answers, 10, interval=0.02), "no answer on %s" % path)
         self.assertIsNone(proc.poll(), "exited %s" % proc.returncode)
         proc.send_signal(signal.SIGTERM)
         status = proc.wait(10)

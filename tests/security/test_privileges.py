@@ -15,6 +15,8 @@ import unittest
 import privcheck as pc
 from privcheck import CAP_SETS, ZERO_CAPS
 
+harness = pc.harness
+
 NEEDS_ROOT = "needs root (to start it as root, and as nobody with setpriv)"
 MISSING_USER = "nosuchuser"
 
@@ -42,7 +44,7 @@ class Dropped:
         return tasks
 
 
-@unittest.skipUnless(pc.is_root(), NEEDS_ROOT)
+@unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
 class PrivdropDriverTest(unittest.TestCase, Dropped):
     @classmethod
     def setUpClass(cls):
@@ -92,7 +94,7 @@ class PrivdropDriverTest(unittest.TestCase, Dropped):
         self.assertIn('user "root" is root (uid 0)', err)
 
     def test_missing_user_is_refused_with_67(self):
-        if pc.user_exists(MISSING_USER):
+        if harness.user_exists(MISSING_USER):
             self.skipTest("a user named %s exists here" % MISSING_USER)
         status, err = self.refused("--user", MISSING_USER)
         self.assertEqual(status, 67, err)
@@ -139,7 +141,7 @@ class PrivdropDriverTest(unittest.TestCase, Dropped):
         self.assertEqual(status, 64, err)
 
 
-@unittest.skipUnless(pc.is_root(), NEEDS_ROOT)
+@unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
 class DaemonPrivilegeTest(unittest.TestCase, Dropped):
     @classmethod
     def setUpClass(cls):
@@ -206,7 +208,7 @@ class DaemonPrivilegeTest(unittest.TestCase, Dropped):
         self.assertIn("root", err)
 
     def test_missing_user_is_refused_with_67(self):
-        if pc.user_exists(MISSING_USER):
+        if harness.user_exists(MISSING_USER):
             self.skipTest("a user named %s exists here" % MISSING_USER)
         status, err = self.refused([self.binary, "-p", str(pc.harness.free_port()),
                                     "-u", MISSING_USER])
