@@ -7,6 +7,7 @@ import socket
 import time
 
 from hostile import HostileCase, settled_conns
+import harness
 from wire import TOO_MANY_CONNS, sync
 
 LIMIT = 50
@@ -48,12 +49,13 @@ class ConnFlood(HostileCase):
     def keeper_conns_back_to(keeper, baseline, timeout):
         """Waits until curr_connections, read on the open keeper, is at most
         baseline; returns the last value read."""
-        deadline = time.monotonic() + timeout
-        while True:
-            conns = int(keeper.stats()["curr_connections"])
-            if conns <= baseline or time.monotonic() > deadline:
-                return conns
-            time.sleep(0.05)
+        last = [None]
+
+        def back():
+            last[0] = int(keeper.stats()["curr_connections"])
+            return last[0] <= baseline
+        harness.wait_until(back, timeout)
+        return last[0]
 
     def test_flood_past_conn_limit_then_recover(self):
         quiet = settled_conns(self.server)    # only the asking client open
@@ -83,15 +85,9 @@ class ConnFlood(HostileCase):
             self.assertGreaterEqual(len(served), LIMIT // 2, "far fewer than -c served")
             self.assertEqual(len(served) + len(rejected) + refused, FLOOD)
             # the listener counts a refusal after closing the socket: wait for it
-            counted = [0]
-
-            def all_counted():
-                counted[0] = int(keeper.stats()["rejected_connections"]) - rej0
-                return counted[0] >= len(rejected)
-            deadline = time.monotonic() + 10
-            while not all_counted() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertGreaterEqual(counted[0], len(rejected))
+            harness.wait_until(
+                lambda: int(keeper.stats()["rejected_connections"]) - rej0 >= len(rejected),
+                10, "rejected_connections to count every refused client")
             for s in socks:
                 s.close()
             # asked through the keeper, so no asking client of our own is

@@ -21,7 +21,7 @@ import time
 from hostile import HostileCase, LatencyProbe, SANITIZED
 import harness
 from harness import connect
-from wire import STORED, storage, sync
+from wire import STORED, stat_int, storage, sync
 
 PEAK_RSS_MAX_KIB = 200 * 1024
 SEND_SECONDS = 30.0
@@ -175,12 +175,10 @@ class UnreadBigValues(ConnMemoryCase):
         def go():
             socks = open_clients(self.port, 500, rcvbuf=4096)
             sent, _ = push_all(socks, b"get big\r\n" * 20)
-            time_limit = time.monotonic() + 10
-            # let the server answer what it can (it cannot send: nobody reads)
-            while time.monotonic() < time_limit:
-                if int(self.server.stats()["cmd_get"]) >= 500:
-                    break
-                time.sleep(0.1)
+            # every attacker's first get has run (answered into its buffer,
+            # or refused): the buffers are as full as the attack makes them
+            harness.wait_until(lambda: stat_int(self.server, "cmd_get") >= 500, 10,
+                               "a get of every attacker to run")
             return socks, sent
         st = self.attack("get of a 1 MB value x20, never read", go, setup)
         self.assertGreater(int(st["response_obj_oom"]), 0, "no answer was refused: no budget?")
@@ -214,12 +212,8 @@ class UnreadHugeValue(ConnMemoryCase):
         def go():
             socks = open_clients(self.port, 50, rcvbuf=4096)
             sent, _ = push_all(socks, b"get huge\r\n")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                st = self.server.stats()
-                if int(st["cmd_get"]) >= 50:
-                    break
-                time.sleep(0.1)
+            harness.wait_until(lambda: stat_int(self.server, "cmd_get") >= 50, 15,
+                               "the get of every attacker to run")
             return socks, sent
         st = self.attack("get of a 32 MB value, never read", go, setup)
         self.assertGreater(int(st["response_obj_oom"]), 0, "no answer was refused: no budget?")

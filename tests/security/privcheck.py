@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _LIB = os.path.join(_HERE, "..", "lib")
@@ -116,6 +117,24 @@ def build_driver(tmpdir):
 
 def make_tmpdir():
     return tempfile.mkdtemp(prefix="hc-sec-")
+
+
+class RootDaemonCase(unittest.TestCase):
+    """A test that starts the daemon binary itself as root (it drops to
+    RUN_AS): the user exists, self.binary is built, self.tmp is a fresh
+    directory removed afterwards; self.uid/self.gid are RUN_AS's ids."""
+
+    @classmethod
+    def setUpClass(cls):
+        ensure_user()
+        cls.uid, cls.gid = user_ids(RUN_AS)
+        cls.binary = os.path.abspath(harness.hardcached_binary())
+
+    def setUp(self):
+        if not os.path.exists(self.binary):
+            self.fail("%s is missing: run make first" % self.binary)
+        self.tmp = make_tmpdir()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
 
 
 class Driver:

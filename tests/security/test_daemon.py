@@ -10,7 +10,6 @@ daemon is reparented to it and its exit status can be read. Every wait is
 bounded: the pidfile and the port are polled with deadlines."""
 import ctypes
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -41,20 +40,11 @@ def session_of(pid):
 
 
 @unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
-class Daemonize(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        pc.ensure_user()
-        cls.uid, cls.gid = pc.user_ids(pc.RUN_AS)
-        cls.binary = os.path.abspath(harness.hardcached_binary())
-
+class Daemonize(pc.RootDaemonCase):
     def setUp(self):
-        if not os.path.exists(self.binary):
-            self.fail("%s is missing: run make first" % self.binary)
+        super().setUp()
         self.assertTrue(set_subreaper(True), "cannot become a child subreaper")
         self.addCleanup(set_subreaper, False)
-        self.tmp = pc.make_tmpdir()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
         os.chown(self.tmp, self.uid, self.gid)   # memcache may remove the pidfile
         self.cwd = os.path.join(self.tmp, "cwd")
         os.mkdir(self.cwd)

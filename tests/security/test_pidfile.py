@@ -8,7 +8,6 @@ by then unprivileged and under seccomp (which allows unlink of exactly the
 -P and -s names), removes it where the run-as user may, and leaves it with
 exit status 0 where it may not. Every wait is bounded."""
 import os
-import shutil
 import signal
 import socket
 import stat
@@ -30,18 +29,9 @@ def snapshot(path):
 
 
 @unittest.skipUnless(harness.is_root(), NEEDS_ROOT)
-class Pidfile(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        pc.ensure_user()
-        cls.uid, cls.gid = pc.user_ids(pc.RUN_AS)
-        cls.binary = os.path.abspath(harness.hardcached_binary())
-
+class Pidfile(pc.RootDaemonCase):
     def setUp(self):
-        if not os.path.exists(self.binary):
-            self.fail("%s is missing: run make first" % self.binary)
-        self.tmp = pc.make_tmpdir()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
+        super().setUp()
         self.victim = os.path.join(self.tmp, "victim")
         with open(self.victim, "w") as f:
             f.write("precious\n")
