@@ -25,6 +25,7 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "net/net.h"
+#include "net/reload.h"
 #include "proto/proto.h"
 #include "sec/privdrop.h"
 #include "sec/seccomp.h"
@@ -395,6 +396,19 @@ static void check_config(void)
     }
 }
 
+/* The TLS certificate and the -Y file, through the reader process that
+ * every later reload uses too (net/reload.c). After -d (the reader is the
+ * daemon's child), before the drop (it keeps the start-up user's access)
+ * and before any thread. A bad file is a usage error, as in memcached. */
+static void load_files(void)
+{
+    char err[1024];
+    bool usage;
+    if (!reload_start(&settings, &settings.allow, &usage, err, sizeof(err))) {
+        die(usage ? EXIT_USAGE : EXIT_OSERR, "files", err);
+    }
+}
+
 /* Resolved first, so a missing user fails before anything is bound. */
 static void resolve_user(struct run_as *ra)
 {
@@ -445,6 +459,7 @@ int main(int argc, char **argv)
         daemonize();
     }
     write_pidfile();
+    load_files();
     lock_memory(&ra);
     drop_privileges(&ra);
     if (!net_start_workers(n, st, err, sizeof(err)) || !net_prepare(n, err, sizeof(err))) {

@@ -102,7 +102,7 @@ static void extended_keys(FILE *out)
         metavar(r, mv, sizeof mv);
         fputs(".TP\n\\fB", out);
         roff(out, r->name);
-        fputs("=\\fI", out);
+        fputs(r->metavar ? "=\\fI" : "\\fI", out);
         roff(out, mv);
         fputs("\\fR\n", out);
         help_text(r, text, sizeof text);

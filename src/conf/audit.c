@@ -8,7 +8,9 @@
  * 0 no warnings, 1 warnings (0 with --fail-on=critical), 2 critical. */
 #include "conf/audit.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 
 #include "conf/options.h"
 #include "sec/allowlist.h"
+#include "sec/tlsid.h"
 
 /* --- helpers the checks share -------------------------------------------- */
 
@@ -48,6 +51,24 @@ static bool exposed(const struct audit_ctx *c)
 {
     char buf[8];
     return exposed_list(c, buf, sizeof buf) > 0;
+}
+
+/* The addresses beyond loopback that serve plain text (no -Z, or notls:). */
+static int plaintext_list(const struct audit_ctx *c, char *buf, size_t len)
+{
+    int n = 0;
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; tcp_audited(c) && i < c->h->naddrs; i++) {
+        const struct audit_addr *a = &c->h->addrs[i];
+        if (!a->loopback && (!c->s->ssl_enabled || a->notls)) {
+            if (at < len) {
+                at += (size_t)snprintf(buf + at, len - at, "%s%s", n ? ", " : "", a->text);
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 /* The uid the daemon will run as: the -u user when started as root, else
@@ -106,6 +127,27 @@ static void check_listen_exposed(const struct audit_ctx *c, const struct audit_r
     if (exposed_list(c, list, sizeof list) > 0 && c->s->allow == NULL) {
         audit_add(rep, r, "listening on %s with no allowlist: anyone who can reach this "
                   "host can read and write the cache", list);
+    }
+}
+
+/* SECURITY: an allowlist decides who may connect, not who may listen on the
+ * path: beyond loopback, plain text hands keys, values and -Y passwords to
+ * anyone on it. */
+static void check_listen_plaintext(const struct audit_ctx *c, const struct audit_rule *r,
+                                   struct audit_report *rep)
+{
+    char list[512];
+    const char *what = c->s->auth_file[0] != '\0' ? "keys, values and -Y passwords"
+                                                  : "keys and values";
+    if (plaintext_list(c, list, sizeof list) == 0) {
+        return;
+    }
+    if (c->s->ssl_enabled) {
+        audit_add(rep, r, "listening on %s as notls: although -Z is on: %s cross the network "
+                  "in clear text, for anyone on the path to read or change", list, what);
+    } else {
+        audit_add(rep, r, "listening on %s without TLS (-Z): %s cross the network in clear "
+                  "text, for anyone on the path to read or change", list, what);
     }
 }
 
@@ -261,6 +303,104 @@ static void check_unix_mask(const struct audit_ctx *c, const struct audit_rule *
     }
 }
 
+/* --- the checks: TLS and -Y ------------------------------------------------- */
+
+/* SECURITY: TLS alone only hides the traffic; without client certificates
+ * or logins, whoever reaches the port is served. A warning where others can
+ * reach it (or where we cannot tell: socket activation), info on loopback. */
+static void check_tls_no_client_auth(const struct audit_ctx *c, const struct audit_rule *r,
+                                     struct audit_report *rep)
+{
+    const struct settings *s = c->s;
+    if (!s->ssl_enabled || s->ssl_verify_mode >= 2 || s->auth_file[0] != '\0') {
+        return;
+    }
+    const char *how = s->ssl_verify_mode == 0 ? "no client certificate is asked for"
+                    : "a client certificate is checked only when one is sent";
+    bool reachable = exposed(c) || c->h->socket_activated;
+    audit_add_milder(rep, r, reachable ? AUDIT_WARNING : AUDIT_INFO, "-Z with "
+                     "ssl_verify_mode=%d (%s) and no -Y: TLS hides the traffic, but anyone "
+                     "who reaches the port may use the cache%s", s->ssl_verify_mode, how,
+                     reachable ? "" : " (it listens on loopback only)");
+}
+
+static void check_tls_old_protocol(const struct audit_ctx *c, const struct audit_rule *r,
+                                   struct audit_report *rep)
+{
+    if (c->s->ssl_enabled && c->s->ssl_min_version < 2) {
+        audit_add(rep, r, "ssl_min_version=%d accepts TLS 1.%d: TLS 1.0 and 1.1 are deprecated "
+                  "(RFC 8996; SHA-1 handshakes, no AEAD ciphers)", c->s->ssl_min_version,
+                  c->s->ssl_min_version);
+    }
+}
+
+/* "ssl_chain_cert, ssl_verify_mode": the ssl_* rows that differ from their
+ * defaults; their count. */
+static int ssl_rows_given(const struct settings *s, char *buf, size_t len)
+{
+    static struct settings def;            /* large; --check-config runs once */
+    char a[SETTINGS_PATH_MAX], b[SETTINGS_PATH_MAX];
+    size_t at = 0;
+    int n = 0;
+    settings_defaults(&def);
+    buf[0] = '\0';
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *row = &options_table[i];
+        if (strncmp(row->name, "ssl_", 4) != 0) {
+            continue;
+        }
+        options_format(s, row, a, sizeof a);
+        options_format(&def, row, b, sizeof b);
+        if (strcmp(a, b) != 0 && at < len) {
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", n++ ? ", " : "", row->name);
+        }
+    }
+    return n;
+}
+
+static void check_ssl_without_tls(const struct audit_ctx *c, const struct audit_rule *r,
+                                  struct audit_report *rep)
+{
+    char names[512];
+    int n = c->s->ssl_enabled ? 0 : ssl_rows_given(c->s, names, sizeof names);
+    if (n > 0) {
+        audit_add(rep, r, "%s %s set but -Z is not: TLS is off and %s ignored (as in "
+                  "memcached)", names, n == 1 ? "is" : "are", n == 1 ? "it is" : "they are");
+    }
+}
+
+/* "dns:a.example, cn:client1" from the parsed list (printable by then). */
+static void identity_text(const struct tlsid_list *l, char *buf, size_t len)
+{
+    static const char *const prefix[] = {
+        [TLSID_DNS] = "dns:", [TLSID_URI] = "uri:", [TLSID_CN] = "cn:",
+    };
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->n && at < len; i++) {
+        at += (size_t)snprintf(buf + at, len - at, "%s%s%s", i ? ", " : "",
+                               prefix[l->ids[i].kind], l->ids[i].value);
+    }
+    if (at >= len && len > 4) {
+        memcpy(buf + len - 4, "...", 4);
+    }
+}
+
+static void check_tls_identity(const struct audit_ctx *c, const struct audit_rule *r,
+                               struct audit_report *rep)
+{
+    static struct tlsid_list ids;
+    char why[256], list[480];
+    if (c->s->tls_client_identity[0] == '\0' ||
+        !tlsid_parse(span_cstr(c->s->tls_client_identity), &ids, why, sizeof why)) {
+        return;                             /* options_validate refused the latter */
+    }
+    identity_text(&ids, list, sizeof list);
+    audit_add(rep, r, "only TLS clients whose verified certificate carries one of %d "
+              "identit%s are served (%s); others are closed after the handshake", ids.n,
+              ids.n == 1 ? "y" : "ies", list);
+}
+
 /* --- the checks: files ------------------------------------------------------ */
 
 /* Each config and allowlist file, then each directory holding one. */
@@ -355,6 +495,66 @@ static void check_files_owner(const struct audit_ctx *c, const struct audit_rule
                               struct audit_report *rep)
 {
     each_file(c, r, rep, file_owner);
+}
+
+/* What a reader of a secret file gets. */
+static const char *secret_gain(const struct audit_file *f)
+{
+    return strcmp(f->role, AUDIT_ROLE_AUTH_FILE) == 0 ? "every password in it"
+         : "the server's private key, and with it the server's identity";
+}
+
+static void secret_readable(struct audit_report *rep, const struct audit_rule *r,
+                            const struct audit_file *f, mode_t bit, const char *who)
+{
+    char mode[8];
+    if (f->known && f->secret && (f->mode & bit)) {
+        mode_text(f->mode, mode, sizeof mode);
+        audit_add(rep, r, "%s %s is readable by %s (mode %s): %s can read %s", f->role,
+                  f->path, who, mode, bit == S_IROTH ? "anyone on the host" : "every member",
+                  secret_gain(f));
+    }
+}
+
+static void check_secret_others(const struct audit_ctx *c, const struct audit_rule *r,
+                                struct audit_report *rep)
+{
+    for (int i = 0; i < c->h->nfiles; i++) {
+        secret_readable(rep, r, &c->h->files[i], S_IROTH, "every user");
+    }
+}
+
+static void check_secret_group(const struct audit_ctx *c, const struct audit_rule *r,
+                               struct audit_report *rep)
+{
+    for (int i = 0; i < c->h->nfiles; i++) {
+        const struct audit_file *f = &c->h->files[i];
+        if (!(f->mode & S_IROTH)) {
+            secret_readable(rep, r, f, S_IRGRP, "its group");
+        }
+    }
+}
+
+/* SECURITY: the start reads these after the options are accepted; say now
+ * that it will fail, rather than at the first restart. */
+static void check_files_unreadable(const struct audit_ctx *c, const struct audit_rule *r,
+                                   struct audit_report *rep)
+{
+    for (int i = 0; i < c->h->nfiles; i++) {
+        const struct audit_file *f = &c->h->files[i];
+        if (!f->read_at_start || (f->read_errno == 0 && !f->not_regular)) {
+            continue;
+        }
+        if (f->not_regular) {
+            audit_add(rep, r, "%s %s is not a regular file: the start will fail", f->role,
+                      f->path);
+        } else if (f->read_errno == ENOENT) {
+            audit_add(rep, r, "%s %s does not exist: the start will fail", f->role, f->path);
+        } else {
+            audit_add(rep, r, "%s %s cannot be read by uid %lu (%s): the start will fail",
+                      f->role, f->path, (unsigned long)c->h->euid, strerror(f->read_errno));
+        }
+    }
 }
 
 /* --- the checks: resources ------------------------------------------------ */
@@ -551,6 +751,11 @@ const struct audit_rule audit_rules[] = {
       "listening beyond loopback with no allowlist",
       "add --allow CIDR (allow = in the config file) for the clients' networks, "
       "or listen on 127.0.0.1" },
+    { "listen-plaintext", AUDIT_WARNING, check_listen_plaintext,
+      "listening beyond loopback without TLS (no -Z, or a notls: address)",
+      "serve TLS: -Z with -o ssl_chain_cert=FILE,ssl_key=FILE (enable-ssl = yes, "
+      "ssl_chain_cert = ..., ssl_key = ... in the config file), without notls: on "
+      "addresses beyond loopback; or listen on loopback only" },
     { "listen-unresolvable", AUDIT_WARNING, check_listen_unresolvable,
       "a listen host name does not resolve",
       "use a numeric address, or fix the name" },
@@ -596,15 +801,43 @@ const struct audit_rule audit_rules[] = {
     { "unix-socket-open", AUDIT_WARNING, check_unix_mask,
       "the unix socket's mask lets every local user connect",
       "use -a 0700 (the daemon's user only) or 0770 with a group of clients" },
+    { "tls-no-client-auth", AUDIT_WARNING, check_tls_no_client_auth,
+      "TLS without client certificates (ssl_verify_mode 0 or 1) and without -Y (info "
+      "when listening on loopback only)",
+      "require client certificates (-o ssl_verify_mode=2,ssl_ca_cert=FILE, and "
+      "--tls-client-identity to name them) or logins (-Y FILE)" },
+    { "tls-old-protocol", AUDIT_WARNING, check_tls_old_protocol,
+      "TLS 1.0 or 1.1 accepted (ssl_min_version below 2)",
+      "remove ssl_min_version (the default, 2, is TLS 1.2) or set 3 for TLS 1.3 only" },
+    { "ssl-without-tls", AUDIT_INFO, check_ssl_without_tls,
+      "ssl_* settings given without -Z, which ignores them",
+      "add -Z (enable-ssl = yes) to serve TLS, or remove the ssl_* settings" },
+    { "tls-client-identity", AUDIT_INFO, check_tls_identity,
+      "--tls-client-identity names the client certificates that are served",
+      "nothing to fix: check that the list names exactly the clients' identities" },
     { "file-others-writable", AUDIT_CRITICAL, check_files_others,
-      "a config or allowlist file, or its directory, is writable by every user",
+      "a file the configuration names (config, allowlist, TLS, -Y), or its directory, "
+      "is writable by every user",
       "chmod o-w the file and its directory (config files: root-owned, 0644)" },
     { "file-group-writable", AUDIT_WARNING, check_files_group,
-      "a config or allowlist file, or its directory, is writable by its group",
+      "a file the configuration names (config, allowlist, TLS, -Y), or its directory, "
+      "is writable by its group",
       "chmod g-w the file and its directory" },
     { "file-foreign-owner", AUDIT_CRITICAL, check_files_owner,
-      "a config or allowlist file, or its directory, belongs to another user",
-      "chown root the file and its directory" },
+      "a file the configuration names (config, allowlist, TLS, -Y), or its directory, "
+      "belongs to another user",
+      "chown root the file and its directory (a TLS key or -Y file may belong to the "
+      "user the daemon runs as)" },
+    { "secret-others-readable", AUDIT_CRITICAL, check_secret_others,
+      "the TLS private key or the -Y file is readable by every user",
+      "chmod 0600 the file (0400 is fine too), owned by root or the daemon's user" },
+    { "secret-group-readable", AUDIT_WARNING, check_secret_group,
+      "the TLS private key or the -Y file is readable by its group",
+      "chmod g-r the file (0600 or 0400), owned by root or the daemon's user" },
+    { "file-unreadable", AUDIT_CRITICAL, check_files_unreadable,
+      "a TLS or -Y file does not exist or cannot be read",
+      "fix the path, or the file's owner and mode so the user starting the daemon can "
+      "read it" },
     { "memory-exceeds-ram", AUDIT_CRITICAL, check_memory_over,
       "-m is larger than physical memory",
       "lower -m/memory-limit below the host's memory, leaving room for the system" },
@@ -881,6 +1114,23 @@ int audit_report_invalid(const struct settings *s, const char *err, FILE *out, F
     return AUDIT_EXIT_CRITICAL;
 }
 
+bool audit_host_valid(const struct audit_host *h, char *err, size_t errlen)
+{
+    char label[64];
+    const char *path = "?";
+    if (!h->auth_invalid) {
+        return true;
+    }
+    for (int i = 0; i < h->nfiles; i++) {
+        if (strcmp(h->files[i].role, AUDIT_ROLE_AUTH_FILE) == 0) {
+            path = h->files[i].path;        /* the printable copy */
+        }
+    }
+    options_label(options_find("auth-file"), label, sizeof label);
+    snprintf(err, errlen, "hardcached: %s: %s: %s", label, path, h->auth_err);
+    return false;
+}
+
 int audit_run(const struct settings *s, FILE *out)
 {
     struct audit_host *h = calloc(1, sizeof *h);
@@ -889,9 +1139,14 @@ int audit_run(const struct settings *s, FILE *out)
     if (h == NULL || rep == NULL) {
         fprintf(stderr, "hardcached: --check-config: out of memory\n");
     } else {
+        char err[SETTINGS_PATH_MAX + 512];
         audit_host_probe(s, h);
-        audit_evaluate(s, h, rep);
-        status = audit_print(s, rep, out);
+        if (!audit_host_valid(h, err, sizeof err)) {
+            status = audit_report_invalid(s, err, out, stderr);
+        } else {
+            audit_evaluate(s, h, rep);
+            status = audit_print(s, rep, out);
+        }
     }
     free(h);
     free(rep);

@@ -35,14 +35,20 @@ enum audit_severity { AUDIT_INFO, AUDIT_WARNING, AUDIT_CRITICAL };
 #define AUDIT_UFW_PATH "/usr/sbin/ufw"
 
 #define AUDIT_MAX_ADDRS 64
-#define AUDIT_MAX_FILES (1 + SETTINGS_MAX_ALLOW_FILES)
+/* the config file, the allowlist files, the three TLS files, the -Y file */
+#define AUDIT_MAX_FILES (5 + SETTINGS_MAX_ALLOW_FILES)
+/* A -Y file larger than this is not read (the reader refuses it too). */
+#define AUDIT_AUTH_FILE_MAX (4u << 20)
 #define AUDIT_UFW_MAX 65536
 #define AUDIT_MAX_FINDINGS 64
 
-/* A file the configuration was read from, and the directory holding it
- * (whoever may replace either decides what the daemon does). */
+/* The role of the -Y file among the audited files (its secret is passwords). */
+#define AUDIT_ROLE_AUTH_FILE "-Y file"
+
+/* A file the configuration was read from or names, and the directory
+ * holding it (whoever may replace either decides what the daemon does). */
 struct audit_file {
-    const char *role;               /* "config file", "allowlist file" */
+    const char *role;               /* "config file", "allowlist file", "TLS key file", ... */
     char path[SETTINGS_PATH_MAX];
     bool known;                     /* stat worked */
     uid_t uid;
@@ -51,6 +57,11 @@ struct audit_file {
     bool dir_known;
     uid_t dir_uid;
     mode_t dir_mode;
+    bool secret;                    /* a private key or passwords: nobody else may read it */
+    bool read_at_start;             /* read by the start (TLS, -Y), not by the options:
+                                       whether we can open it was tried */
+    int read_errno;                 /* read_at_start: 0, or why open(2) failed */
+    bool not_regular;               /* read_at_start: opened, but not a regular file */
 };
 
 /* One address a TCP listen entry binds. */
@@ -59,6 +70,7 @@ struct audit_addr {
     int family;                     /* AF_INET or AF_INET6 */
     uint16_t port;
     bool loopback;
+    bool notls;                     /* from a "notls:" entry: plain text even with -Z */
 };
 
 enum audit_ufw_state {
@@ -82,6 +94,8 @@ struct audit_host {
     char unresolved_why[128];
     struct audit_file files[AUDIT_MAX_FILES];
     int nfiles;
+    bool auth_invalid;              /* the -Y file was read and auth_db_parse refused it */
+    char auth_err[256];             /* auth_invalid: its reason ("line 3: ...") */
     enum audit_ufw_state ufw;
     char ufw_why[160];              /* UNREADABLE: why */
     bool ufw_ipv6;                  /* /etc/default/ufw has IPV6=yes (or is unreadable) */
@@ -133,9 +147,17 @@ void audit_add_milder(struct audit_report *rep, const struct audit_rule *rule,
 
 /* Gathers the host facts the checks read (audit_host.c): identity, memory,
  * descriptor limit, LISTEN_FDS, what each listen entry resolves to, owners
- * and modes of the files the configuration came from, and, when listening
- * beyond loopback as root, `ufw status verbose` (bounded in time). */
+ * and modes of the files the configuration came from or names (the TLS files
+ * with -Z, the -Y file), whether the start could open the latter, the -Y
+ * file's syntax, and, when listening beyond loopback as root, `ufw status
+ * verbose` (bounded in time). */
 void audit_host_probe(const struct settings *s, struct audit_host *h);
+
+/* False, with err ("hardcached: -Y/--auth-file: FILE: line 3: ...") set,
+ * when the host facts show the configuration cannot start for a reason the
+ * options could not see (the -Y file is malformed): --check-config then
+ * reports it as invalid, not as a finding. */
+bool audit_host_valid(const struct audit_host *h, char *err, size_t errlen);
 
 /* Runs every rule; findings come out in table order. */
 void audit_evaluate(const struct settings *s, const struct audit_host *h,

@@ -3,10 +3,11 @@
  * who -u is, physical memory (sysconf, not /proc/meminfo, which systemd's
  * ProcSubset=pid hides), the open-files limit, LISTEN_FDS, what each listen
  * entry resolves to (getaddrinfo, as net_bind does), the owner and mode of
- * each file the configuration came from and of its directory, and ufw's
- * rules. Nothing here changes anything; `ufw status verbose` is only run as
- * root, when the daemon would listen beyond loopback, with a clean
- * environment and a deadline. */
+ * each file the configuration came from or names and of its directory,
+ * whether the files the start reads (TLS, -Y) open for us, the -Y file's
+ * syntax (sec/auth.c's parser), and ufw's rules. Nothing here changes
+ * anything; `ufw status verbose` is only run as root, when the daemon would
+ * listen beyond loopback, with a clean environment and a deadline. */
 #include "conf/audit.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sec/auth.h"
 
 /* The kernel's default for fs.nr_open, when /proc/sys is hidden. */
 #define NR_OPEN_DEFAULT (1024ull * 1024)
@@ -98,9 +101,10 @@ static void probe_nofile(struct audit_host *h)
 
 /* --- listen addresses ----------------------------------------------------- */
 
-static void add_addr(struct audit_host *h, const struct sockaddr *sa, uint16_t port)
+static void add_addr(struct audit_host *h, const struct sockaddr *sa, uint16_t port,
+                     bool notls)
 {
-    struct audit_addr a = { .port = port, .family = sa->sa_family };
+    struct audit_addr a = { .port = port, .family = sa->sa_family, .notls = notls };
     char ip[INET6_ADDRSTRLEN];
     if (sa->sa_family == AF_INET) {
         const struct in_addr *in = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
@@ -118,6 +122,7 @@ static void add_addr(struct audit_host *h, const struct sockaddr *sa, uint16_t p
     }
     for (int i = 0; i < h->naddrs; i++) {
         if (strcmp(h->addrs[i].text, a.text) == 0) {
+            h->addrs[i].notls = h->addrs[i].notls || notls;   /* the plainer one counts */
             return;
         }
     }
@@ -127,7 +132,7 @@ static void add_addr(struct audit_host *h, const struct sockaddr *sa, uint16_t p
 }
 
 /* The same lookup net_bind makes (listener.c bind_host). */
-static void add_host(struct audit_host *h, const char *host, uint16_t port)
+static void add_host(struct audit_host *h, const char *host, uint16_t port, bool notls)
 {
     struct addrinfo hints, *res = NULL;
     char portstr[8];
@@ -145,7 +150,7 @@ static void add_host(struct audit_host *h, const char *host, uint16_t port)
         return;
     }
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        add_addr(h, ai->ai_addr, port);
+        add_addr(h, ai->ai_addr, port, notls);
     }
     freeaddrinfo(res);
 }
@@ -158,23 +163,25 @@ static void probe_listen(const struct settings *s, struct audit_host *h)
     }
     if (s->nlisten == 0) {
         /* OPTIONS_DEFAULT_LISTEN, as net_bind binds it */
-        add_host(h, "127.0.0.1", s->port);
-        add_host(h, "::1", s->port);
+        add_host(h, "127.0.0.1", s->port, false);
+        add_host(h, "::1", s->port, false);
         return;
     }
     for (int i = 0; i < s->nlisten; i++) {
-        add_host(h, s->listen[i].host, s->listen[i].port ? s->listen[i].port : s->port);
+        add_host(h, s->listen[i].host, s->listen[i].port ? s->listen[i].port : s->port,
+                 s->listen[i].notls);
     }
 }
 
 /* --- files ------------------------------------------------------------------ */
 
-static void probe_file(struct audit_host *h, const char *role, const char *path)
+static struct audit_file *probe_file(struct audit_host *h, const char *role,
+                                     const char *path)
 {
     struct stat st;
     char dir[SETTINGS_PATH_MAX];
     if (h->nfiles >= AUDIT_MAX_FILES || path[0] == '\0') {
-        return;
+        return NULL;
     }
     struct audit_file *f = &h->files[h->nfiles++];
     f->role = role;
@@ -197,14 +204,110 @@ static void probe_file(struct audit_host *h, const char *role, const char *path)
         f->dir_uid = st.st_uid;
         f->dir_mode = st.st_mode;
     }
+    return f;
 }
 
+/* Opens a file the start reads, as the start would (this user); O_NONBLOCK
+ * so a FIFO cannot hang the audit. The descriptor, or -1 with f saying why. */
+static int open_as_start(struct audit_file *f, const char *path)
+{
+    struct stat st;
+    f->read_at_start = true;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        f->read_errno = errno;
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        f->not_regular = true;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A file the start reads (a TLS file): may we open it? */
+static void probe_start_file(struct audit_host *h, const char *role, const char *path,
+                             bool secret)
+{
+    struct audit_file *f = probe_file(h, role, path);
+    if (f != NULL) {
+        f->secret = secret;
+        int fd = open_as_start(f, path);
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+}
+
+/* Up to AUDIT_AUTH_FILE_MAX bytes of fd, NUL-terminated, or NULL. */
+static char *read_all(int fd, size_t *len)
+{
+    char *buf = malloc(AUDIT_AUTH_FILE_MAX + 1);
+    size_t n = 0;
+    while (buf != NULL && n < AUDIT_AUTH_FILE_MAX) {
+        ssize_t r = read(fd, buf + n, AUDIT_AUTH_FILE_MAX - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    if (buf != NULL) {
+        buf[n] = '\0';
+    }
+    *len = n;
+    return buf;
+}
+
+/* The -Y file: its owner and mode, whether it opens, and whether sec/auth.c
+ * would take it. A file past the size limit is left to the start to refuse. */
+static void probe_auth_file(const struct settings *s, struct audit_host *h)
+{
+    struct audit_file *f = probe_file(h, AUDIT_ROLE_AUTH_FILE, s->auth_file);
+    size_t len = 0;
+    if (f == NULL) {
+        return;
+    }
+    f->secret = true;
+    int fd = open_as_start(f, s->auth_file);
+    if (fd < 0) {
+        return;
+    }
+    char *data = read_all(fd, &len);
+    close(fd);
+    if (data != NULL && len < AUDIT_AUTH_FILE_MAX) {
+        char why[sizeof h->auth_err];
+        struct auth_db *db = auth_db_parse(data, len, why, sizeof why);
+        if (db == NULL) {
+            h->auth_invalid = true;
+            printable_copy(why, h->auth_err, sizeof h->auth_err);
+        } else {
+            auth_db_free(db);
+        }
+    }
+    free(data);
+}
+
+/* SECURITY: with -Z, the key is what the server proves itself with, and
+ * the CA file decides whose certificates are taken: both are audited like
+ * the configuration. Without -Z they are never read (memcached's way). */
 static void probe_files(const struct settings *s, struct audit_host *h)
 {
     probe_file(h, "config file", s->config_file);
     for (int i = 0; i < s->nallow_files; i++) {
         probe_file(h, "allowlist file", s->allow_files[i]);
     }
+    if (s->ssl_enabled) {
+        bool key_apart = s->ssl_key[0] != '\0';
+        probe_start_file(h, key_apart ? "TLS certificate file" : "TLS certificate and key "
+                         "file", s->ssl_chain_cert, !key_apart);
+        probe_start_file(h, "TLS key file", s->ssl_key, true);
+        probe_start_file(h, "TLS CA file", s->ssl_ca_cert, false);
+    }
+    probe_auth_file(s, h);
 }
 
 /* --- ufw ---------------------------------------------------------------------- */

@@ -40,10 +40,16 @@ static bool listen_host(struct span sp, char *host, size_t len)
     return !numeric || inet_pton(AF_INET, host, bin) == 1;
 }
 
-/* "[v6]", "[v6]:port", "v6" (two or more colons), "host", "host:port". */
+/* "[v6]", "[v6]:port", "v6" (two or more colons), "host", "host:port",
+ * each maybe after "notls:" (memcached's: this listener stays plain text
+ * with -Z). */
 static bool listen_parse_one(struct span e, struct listen_addr *out)
 {
     out->port = 0;
+    out->notls = span_starts_with(e, "notls:");
+    if (out->notls) {
+        e = span_sub(e, 6, e.n);
+    }
     if (span_starts_with(e, "[")) {
         size_t rb = span_find(e, ']');
         if (rb == e.n || !listen_v6(span_sub(e, 1, rb - 1), out->host, sizeof out->host)) {
@@ -70,7 +76,8 @@ static bool listen_known(const struct listen_addr *list, int n,
                          const struct listen_addr *a)
 {
     for (int i = 0; i < n; i++) {
-        if (list[i].port == a->port && strcmp(list[i].host, a->host) == 0) {
+        if (list[i].port == a->port && list[i].notls == a->notls
+            && strcmp(list[i].host, a->host) == 0) {
             return true;
         }
     }
@@ -110,7 +117,7 @@ void listen_format(const struct listen_addr *list, int n, char *buf, size_t len)
     buf[0] = '\0';
     for (int i = 0; i < n && used < len; i++) {
         const struct listen_addr *a = &list[i];
-        const char *sep = i ? "," : "";
+        const char *sep = i ? (a->notls ? ",notls:" : ",") : (a->notls ? "notls:" : "");
         bool v6 = strchr(a->host, ':') != NULL;
         if (a->port == 0) {
             used += (size_t)snprintf(buf + used, len - used, "%s%s", sep, a->host);

@@ -1,5 +1,5 @@
 /* listen.h: the text of -l (listen = in a file): "host[:port]", "[ipv6]:port"
- * or "ipv6", comma separated, read into struct listen_addr entries and
+ * or "ipv6", each maybe after "notls:", comma separated, read into struct listen_addr entries and
  * written back in the same syntax. Pure: no I/O and no name lookup (a host
  * name is only checked for its characters; net/ resolves it at bind). */
 #ifndef HC_CONF_LISTEN_H

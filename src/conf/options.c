@@ -174,7 +174,7 @@ static void form_octal(const struct option_row *r, char *buf, size_t len)
 
 static void form_listen(const struct option_row *r, char *buf, size_t len)
 {
-    snprintf(buf, len, "expected host[:port], [ipv6]:port or ipv6, comma "
+    snprintf(buf, len, "expected host[:port], [ipv6]:port or ipv6, each maybe after notls:, comma "
              "separated, at most %.0f in all", r->max);
 }
 
@@ -468,6 +468,12 @@ static bool apply_allow(struct settings *s, const struct option_row *r, struct s
     struct allowlist **al = allow_target(s, r, &created, err, errlen);
     bool ok = al != NULL &&
               allow_done(al, created, allowlist_add_list(*al, list, err, errlen));
+    if (ok && s->allow_inline == NULL && (s->allow_inline = allowlist_create()) == NULL) {
+        ok = false;
+    }
+    if (ok && !allowlist_add_list(s->allow_inline, list, err, errlen)) {
+        ok = false;     /* cannot happen: the same list was just accepted */
+    }
     free(list);
     return ok;
 }
@@ -616,6 +622,7 @@ static void reset_listen(struct settings *s)
 static void reset_allow(struct settings *s)
 {
     allowlist_destroy(&s->allow);
+    allowlist_destroy(&s->allow_inline);
     memset(s->allow_files, 0, sizeof s->allow_files);
     s->nallow_files = 0;
 }
@@ -754,4 +761,5 @@ void settings_defaults(struct settings *s)
 void options_release(struct settings *s)
 {
     allowlist_destroy(&s->allow);
+    allowlist_destroy(&s->allow_inline);
 }

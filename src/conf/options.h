@@ -61,6 +61,12 @@ enum option_stats {
     OPT_S_LIST,       /* the listen list composed as -l takes it */
     OPT_S_WORD,       /* a CHOICE's word */
     OPT_S_ENTRIES,    /* an allowlist's number of networks; 0: none */
+    OPT_S_CSTRING,    /* the string, or (null) when empty (memcached's
+                         ssl_chain_cert and ssl_key) */
+    OPT_S_GIVEN,      /* yes when the string is not empty, else no */
+    OPT_S_TLSVER,     /* an ssl_min_version number as tlsv1.N */
+    OPT_S_VERIFY,     /* an ssl_verify_mode as memcached prints it: OpenSSL's
+                         SSL_VERIFY_* flags for it (0, 1, 3, 7) */
 };
 
 enum option_flags {
@@ -117,7 +123,7 @@ extern const size_t options_count;
 
 /* At most this many rows (a compile-time check in options_table.c), so
  * per-row arrays can live on the stack. */
-#define OPTIONS_MAX_ROWS 64
+#define OPTIONS_MAX_ROWS 96
 
 /* The listen addresses used when no -l is given (nlisten == 0).
  * SECURITY: loopback only; anything else is the operator's explicit choice. */

@@ -1,5 +1,6 @@
 /* options_check.c: the checks between options and of final values (-I
- * against -m, -u root refused, --format without --check-config), run once
+ * against -m, -u root refused, --format without --check-config, what -Z
+ * needs), run once
  * after every source (defaults, file, command line) has been applied, and
  * the one value derived from several options (the connection-buffer
  * budget). Each check is a row of cross_checks[]: a new rule is one
@@ -11,6 +12,7 @@
 
 #include "base/show.h"
 #include "sec/allowlist.h"
+#include "sec/tlsid.h"
 
 typedef bool cross_check_fn(const struct settings *s, char *err, size_t errlen);
 
@@ -83,11 +85,78 @@ static bool check_audit_flags(const struct settings *s, char *err, size_t errlen
     return false;
 }
 
+/* "hardcached: <label of row name>: " into err; the length written. */
+static size_t label_prefix(const char *name, char *err, size_t errlen)
+{
+    char label[64];
+    options_label(options_find(name), label, sizeof label);
+    int n = snprintf(err, errlen, "hardcached: %s: ", label);
+    return n < 0 ? 0 : (size_t)n < errlen ? (size_t)n : errlen - 1;
+}
+
+/* -Z without a certificate would have nothing to present. (The files are
+ * read at start-up, not here: --check-config's audit says whether they
+ * can be.) The ssl_* keys without -Z are ignored, as memcached does; the
+ * audit says so. */
+static bool check_tls_cert(const struct settings *s, char *err, size_t errlen)
+{
+    if (!s->ssl_enabled || s->ssl_chain_cert[0] != '\0') {
+        return true;
+    }
+    size_t n = label_prefix("enable-ssl", err, errlen);
+    snprintf(err + n, errlen - n, "needs -o ssl_chain_cert=FILE (the server's certificate "
+             "and its chain, PEM; and ssl_key=FILE when the key is not in that file)");
+    return false;
+}
+
+/* SECURITY: memcached starts with ssl_verify_mode 1-3 and no CA, then fails
+ * every client certificate: a configuration that looks like mutual TLS and
+ * verifies nothing. Refused, naming both ways out. */
+static bool check_tls_verify_ca(const struct settings *s, char *err, size_t errlen)
+{
+    if (!s->ssl_enabled || s->ssl_verify_mode == 0 || s->ssl_ca_cert[0] != '\0') {
+        return true;
+    }
+    size_t n = label_prefix("ssl_verify_mode", err, errlen);
+    snprintf(err + n, errlen - n, "%d asks for client certificates, but ssl_ca_cert is not "
+             "set, so none can be verified; give -o ssl_ca_cert=FILE (the CAs they must "
+             "chain to) or set ssl_verify_mode=0", s->ssl_verify_mode);
+    return false;
+}
+
+/* SECURITY: --tls-client-identity narrows who a verified certificate
+ * admits; it means nothing unless every client must show one (-Z with
+ * ssl_verify_mode 2 or 3), so anything less is refused rather than
+ * silently serving clients without a certificate. */
+static bool check_tls_identity(const struct settings *s, char *err, size_t errlen)
+{
+    struct tlsid_list ids;
+    char why[384];
+    if (s->tls_client_identity[0] == '\0') {
+        return true;
+    }
+    size_t n = label_prefix("tls-client-identity", err, errlen);
+    if (!tlsid_parse(span_cstr(s->tls_client_identity), &ids, why, sizeof why)) {
+        snprintf(err + n, errlen - n, "%s", why);
+    } else if (!s->ssl_enabled) {
+        snprintf(err + n, errlen - n, "needs -Z (it checks the certificates of TLS clients)");
+    } else if (s->ssl_verify_mode != 2 && s->ssl_verify_mode != 3) {
+        snprintf(err + n, errlen - n, "needs -o ssl_verify_mode=2 or 3 (every client shows "
+                 "a certificate), not %d", s->ssl_verify_mode);
+    } else {
+        return true;
+    }
+    return false;
+}
+
 static cross_check_fn *const cross_checks[] = {
     check_item_vs_memory,
     check_chunk_vs_item,
     check_user_not_root,
     check_audit_flags,
+    check_tls_cert,
+    check_tls_verify_ca,
+    check_tls_identity,
 };
 
 bool options_validate(const struct settings *s, char *err, size_t errlen)

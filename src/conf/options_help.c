@@ -33,7 +33,8 @@ static void help_line(FILE *out, const struct option_row *r)
 {
     char left[96], text[512];
     if (r->group == OPT_G_EXTENDED) {
-        snprintf(left, sizeof left, "      - %s=%s", r->name, r->metavar);
+        snprintf(left, sizeof left, "      - %s%s%s", r->name, r->metavar ? "=" : "",
+                 r->metavar ? r->metavar : "");
     } else if (r->short_flag != 0) {
         snprintf(left, sizeof left, "  -%c, --%s%s%s", r->short_flag, r->name,
                  r->metavar ? "=" : "", r->metavar ? r->metavar : "");

@@ -15,16 +15,17 @@ static const char *const stats_order[] = {
     "chunk_size", "num_threads", "reqs_per_event", "cas_enabled", "tcp_backlog",
     "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
     "item_size_max", "maxconns_fast", "hashpower_init", "flush_enabled",
-    "idle_timeout", "ssl_enabled", "read_buf_mem_limit",
+    "idle_timeout", "read_buf_mem_limit", "ssl_enabled", "ssl_chain_cert",
+    "ssl_key", "ssl_verify_mode", "ssl_keyformat", "ssl_ciphers", "ssl_ca_cert",
+    "ssl_session_cache", "ssl_kernel_tls", "ssl_min_version",
 };
 
 /* Settings memcached reports that are facts of hardcached, not options. */
 static const struct { const char *name, *value; } stats_fixed[] = {
     { "binding_protocol", "ascii" },
     { "auth_enabled_sasl", "no" },
-    { "auth_enabled_ascii", "no" },
     { "maxconns_fast", "yes" },       /* -c reached: ERROR, then close */
-    { "ssl_enabled", "no" },
+    { "ssl_kernel_tls", "no" },       /* OpenSSL in user space, no kTLS offload */
 };
 
 static void stats_value(const struct settings *s, const struct option_row *r,
@@ -45,6 +46,17 @@ static void stats_value(const struct settings *s, const struct option_row *r,
     case OPT_S_STRING:
         snprintf(buf, len, "%s", *(const char *)p ? (const char *)p : "NULL");
         break;
+    case OPT_S_CSTRING:
+        snprintf(buf, len, "%s", *(const char *)p ? (const char *)p : "(null)");
+        break;
+    case OPT_S_GIVEN: snprintf(buf, len, "%s", *(const char *)p ? "yes" : "no"); break;
+    case OPT_S_TLSVER: snprintf(buf, len, "tlsv1.%d", *(const int *)p); break;
+    case OPT_S_VERIFY: {
+        static const int flags[] = { 0, 1, 3, 7 };  /* PEER, FAIL_IF_NO_PEER_CERT, CLIENT_ONCE */
+        int mode = *(const int *)p;
+        snprintf(buf, len, "%d", mode >= 0 && mode <= 3 ? flags[mode] : mode);
+        break;
+    }
     case OPT_S_ENTRIES:
         snprintf(buf, len, "%zu", allowlist_count(*(struct allowlist *const *)p));
         break;

@@ -124,6 +124,14 @@ const struct option_row options_table[] = {
       OPTION_FIELD(flush_enabled), .flags = OPT_INVERT,
       .help = "disable the flush_all command",
       .stats_name = "flush_enabled", .stats = OPT_S_YESNO },
+    { .name = "auth-file", .short_flag = 'Y', .kind = OPT_K_STRING, OPTION_FIELD(auth_file),
+      .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
+      .help = "ASCII protocol authentication: \"user:password\" lines; a client "
+              "logs in with \"set <any> 0 0 <len>\" carrying \"user password\"",
+      .stats_name = "auth_enabled_ascii", .stats = OPT_S_GIVEN },
+    { .name = "enable-ssl", .short_flag = 'Z', .kind = OPT_K_FLAG, OPTION_FIELD(ssl_enabled),
+      .help = "TLS on every listener not marked notls: (needs -o ssl_chain_cert)",
+      .stats_name = "ssl_enabled", .stats = OPT_S_YESNO },
     { .name = "extended", .short_flag = 'o', .kind = OPT_K_EXTENDED, .flags = OPT_CLI_ONLY,
       .metavar = "<key=val,...>",
       .help = "comma separated list of extended options:" },
@@ -177,6 +185,28 @@ const struct option_row options_table[] = {
               "past it, the connections holding the most get out-of-memory "
               "errors or are closed",
       .stats_name = "read_buf_mem_limit", .stats = OPT_S_NUM },
+    /* SECURITY: authorization by client certificate, checked right after
+     * the handshake; a refusal is counted and logged like an allowlist one. */
+    { .name = "tls-client-identity", .kind = OPT_K_STRING, .group = OPT_G_HARDENING,
+      OPTION_FIELD(tls_client_identity), .min = 1, .max = SETTINGS_IDENTITY_MAX - 1,
+      .metavar = "<id,...>",
+      .help = "serve only TLS clients whose certificate carries one of these "
+              "identities: dns:NAME or uri:URI (subjectAltName, e.g. "
+              "uri:spiffe://example.org/app) or cn:NAME (subject CN); needs -Z "
+              "and ssl_verify_mode 2 or 3",
+      .stats_name = "tls_client_identity", .stats = OPT_S_STRING },
+    { .name = "auth-fail-limit", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(auth_fail_limit), .min = 0, .max = 1000000, .def = "10",
+      .metavar = "<num>",
+      .help = "-Y: after this many failed logins from one source within "
+              "--auth-fail-window, its new connections are closed at accept "
+              "until the window ends; 0: never",
+      .stats_name = "auth_fail_limit", .stats = OPT_S_NUM },
+    { .name = "auth-fail-window", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
+      OPTION_FIELD(auth_fail_window), .min = 1, .max = 24 * 3600, .def = "60",
+      .metavar = "<sec>",
+      .help = "-Y: the window of --auth-fail-limit, in seconds",
+      .stats_name = "auth_fail_window", .stats = OPT_S_NUM },
 
     /* Start-up mode (SPEC §2, §6): command line only, applied in the first
      * pass over argv, so the file is read before the other flags and an
@@ -221,6 +251,42 @@ const struct option_row options_table[] = {
       .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
       .help = "memcached's name for --conn-mem-limit (0 is the default here, "
               "never unlimited)" },
+    { .name = "ssl_chain_cert", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_chain_cert), .min = 1, .max = SETTINGS_PATH_MAX - 1,
+      .metavar = "<file>",
+      .help = "-Z: the server certificate and its chain, PEM",
+      .stats_name = "ssl_chain_cert", .stats = OPT_S_CSTRING },
+    { .name = "ssl_key", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_key), .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
+      .help = "-Z: the private key, if not in ssl_chain_cert",
+      .stats_name = "ssl_key", .stats = OPT_S_CSTRING },
+    { .name = "ssl_verify_mode", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_verify_mode), .min = 0, .max = 3, .def = "0", .metavar = "<0-3>",
+      .help = "-Z: client certificates: 0 not asked, 1 checked if sent, 2 required, "
+              "3 required at the first handshake",
+      .stats_name = "ssl_verify_mode", .stats = OPT_S_VERIFY },
+    { .name = "ssl_keyformat", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_keyformat), .min = 1, .max = 2, .def = "1", .metavar = "<1|2>",
+      .help = "-Z: private key format: 1 PEM, 2 DER",
+      .stats_name = "ssl_keyformat", .stats = OPT_S_NUM },
+    { .name = "ssl_ciphers", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_ciphers), .min = 1, .max = 1023, .metavar = "<list>",
+      .help = "-Z: OpenSSL cipher list for TLS 1.2 (default: Mozilla's intermediate "
+              "list, ECDHE with AES-GCM or ChaCha20-Poly1305)",
+      .stats_name = "ssl_ciphers", .stats = OPT_S_STRING },
+    { .name = "ssl_ca_cert", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_ca_cert), .min = 1, .max = SETTINGS_PATH_MAX - 1,
+      .metavar = "<file>",
+      .help = "-Z: PEM certificates of the CAs client certificates must chain to",
+      .stats_name = "ssl_ca_cert", .stats = OPT_S_STRING },
+    { .name = "ssl_session_cache", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_session_cache),
+      .help = "-Z: server-side session cache, so clients can resume sessions",
+      .stats_name = "ssl_session_cache", .stats = OPT_S_YESNO },
+    { .name = "ssl_min_version", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_min_version), .min = 0, .max = 3, .def = "2", .metavar = "<0-3>",
+      .help = "-Z: lowest protocol accepted: 0 TLS 1.0, 1 TLS 1.1, 2 TLS 1.2, 3 TLS 1.3",
+      .stats_name = "ssl_min_version", .stats = OPT_S_TLSVER },
 };
 
 const size_t options_count = sizeof options_table / sizeof options_table[0];

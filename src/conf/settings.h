@@ -15,10 +15,12 @@ struct allowlist;
 #define SETTINGS_MAX_LISTEN 16
 #define SETTINGS_MAX_ALLOW_FILES 8
 #define SETTINGS_PATH_MAX 4096
+#define SETTINGS_IDENTITY_MAX 4096
 
 struct listen_addr {
     char host[256];     /* numeric address or name; "" means the defaults */
     uint16_t port;      /* 0: use settings.port */
+    bool notls;         /* "notls:" prefix: plain text even with -Z */
 };
 
 struct settings {
@@ -58,6 +60,8 @@ struct settings {
 
     /* hardening (SPEC §2, long options only) */
     struct allowlist *allow;        /* --allow / --allow-file; NULL = no allowlist */
+    struct allowlist *allow_inline; /* the --allow networks alone: a SIGHUP
+                                       rebuilds allow from them and the files */
     int seccomp_mode;               /* --seccomp: enum seccomp_mode, _ON by default */
     int max_conns_per_ip;           /* --max-conns-per-ip, 0 = off */
     int per_ip_v6_prefix;           /* --per-ip-v6-prefix: IPv6 peers counted per /N, 64 */
@@ -66,6 +70,25 @@ struct settings {
     /* the --allow-file paths, for the audit of their owners and modes */
     char allow_files[SETTINGS_MAX_ALLOW_FILES][SETTINGS_PATH_MAX];
     int nallow_files;
+
+    /* TLS (-Z and -o ssl_*, memcached's names; net/tls.c) */
+    bool ssl_enabled;               /* -Z */
+    char ssl_chain_cert[SETTINGS_PATH_MAX]; /* PEM: the certificate, then its chain */
+    char ssl_key[SETTINGS_PATH_MAX];   /* "" = the key is in the chain file */
+    char ssl_ca_cert[SETTINGS_PATH_MAX]; /* CAs client certificates must chain to */
+    int ssl_verify_mode;            /* 0 none, 1 request, 2 require, 3 require once */
+    int ssl_keyformat;              /* 1 PEM, 2 DER (OpenSSL's SSL_FILETYPE_*) */
+    char ssl_ciphers[1024];         /* TLS 1.2 cipher list; "" = TLS_CIPHERS_DEFAULT */
+    int ssl_min_version;            /* 0 TLS 1.0 .. 3 TLS 1.3; 2 */
+    bool ssl_session_cache;         /* server-side session cache (resumption) */
+    /* --tls-client-identity: identities a client certificate must carry one
+     * of ("dns:NAME,uri:URI,cn:NAME"); "" = any certificate the CA signed */
+    char tls_client_identity[SETTINGS_IDENTITY_MAX];
+
+    /* ASCII authentication (-Y; sec/auth.c) */
+    char auth_file[SETTINGS_PATH_MAX]; /* -Y "user:password" lines; "" = off */
+    int auth_fail_limit;            /* --auth-fail-limit: failures per source per window, 10 */
+    int auth_fail_window;           /* --auth-fail-window seconds, 60 */
 
     /* start-up mode (command line only) */
     char config_file[SETTINGS_PATH_MAX]; /* --config, "" = none */

@@ -2,7 +2,9 @@
  * arrived, let the protocol layer consume it, write the answers, and decide
  * whether to wait for input, wait for the socket to drain, or yield after -R
  * commands. Both buffers are bounded; a client that does not read its
- * answers stops being read from (backpressure) instead of growing memory. */
+ * answers stops being read from (backpressure) instead of growing memory.
+ * On a TLS listener the same loop first drives the handshake, then reads
+ * and writes through the connection's SSL (net/tls.c). */
 #include "net/conn.h"
 
 #include <arpa/inet.h>
@@ -22,6 +24,8 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "net/counters.h"
+#include "net/tls.h"
+#include "sec/auth.h"
 
 #define READ_CHUNK (16 * 1024)
 #define IDLE_KEEP (64 * 1024)      /* buffers above this shrink when idle */
@@ -155,6 +159,7 @@ static void conn_close(struct conn *c)
     }
     registry_set(c->fd, NULL);
     proto_conn_release(c->home->srv, &c->pc);
+    tls_free(c->ssl, !c->handshaking);
     if (c->ev != NULL) {
         event_free(c->ev);
     }
@@ -195,6 +200,7 @@ struct conn *conn_create(struct conn_home *home, const struct handoff *h)
     c->fd = fd;
     c->home = home;
     c->limited = h->limited;
+    c->keyed = h->keyed;
     c->key = h->key;
     size_t item_max = home->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
@@ -203,8 +209,13 @@ struct conn *conn_create(struct conn_home *home, const struct handoff *h)
     buf_join_budget(&c->out, &net_conn_budget, BUF_OUT, BUF_FREE);
     proto_conn_init(&c->pc, &home->stats);
     atomic_store(&c->last_cmd, clock_now());
+    c->born = clock_now();
     c->ev = event_new(home->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
-    if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
+    if (h->tls) {
+        c->ssl = tls_new(fd);
+        c->handshaking = true;
+    }
+    if (c->ev == NULL || event_add(c->ev, NULL) != 0 || (h->tls && c->ssl == NULL)) {
         conn_close(c);
         return NULL;
     }
@@ -223,11 +234,37 @@ struct conn *conn_create(struct conn_home *home, const struct handoff *h)
     return conn_arm(c, false) ? c : NULL;
 }
 
+/* TLS: one write, like send(); EAGAIN when the session waits for the
+ * socket, in either direction. */
+static ssize_t conn_tls_send(struct conn *c, const void *p, size_t len)
+{
+    enum tls_io io;
+    ssize_t n = tls_write(c->ssl, p, len, &io);
+    c->tls_wants_opposite = n < 0 && io == TLS_IO_WANT_READ;
+    if (n < 0) {
+        errno = io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE ? EAGAIN : EPIPE;
+    }
+    return n;
+}
+
+static ssize_t conn_tls_recv(struct conn *c, void *p, size_t len)
+{
+    enum tls_io io;
+    ssize_t n = tls_read(c->ssl, p, len, &io);
+    c->tls_wants_opposite = n < 0 && io == TLS_IO_WANT_WRITE;
+    if (n < 0) {
+        errno = io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE ? EAGAIN : ECONNRESET;
+        return io == TLS_IO_CLOSED ? 0 : -1;
+    }
+    return n;
+}
+
 /* Writes as much output as the socket takes. False: the peer is gone. */
 static bool conn_flush(struct conn *c)
 {
     while (buf_len(&c->out) > 0) {
-        ssize_t n = send(c->fd, buf_head(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+        ssize_t n = c->ssl ? conn_tls_send(c, buf_head(&c->out), buf_len(&c->out))
+                           : send(c->fd, buf_head(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
             STAT_ADD(c->home->stats.bytes_written, (uint64_t)n);
             buf_consume(&c->out, (size_t)n);
@@ -248,7 +285,8 @@ static int conn_read(struct conn *c)
     if (!buf_reserve(&c->in, READ_CHUNK) && !buf_reserve(&c->in, 1)) {
         return -2;      /* the protocol's own bounds stop long lines earlier */
     }
-    ssize_t n = recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
+    ssize_t n = c->ssl ? conn_tls_recv(c, buf_tail(&c->in), buf_room(&c->in))
+                       : recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
     if (n > 0) {
         c->in.end += (size_t)n;
         STAT_ADD(c->home->stats.bytes_read, (uint64_t)n);
@@ -260,14 +298,27 @@ static int conn_read(struct conn *c)
     return -1;
 }
 
+/* -Y: not logged in yet. */
+static bool conn_unauthenticated(const struct conn *c)
+{
+    return c->home->srv->auth_required && !c->pc.authenticated;
+}
+
 /* Seconds until this connection must be closed for holding a partial
- * request (--read-timeout, also while we wait for it to read our answers),
- * or for idling (-o idle_timeout); 0 when no deadline applies. */
+ * request (--read-timeout, also while we wait for it to read our answers,
+ * and for the TLS handshake), for not having logged in (-Y: --read-timeout
+ * from the connect, whatever it sent meanwhile), or for idling (-o
+ * idle_timeout); 0 when no deadline applies. */
 static int conn_deadline(struct conn *c)
 {
     const struct settings *s = c->home->settings;
     rel_time_t now = clock_now();
-    bool pending = buf_len(&c->in) > 0 || c->pc.state != PROTO_LINE || c->want_write;
+    if (s->read_timeout > 0 && conn_unauthenticated(c)) {
+        int left = s->read_timeout - (int)(now - c->born);
+        return left > 0 ? left : -1;
+    }
+    bool pending = buf_len(&c->in) > 0 || c->pc.state != PROTO_LINE || c->want_write
+                   || c->handshaking;
     if (pending && s->read_timeout > 0) {
         if (c->partial_since == 0) {
             c->partial_since = now;
@@ -290,12 +341,14 @@ static struct ratelog idle_timeout_log = RATELOG_INIT(1);
 static void conn_timed_out(struct conn *c)
 {
     const struct settings *s = c->home->settings;
-    bool partial = c->partial_since != 0;
+    bool partial = c->partial_since != 0 || conn_unauthenticated(c);
     atomic_fetch_add(partial ? &net_counters.read_timeouts : &net_counters.idle_timeouts, 1);
     if (vlog_on(VLOG_ERRORS)) {
         if (partial) {
-            ratelog(&read_timeout_log, "closed %s: a partial request or unread answers "
-                    "held for %d s (--read-timeout)", c->peer, s->read_timeout);
+            ratelog(&read_timeout_log, "closed %s: %s for %d s (--read-timeout)", c->peer,
+                    c->handshaking ? "a TLS handshake not done"
+                    : conn_unauthenticated(c) ? "not logged in (-Y)"
+                    : "a partial request or unread answers held", s->read_timeout);
         } else {
             ratelog(&idle_timeout_log, "closed %s: idle for %d s (idle_timeout)",
                     c->peer, s->idle_timeout);
@@ -305,22 +358,26 @@ static void conn_timed_out(struct conn *c)
 }
 
 /* (Re)arms the event for reading or writing, with the current deadline.
- * False: the deadline has passed and the connection was closed. */
+ * False: the deadline has passed and the connection was closed. A TLS
+ * session that waits for the other direction (a write that must read
+ * first, or the reverse) is armed for that one. */
 static bool conn_arm(struct conn *c, bool want_write)
 {
-    bool was_write = c->want_write;
+    bool was_write = c->armed_write;
+    bool ev_write = want_write != c->tls_wants_opposite;
     c->want_write = want_write;
+    c->armed_write = ev_write;
     int secs = conn_deadline(c);
     if (secs < 0) {
         conn_timed_out(c);
         return false;
     }
-    if (was_write == want_write && secs == c->timer_secs) {
+    if (was_write == ev_write && secs == c->timer_secs) {
         return true;
     }
     c->timer_secs = secs;
     event_del(c->ev);
-    event_assign(c->ev, c->home->base, c->fd, (want_write ? EV_WRITE : EV_READ) | EV_PERSIST,
+    event_assign(c->ev, c->home->base, c->fd, (ev_write ? EV_WRITE : EV_READ) | EV_PERSIST,
                  conn_on_event, c);
     struct timeval tv = { secs, 0 };
     event_add(c->ev, secs > 0 ? &tv : NULL);
@@ -403,17 +460,82 @@ static void conn_out_of_memory(struct conn *c)
     conn_close(c);
 }
 
+static struct ratelog handshake_log = RATELOG_INIT(10);
+static struct ratelog identity_log = RATELOG_INIT(10);
+static struct ratelog throttle_log = RATELOG_INIT(1);
+
+/* The TLS handshake, as far as the socket lets it go. True: done and the
+ * client may be served; false: waiting (armed) or closed. */
+static bool conn_handshake(struct conn *c)
+{
+    enum tls_io io = tls_handshake(c->ssl);
+    c->tls_wants_opposite = false;
+    if (io == TLS_IO_WANT_READ || io == TLS_IO_WANT_WRITE) {
+        conn_arm(c, io == TLS_IO_WANT_WRITE);
+        return false;
+    }
+    if (io != TLS_IO_OK) {
+        atomic_fetch_add(&net_counters.ssl_handshake_errors, 1);
+        if (vlog_on(VLOG_ERRORS)) {
+            ratelog(&handshake_log, "closed %s: TLS handshake failed", c->peer);
+        }
+        conn_close(c);
+        return false;
+    }
+    c->handshaking = false;
+    if (!tls_identity_allowed(c->ssl)) {
+        atomic_fetch_add(&net_counters.ssl_identity_refused, 1);
+        ratelog(&identity_log, "refused %s: its client certificate carries none of "
+                "--tls-client-identity", c->peer);
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* -Y: each failed login counts against the source; once it reaches the
+ * limit, this connection goes too (after its answer) and new ones from
+ * there are closed at accept until the window ends. True: closed. */
+static bool conn_auth_throttled(struct conn *c)
+{
+    struct auth_throttle *t = c->home->throttle;
+    bool blocked = false;
+    if (t == NULL || !c->keyed || c->pc.auth_failures == c->auth_failures_seen) {
+        return false;
+    }
+    for (; c->auth_failures_seen < c->pc.auth_failures; c->auth_failures_seen++) {
+        if (auth_throttle_fail(t, &c->key, clock_now()) && vlog_on(VLOG_ERRORS)) {
+            ratelog(&throttle_log, "%s: %d failed logins within %d s; its connections are "
+                    "closed for the rest of the window (--auth-fail-limit)", c->peer,
+                    c->home->settings->auth_fail_limit, c->home->settings->auth_fail_window);
+        }
+    }
+    blocked = auth_throttle_blocked(t, &c->key, clock_now());
+    if (blocked) {
+        atomic_fetch_add(&net_counters.auth_throttled, 1);
+        (void)conn_flush(c);
+        conn_close(c);
+    }
+    return blocked;
+}
+
 /* The core loop: parse, answer, read more, until something must wait. */
 static void conn_drive(struct conn *c)
 {
     int budget = c->home->settings->reqs_per_event;
     enum proto_stop why = PROTO_STOP_NEED_INPUT;
+    if (c->handshaking && !conn_handshake(c)) {
+        return;
+    }
     for (;;) {
         if (buf_len(&c->in) > 0) {
             int before = budget;
             size_t used = proto_process(c->home->srv, &c->pc, buf_head(&c->in),
                                         buf_len(&c->in), &c->out, &budget, &why);
             buf_consume(&c->in, used);
+            if (conn_auth_throttled(c)) {
+                return;
+            }
             atomic_store_explicit(&c->last_cmd, clock_now(), memory_order_relaxed);
             if (budget != before) {
                 c->partial_since = 0;   /* a request began: its own clock starts */

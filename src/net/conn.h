@@ -13,11 +13,15 @@
 #include "sec/connlimit.h"
 
 struct conn;
+struct auth_throttle;
+typedef struct ssl_st SSL;
 
 /* An accepted socket on its way from the listener to a worker. */
 struct handoff {
     int fd;
     bool limited;                   /* holds a --max-conns-per-ip slot */
+    bool keyed;                     /* key holds the peer's (an IP peer) */
+    bool tls;                       /* accepted on a TLS listener */
     struct ip_key key;
 };
 
@@ -30,6 +34,7 @@ struct conn_home {
     const struct proto_server *srv;
     const struct settings *settings;
     struct connlimit *per_ip;       /* shared; NULL when off */
+    struct auth_throttle *throttle; /* shared; NULL unless -Y limits failures */
     struct conn *conns;             /* this thread's connections */
     /* connections that used up -R: each runs again only after the next poll,
      * behind every socket that poll found ready */
@@ -44,11 +49,18 @@ struct conn {
     struct event *ev;
     struct buf in, out;
     struct proto_conn pc;
-    bool want_write;
+    bool want_write;                /* answers wait for the socket to drain */
+    bool armed_write;               /* the event waits for EV_WRITE */
     int timer_secs;                 /* timeout the event is armed with; 0 none */
     uint32_t partial_since;         /* rel time a partial request began; 0 none */
+    uint32_t born;                  /* rel time of the accept */
     bool limited;                   /* holds a --max-conns-per-ip slot */
+    bool keyed;                     /* key is the peer's (an IP peer) */
     struct ip_key key;
+    uint32_t auth_failures_seen;    /* of pc.auth_failures, fed to the throttle */
+    SSL *ssl;                       /* TLS listener: this connection's session */
+    bool handshaking;               /* the TLS handshake is not done yet */
+    bool tls_wants_opposite;        /* the last TLS call waits for the other direction */
     _Atomic uint32_t last_cmd;      /* rel time, for stats conns and idle_timeout */
     struct conn *prev, *next;       /* its home's list */
     bool yielded;                   /* on its home's yield list */

@@ -33,7 +33,13 @@
     X(read_timeouts, METRIC_COUNTER, "connections closed for holding a partial request " \
       "or unread answers for --read-timeout seconds") \
     X(idle_timeouts, METRIC_COUNTER, \
-      "connections closed after idle_timeout seconds without a command")
+      "connections closed after idle_timeout seconds without a command") \
+    X(auth_throttled, METRIC_COUNTER, "connections closed at accept, or after a failed " \
+      "login, because their source failed --auth-fail-limit -Y logins within --auth-fail-window") \
+    X(config_reloads, METRIC_COUNTER, "SIGHUP reloads of the TLS certificate, -Y file and " \
+      "--allow-file lists") \
+    X(config_reload_errors, METRIC_COUNTER, \
+      "files a SIGHUP could not reload (the old state stayed); each is logged")
 
 #define NET_READINGS(X) \
     X(pid, METRIC_GAUGE, "process id of the server") \
@@ -58,11 +64,24 @@
     X(conn_mem_peak, METRIC_GAUGE, "the most bytes connection buffers held at once " \
       "(--conn-mem-limit bounds their growth)")
 
-#define NET_METRICS(X) NET_COUNTERS(X) NET_READINGS(X)
+/* Shown only with -Z, as memcached does; they come last, so "stats" drops
+ * them by showing fewer rows. */
+#define NET_TLS_COUNTERS(X) \
+    X(ssl_handshake_errors, METRIC_COUNTER, \
+      "-Z only: TLS handshakes that failed (plain text on a TLS port, a refused certificate, ...)") \
+    X(ssl_identity_refused, METRIC_COUNTER, "-Z only: TLS clients closed after the handshake: " \
+      "their certificate carries none of --tls-client-identity")
+#define NET_TLS_READINGS(X) \
+    X(time_since_server_cert_refresh, METRIC_GAUGE, \
+      "-Z only: seconds since the server certificate was (re)loaded")
+
+#define NET_METRICS(X) NET_COUNTERS(X) NET_READINGS(X) NET_TLS_COUNTERS(X) NET_TLS_READINGS(X)
+#define NET_TLS_METRIC_COUNT 3
+#define NET_ALL_COUNTERS(X) NET_COUNTERS(X) NET_TLS_COUNTERS(X)
 
 struct net_counters {
 #define X(name, kind, desc) _Atomic uint64_t name;
-    NET_COUNTERS(X)
+    NET_ALL_COUNTERS(X)
 #undef X
 };
 extern struct net_counters net_counters;

@@ -1,7 +1,8 @@
 /* listener.c: binding, accepting and the process-wide loop. It binds the
  * configured addresses (loopback only by default: SECURITY, promise 1),
  * accepts on one thread, enforces -c before a connection reaches a worker,
- * ticks the clock, and turns SIGTERM/SIGINT into an orderly exit. */
+ * ticks the clock, turns SIGTERM/SIGINT into an orderly exit and SIGHUP
+ * into a reload (net/reload.c). */
 #include "net/net.h"
 
 #include <errno.h>
@@ -23,10 +24,14 @@
 
 #include "base/clock.h"
 #include "base/ratelog.h"
+#include "base/vlog.h"
 #include "conf/options.h"
 #include "net/conn.h"
+#include "net/reload.h"
+#include "net/tls.h"
 #include "net/worker.h"
 #include "sec/allowlist.h"
+#include "sec/auth.h"
 #include "sec/connlimit.h"
 
 #define MAX_LISTENERS 64
@@ -38,20 +43,23 @@ struct net {
     const struct settings *settings;
     struct event_base *base;
     int fds[MAX_LISTENERS];
+    bool tls[MAX_LISTENERS];        /* -Z and not a notls: listener */
     struct event *accept_ev[MAX_LISTENERS];
     int nfds;
     struct worker *workers;
     int nworkers, next_worker;
     struct proto_server srv;
-    struct event *clock_ev, *backoff_ev, *drain_ev, *sig_ev[2];
+    struct event *clock_ev, *backoff_ev, *drain_ev, *sig_ev[3];
     int drain_ms;
     uint64_t listen_disabled;
     int accepting;
     struct connlimit *per_ip;       /* NULL unless --max-conns-per-ip */
+    struct auth_throttle *throttle; /* NULL unless -Y with --auth-fail-limit */
 };
 
 static struct ratelog allowlist_log = RATELOG_INIT(10);
 static struct ratelog per_ip_log = RATELOG_INIT(10);
+static struct ratelog throttle_log = RATELOG_INIT(10);
 
 static struct net *the_net;    /* for the stats and shutdown callbacks */
 
@@ -84,7 +92,7 @@ static int bind_one(const struct settings *s, const struct addrinfo *ai, char *e
 /* Binds host:port. optional: skip quietly when the address family is absent
  * (a host without IPv6 still starts on 127.0.0.1). */
 static bool bind_host(struct net *n, const char *host, uint16_t port, bool optional,
-                      char *err, size_t errlen)
+                      bool tls, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
@@ -116,6 +124,7 @@ static bool bind_host(struct net *n, const char *host, uint16_t port, bool optio
         char local[80];
         conn_format_addr(ai->ai_addr, local, sizeof(local));
         conn_registry_add_listener(fd, local);
+        n->tls[n->nfds] = tls;
         n->fds[n->nfds++] = fd;
         any = true;
     }
@@ -150,6 +159,7 @@ static bool bind_unix(struct net *n, const char *path, unsigned mask, char *err,
     char local[160];
     snprintf(local, sizeof(local), "unix:%s", path);
     conn_registry_add_listener(fd, local);
+    n->tls[n->nfds] = n->settings->ssl_enabled;
     n->fds[n->nfds++] = fd;
     return true;
 }
@@ -193,6 +203,7 @@ static int adopt_inherited(struct net *n, char *err, size_t errlen)
         char local[80];
         conn_format_addr((struct sockaddr *)&ss, local, sizeof(local));
         conn_registry_add_listener(fd, local);
+        n->tls[n->nfds] = n->settings->ssl_enabled;
         n->fds[n->nfds++] = fd;
     }
     return (int)count;
@@ -217,12 +228,13 @@ struct net *net_bind(const struct settings *s, char *err, size_t errlen)
         ok = bind_unix(n, s->unix_socket, s->unix_mask, err, errlen);
     } else if (s->nlisten == 0) {
         /* SECURITY: loopback only unless the operator says otherwise. */
-        ok = bind_host(n, "127.0.0.1", s->port, false, err, errlen);
-        ok = ok && bind_host(n, "::1", s->port, true, err, errlen);
+        ok = bind_host(n, "127.0.0.1", s->port, false, s->ssl_enabled, err, errlen);
+        ok = ok && bind_host(n, "::1", s->port, true, s->ssl_enabled, err, errlen);
     } else {
         for (int i = 0; ok && i < s->nlisten; i++) {
             uint16_t port = s->listen[i].port ? s->listen[i].port : s->port;
-            ok = bind_host(n, s->listen[i].host, port, false, err, errlen);
+            bool tls = s->ssl_enabled && !s->listen[i].notls;
+            ok = bind_host(n, s->listen[i].host, port, false, tls, err, errlen);
         }
     }
     if (!ok || n->nfds == 0) {
@@ -301,22 +313,51 @@ static void log_per_ip_refusal(const struct sockaddr *peer, int v6_prefix)
     ratelog(&per_ip_log, "refused %s: --max-conns-per-ip reached%s", who, group);
 }
 
+/* -Y: a source that failed too many logins lately is closed here, like an
+ * allowlist refusal: nothing read, nothing written. */
+static bool not_throttled(struct net *n, int fd, const struct sockaddr *peer,
+                          const struct ip_key *key, bool keyed)
+{
+    if (n->throttle == NULL || !keyed || !auth_throttle_blocked(n->throttle, key, clock_now())) {
+        return true;
+    }
+    char who[80];
+    conn_format_addr(peer, who, sizeof(who));
+    close(fd);
+    atomic_fetch_add(&net_counters.auth_throttled, 1);
+    if (vlog_on(VLOG_ERRORS)) {
+        ratelog(&throttle_log, "refused %s: %d failed logins within %d s (--auth-fail-limit)",
+                who, n->settings->auth_fail_limit, n->settings->auth_fail_window);
+    }
+    return false;
+}
+
 /* -c and --max-conns-per-ip; the busy peer gets memcached's error line. */
-static bool within_limits(struct net *n, int fd, const struct sockaddr *peer, struct ip_key *key,
-                          bool *limited)
+static bool within_limits(struct net *n, int fd, const struct sockaddr *peer,
+                          const struct ip_key *key, bool keyed, bool *limited)
 {
     int v6_prefix = n->settings->per_ip_v6_prefix;
     if (atomic_load(&net_counters.curr_connections) >= (uint64_t)n->settings->max_conns) {
         reject_busy(fd, &net_counters.rejected_connections);
         return false;
     }
-    *limited = n->per_ip != NULL && connlimit_key(peer, v6_prefix, key);
+    *limited = n->per_ip != NULL && keyed;
     if (*limited && !connlimit_acquire(n->per_ip, key)) {
         reject_busy(fd, &net_counters.per_ip_rejects);
         log_per_ip_refusal(peer, v6_prefix);
         return false;
     }
     return true;
+}
+
+static int lfd_index(const struct net *n, int lfd)
+{
+    for (int i = 0; i < n->nfds; i++) {
+        if (n->fds[i] == lfd) {
+            return i;
+        }
+    }
+    return 0;   /* not reached: events exist only for n->fds */
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -337,7 +378,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         const struct sockaddr *peer = (const struct sockaddr *)&ss;
         struct ip_key key;
         bool limited = false;
-        if (!admit_peer(n, fd, peer) || !within_limits(n, fd, peer, &key, &limited)) {
+        bool keyed = connlimit_key(peer, n->settings->per_ip_v6_prefix, &key);
+        if (!admit_peer(n, fd, peer) || !not_throttled(n, fd, peer, &key, keyed)
+            || !within_limits(n, fd, peer, &key, keyed, &limited)) {
             continue;
         }
         int one = 1;
@@ -346,8 +389,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         atomic_fetch_add(&net_counters.total_connections, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        struct handoff h = { .fd = fd, .limited = limited };
-        if (limited) {
+        struct handoff h = { .fd = fd, .limited = limited, .keyed = keyed,
+                             .tls = n->tls[lfd_index(n, lfd)] };
+        if (keyed) {
             h.key = key;
         }
         if (!worker_dispatch(w, &h)) {
@@ -399,19 +443,21 @@ static void net_read(struct net_metrics_now *m)
     m->read_buf_count = atomic_load(&bb->count[BUF_IN]) + m->response_obj_count;
     m->read_buf_bytes = atomic_load(&bb->bytes[BUF_IN]) + m->response_obj_bytes;
     m->conn_mem_peak = atomic_load(&bb->peak);
+    m->time_since_server_cert_refresh = clock_now() - tls_loaded_at();
 }
 
 static void net_server_info(struct server_info *si)
 {
     struct net_metrics_now m = { 0 };
 #define X(name, kind, desc) m.name = atomic_load(&net_counters.name);
-    NET_COUNTERS(X)
+    NET_ALL_COUNTERS(X)
 #undef X
     net_read(&m);
     memset(si, 0, sizeof(*si));
     si->libevent_version = event_get_version();
     si->metrics = net_metric_table;
-    si->nmetrics = net_metric_count;
+    /* memcached shows its TLS fields only with -Z */
+    si->nmetrics = net_metric_count - (the_net->settings->ssl_enabled ? 0 : NET_TLS_METRIC_COUNT);
     size_t i = 0;
 #define X(name, kind, desc) si->value[i++] = m.name;
     NET_METRICS(X)
@@ -440,6 +486,8 @@ bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen
     n->srv.settings = n->settings;
     n->srv.stats_src = &net_stats_source;
     n->srv.shutdown = net_shutdown;
+    n->srv.auth_required = n->settings->auth_file[0] != '\0';
+    n->srv.refresh_certs = n->settings->ssl_enabled ? reload_certs : NULL;
     n->nworkers = n->settings->threads;
     net_conn_budget.limit = options_conn_mem_budget(n->settings);
     n->workers = calloc((size_t)n->nworkers, sizeof(*n->workers));
@@ -454,8 +502,18 @@ bool net_start_workers(struct net *n, struct store *st, char *err, size_t errlen
             return false;
         }
     }
+    if (n->srv.auth_required && n->settings->auth_fail_limit > 0) {
+        n->throttle = auth_throttle_create(n->settings->auth_fail_limit,
+                                           n->settings->auth_fail_window,
+                                           (size_t)n->settings->max_conns + 1024);
+        if (n->throttle == NULL) {
+            snprintf(err, errlen, "out of memory for the failed-login table");
+            return false;
+        }
+    }
     for (int i = 0; i < n->nworkers; i++) {
         n->workers[i].home.per_ip = n->per_ip;
+        n->workers[i].home.throttle = n->throttle;
         if (!worker_start(&n->workers[i], &n->srv, 4096)) {
             snprintf(err, errlen, "cannot start worker thread %d: %s", i, strerror(errno));
             return false;
@@ -486,6 +544,15 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     if (atomic_load(&net_counters.curr_connections) == 0 || n->drain_ms >= DRAIN_MAX_MS) {
         event_base_loopbreak(n->base);
     }
+}
+
+/* SIGHUP: certificates, credentials and allowlist again (net/reload.c). */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    reload_all();
 }
 
 /* SIGTERM/SIGINT: stop accepting at once, let workers answer what each
@@ -532,8 +599,10 @@ bool net_prepare(struct net *n, char *err, size_t errlen)
     event_add(n->clock_ev, &second);
     n->sig_ev[0] = evsignal_new(n->base, SIGTERM, on_signal, n);
     n->sig_ev[1] = evsignal_new(n->base, SIGINT, on_signal, n);
+    n->sig_ev[2] = evsignal_new(n->base, SIGHUP, on_reload, n);
     event_add(n->sig_ev[0], NULL);
     event_add(n->sig_ev[1], NULL);
+    event_add(n->sig_ev[2], NULL);
     return true;
 }
 

@@ -13,6 +13,7 @@
 #include "base/span.h"
 #include "base/vlog.h"
 #include "conf/settings.h"
+#include "sec/auth.h"
 
 #define MAX_TOKENS 24          /* memcached's tokenizer limit, terminal included */
 #define KEY_MAX 250
@@ -27,6 +28,8 @@ struct cmd_ctx {
     bool suspended;            /* a get stopped at the high-water mark */
     bool ran;                  /* run_command ran in this proto_process call */
     size_t written;            /* out[0, written) counts as sent (see http_close) */
+    bool auth_marked;          /* -Y: an answer before login began at auth_mark */
+    size_t auth_mark;
 };
 
 /* ---- replies ---------------------------------------------------------- */
@@ -540,6 +543,24 @@ static void cmd_shutdown(struct cmd_ctx *c, struct span *tok, size_t ntokens)
     REPLY(c, "CLIENT_ERROR invalid shutdown mode");
 }
 
+/* memcached answers its certificates' reload: "OK" (which noreply
+ * silences), or the loader's message, which noreply never silences; without
+ * -Z, "Error TLS not enabled". Any number of words. */
+static void cmd_refresh_certs(struct cmd_ctx *c, struct span *tok, size_t ntokens)
+{
+    char msg[512] = "Error TLS not enabled";
+    noreply_maybe(c, tok, ntokens);
+    if (c->srv->refresh_certs != NULL) {
+        msg[0] = '\0';
+        if (c->srv->refresh_certs(msg, sizeof(msg))) {
+            REPLY(c, "OK");
+            return;
+        }
+    }
+    c->pc->noreply = false;
+    reply(c, msg, strnlen(msg, sizeof(msg)));
+}
+
 static void cmd_stats(struct cmd_ctx *c, struct span *tok, size_t ntokens)
 {
     struct span sub = ntokens > 2 ? tok[1] : SPAN_EMPTY;
@@ -579,6 +600,7 @@ static const struct command commands[] = {
     { "quit",      ANY,      0, 0, cmd_quit },
     { "shutdown",  ANY,      0, 0, cmd_shutdown },
     { "stats",     ANY,      0, 0, cmd_stats },
+    { "refresh_certs", ANY,  0, 0, cmd_refresh_certs },
 };
 
 static bool arity_ok(const struct command *cmd, size_t n)
@@ -815,6 +837,138 @@ static size_t process_swallow(struct proto_conn *pc, size_t len)
     return n;
 }
 
+/* ---- -Y: the login gate ------------------------------------------------ */
+
+/* Before login memcached 1.6.18 (and current upstream) reads with its own
+ * loop (try_read_command_asciiauth): only a "set" whose fifth word is a
+ * length is a login, its data block "user pass" (words past the second
+ * ignored, noreply too); every other line answers "CLIENT_ERROR
+ * unauthenticated" and the connection stays open (quit included). Counted
+ * as memcached counts: auth_cmds every login checked against the
+ * credentials, auth_errors the refused ones; a malformed login is neither.
+ * Measured answers: tests/integration/test_auth.py. */
+
+static const char AUTH_UNAUTH[] = "CLIENT_ERROR unauthenticated";
+static const char AUTH_FAILURE[] = "CLIENT_ERROR authentication failure";
+static const char AUTH_FORMAT[] = "CLIENT_ERROR bad authentication token format";
+static const char AUTH_TERM[] = "CLIENT_ERROR bad command line termination";
+static const char AUTH_STORED[] = "STORED";
+
+static bool unauthenticated(const struct proto_server *srv, const struct proto_conn *pc)
+{
+    return srv->auth_required && !pc->authenticated;
+}
+
+/* memcached answers everything before login through one response object
+ * that each answer resets, so of the answers to one batch of input (one
+ * proto_process call: what one read brought, up to -R commands) only the
+ * last goes out. Measured: "version\r\nversion\r\n" in one packet gets one
+ * "CLIENT_ERROR unauthenticated". The answer of a login that succeeds
+ * replaces the earlier ones too; answers after it are appended. */
+static void auth_answer(struct cmd_ctx *c, const char *s, size_t n)
+{
+    if (c->auth_marked) {
+        c->out->end = c->out->start + c->auth_mark;
+    } else {
+        c->auth_marked = true;
+        c->auth_mark = buf_len(c->out);
+    }
+    c->pc->noreply = false;
+    reply(c, s, n);
+    trace_answer(c, c->auth_mark);
+}
+
+#define AUTH_ANSWER(c, s) auth_answer((c), (s), sizeof(s) - 1)
+
+enum login_kind { LOGIN_NOT, LOGIN_OK, LOGIN_TOO_LONG };
+
+/* memcached's test of the line: at least five words, the first "set", the
+ * fifth a number as safe_strtoul reads it (its leading blanks, a sign, a
+ * trailing '\r'). SECURITY: a length past PROTO_AUTH_DATA_MAX is refused,
+ * where memcached would cut it to 32 bits or wait for it. */
+static enum login_kind login_line(struct span line, uint64_t *vlen)
+{
+    struct span tok[MAX_TOKENS];
+    size_t ntokens = tokenize(line, tok);
+    if (ntokens < 6 || !span_eq(tok[0], "set") || !num_parse_u64(tok[4].p, tok[4].n, vlen)) {
+        return LOGIN_NOT;
+    }
+    return *vlen > PROTO_AUTH_DATA_MAX ? LOGIN_TOO_LONG : LOGIN_OK;
+}
+
+/* A login's data block, its "\r\n" included. memcached reads it as a C
+ * string (a NUL ends it) and splits it at spaces: "user pass [ignored]". */
+static void login_data(struct cmd_ctx *c, struct span block)
+{
+    struct proto_conn *pc = c->pc;
+    if (block.p[block.n - 2] != '\r' || block.p[block.n - 1] != '\n') {
+        AUTH_ANSWER(c, AUTH_TERM);
+        return;
+    }
+    struct span data = span_sub(block, 0, block.n - 2);
+    struct span tok[MAX_TOKENS];
+    data = span_sub(data, 0, span_find(data, '\0'));
+    if (tokenize(data, tok) < 3) {
+        AUTH_ANSWER(c, AUTH_FORMAT);
+        return;
+    }
+    bool ok = auth_check(tok[0], tok[1]);
+    STAT_INC(pc->stats->auth_cmds);
+    if (ok) {
+        pc->authenticated = true;
+        AUTH_ANSWER(c, AUTH_STORED);
+        return;
+    }
+    STAT_INC(pc->stats->auth_errors);
+    pc->auth_failures++;          /* net/conn.c feeds the per-source throttle */
+    AUTH_ANSWER(c, AUTH_FAILURE);
+}
+
+static size_t auth_close(struct cmd_ctx *c, enum proto_stop *why)
+{
+    c->pc->close = true;
+    *why = PROTO_STOP_CLOSE;
+    return 0;
+}
+
+/* One line before login, or a login's line with its whole data block (left
+ * unconsumed until all of it arrived). Returns bytes consumed, 0 to wait.
+ * SECURITY: no line (get lines included) may pass PROTO_LINE_MAX and no
+ * login block PROTO_AUTH_DATA_MAX: a stranger holds one line of buffer at
+ * most. Lines before login are never logged (-vv): they may be credentials
+ * sent the wrong way. */
+static size_t process_unauth(struct cmd_ctx *c, const char *in, size_t len, enum proto_stop *why)
+{
+    struct span window = span_sub(span_of(in, len), 0, PROTO_LINE_MAX + 1);
+    size_t n = span_find(window, '\n');
+    uint64_t vlen = 0;
+    *why = PROTO_STOP_NEED_INPUT;
+    if (len < 2) {
+        return 0;                /* memcached waits for two bytes */
+    }
+    if (n == window.n) {
+        return len > PROTO_LINE_MAX ? auth_close(c, why) : 0;
+    }
+    size_t end = n > 1 && in[n - 1] == '\r' ? n - 1 : n;
+    struct span line = span_of(in, end);
+    line = span_sub(line, 0, span_find(line, '\0'));
+    c->out_mark = buf_len(c->out);
+    switch (login_line(line, &vlen)) {
+    case LOGIN_NOT:
+        AUTH_ANSWER(c, AUTH_UNAUTH);
+        return n + 1;
+    case LOGIN_TOO_LONG:
+        return auth_close(c, why);
+    default:
+        break;
+    }
+    if (len - (n + 1) < vlen + 2) {
+        return 0;
+    }
+    login_data(c, span_of(in + n + 1, (size_t)vlen + 2));
+    return n + 1 + (size_t)vlen + 2;
+}
+
 size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
                      const char *in, size_t len, struct buf *out, int *budget,
                      enum proto_stop *why)
@@ -839,7 +993,8 @@ size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
             *why = PROTO_STOP_OUTPUT_FULL;
             return done;
         }
-        size_t n = process_line(&c, in + done, len - done, why);
+        size_t n = unauthenticated(srv, pc) ? process_unauth(&c, in + done, len - done, why)
+                                            : process_line(&c, in + done, len - done, why);
         if (n == 0) {
             if (*why == PROTO_STOP_OUTPUT_FULL) {
                 (*budget)--;     /* a get that suspended did a command's work */

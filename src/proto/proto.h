@@ -19,6 +19,16 @@
 #define PROTO_LINE_MAX 2048
 #define PROTO_GET_LINE_MAX (1024 * 1024)
 
+/* -Y, before login: every line is held to PROTO_LINE_MAX, get lines too (a
+ * longer one closes the connection, nothing answered: memcached closes at
+ * 2049 bytes without "\n"), and a login's data block ("user pass", with
+ * the extra words memcached ignores) to PROTO_AUTH_DATA_MAX bytes: a login
+ * "set" declaring more is closed at once, nothing answered (memcached
+ * waits for up to ~16 KiB, then closes). A -Y line is at most 255 bytes,
+ * so no real login comes near either bound; an unauthenticated connection
+ * holds one line and one small block at most. */
+#define PROTO_AUTH_DATA_MAX 1024
+
 /* Output past this stops command processing until the socket drains. */
 #define PROTO_OUT_HIGH_WATER (256 * 1024)
 
@@ -39,6 +49,12 @@ struct proto_server {
     const struct settings *settings;
     const struct stats_source *stats_src;
     void (*shutdown)(bool graceful);   /* "shutdown", only with -A */
+    /* -Y: nothing but a login is served until the connection logs in */
+    bool auth_required;
+    /* "refresh_certs": reloads the TLS certificates (net/reload.c); false
+     * with memcached's one-line message in msg. NULL without -Z: memcached's
+     * "Error TLS not enabled" answer. */
+    bool (*refresh_certs)(char *msg, size_t msglen);
 };
 
 enum proto_state { PROTO_LINE, PROTO_NREAD, PROTO_SWALLOW };
@@ -64,6 +80,10 @@ struct proto_conn {
     size_t get_resume;
     /* names this connection in the -vv log (net/conn.c sets its fd) */
     int trace_id;
+    /* -Y: logged in; failed logins so far (net/conn.c feeds the per-source
+     * throttle with their increase) */
+    bool authenticated;
+    uint32_t auth_failures;
 };
 
 enum proto_stop {

@@ -77,8 +77,11 @@ typedef _Atomic uint64_t stat_t;
       "storage commands refused because the item is larger than -I") \
     X(store_no_memory, METRIC_COUNTER, \
       "storage commands refused for lack of memory (SERVER_ERROR out of memory storing object)") \
-    X(auth_cmds, METRIC_COUNTER, "SASL authentications: always 0, there is no SASL here") \
-    X(auth_errors, METRIC_COUNTER, "failed SASL authentications: always 0") \
+    X(auth_cmds, METRIC_COUNTER, \
+      "-Y logins checked against the credentials, refused ones included (a malformed " \
+      "login, with a bad token format or termination, is not counted)") \
+    X(auth_errors, METRIC_COUNTER, \
+      "-Y logins refused for a wrong user or password (CLIENT_ERROR authentication failure)") \
     X(bytes_read, METRIC_COUNTER, "bytes read from clients") \
     X(bytes_written, METRIC_COUNTER, "bytes written to clients") \
     X(conn_yields, METRIC_COUNTER, \

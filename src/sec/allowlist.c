@@ -7,7 +7,9 @@
  * Each table is in Eytzinger (breadth-first) order: a lookup walks it with
  * k = 2k + (range k ends below x), ~14 steps for 10,000 ranges, with no
  * data-dependent branch, no lock and no allocation.
- * Input is operator text (CLI, config), bounded before inet_pton sees it. */
+ * Input is operator text (CLI, config, an --allow-file read here at start-up
+ * or handed over as bytes by the file reader on SIGHUP), bounded before
+ * inet_pton sees it. */
 #include "sec/allowlist.h"
 
 #include <arpa/inet.h>
@@ -380,27 +382,30 @@ bool allowlist_add_list(struct allowlist *al, const char *list, char *err, size_
 
 /* --- files ---------------------------------------------------------------------- */
 
-enum line_status { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL, LINE_ERROR };
+enum line_status { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
 
-/* One line without its '\n', NUL-terminated; at most cap - 1 bytes. */
-static enum line_status read_line(FILE *f, char *buf, size_t cap)
+/* The next line of [*p, end) without its '\n', NUL-terminated in buf (at
+ * most cap - 1 bytes); *p moves past it. A NUL or an over-long line stops
+ * at the first byte that shows it, as a reader of a stream would. */
+static enum line_status next_line(const char **p, const char *end, char *buf, size_t cap)
 {
+    const char *s = *p;
     size_t n = 0;
-    int c;
-    while ((c = getc(f)) != EOF && c != '\n') {
-        if (c == '\0') {
+    if (s == end) {
+        return LINE_EOF;
+    }
+    for (; s < end && *s != '\n'; s++) {
+        if (*s == '\0') {
             return LINE_NUL;
         }
         if (n + 1 >= cap) {
             return LINE_LONG;
         }
-        buf[n++] = (char)c;
-    }
-    if (ferror(f)) {
-        return LINE_ERROR;
+        buf[n++] = *s;
     }
     buf[n] = '\0';
-    return (c == EOF && n == 0) ? LINE_EOF : LINE_OK;
+    *p = s < end ? s + 1 : s;
+    return LINE_OK;
 }
 
 /* A line without its comment and surrounding blanks; "" adds nothing. */
@@ -429,11 +434,46 @@ static bool add_line(struct allowlist *al, char *line, char *why, size_t whylen)
     return *line == '\0' || allowlist_add(al, line, why, whylen);
 }
 
-/* Only a regular file: a FIFO would hang start-up, a device never ends. */
-static FILE *open_regular(const char *path, const char *shown, char *err, size_t errlen)
+/* Reads fd to its end, at most ALLOWLIST_FILE_MAX bytes, into one
+ * NUL-terminated block; hint is its size by fstat. NULL + errno (EFBIG). */
+static char *slurp_fd(int fd, size_t hint, size_t *len)
+{
+    size_t cap = (hint < ALLOWLIST_FILE_MAX ? hint : ALLOWLIST_FILE_MAX) + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL && n <= ALLOWLIST_FILE_MAX) {
+        if (n == cap) {
+            size_t more = cap * 2 < ALLOWLIST_FILE_MAX + 1 ? cap * 2 : ALLOWLIST_FILE_MAX + 1;
+            char *bigger = realloc(buf, more + 1);
+            if (bigger == NULL) {
+                break;
+            }
+            buf = bigger;
+            cap = more;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got == 0) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+        if (got < 0 && errno != EINTR) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        n += got > 0 ? (size_t)got : 0;
+    }
+    errno = buf == NULL || n <= ALLOWLIST_FILE_MAX ? ENOMEM : EFBIG;
+    free(buf);
+    return NULL;
+}
+
+/* The whole of a regular file, NUL-terminated (a FIFO would hang start-up,
+ * a device never ends); NULL + "FILE: message". */
+static char *slurp_regular(const char *path, const char *shown, size_t *len, char *err, size_t errlen)
 {
     struct stat st;
-    FILE *f;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
@@ -444,12 +484,14 @@ static FILE *open_regular(const char *path, const char *shown, char *err, size_t
         close(fd);
         return NULL;
     }
-    f = fdopen(fd, "r");
-    if (f == NULL) {
+    char *data = slurp_fd(fd, (size_t)st.st_size, len);
+    if (data == NULL && errno == EFBIG) {
+        snprintf(err, errlen, "%s: larger than %u MiB", shown, ALLOWLIST_FILE_MAX >> 20);
+    } else if (data == NULL) {
         snprintf(err, errlen, "%s: cannot read: %s", shown, strerror(errno));
-        close(fd);
     }
-    return f;
+    close(fd);
+    return data;
 }
 
 static void show_path(const char *path, char *out, size_t outlen)
@@ -466,40 +508,42 @@ static void show_path(const char *path, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-bool allowlist_load_file(struct allowlist *al, const char *path, char *err, size_t errlen)
+bool allowlist_add_text(struct allowlist *al, const char *name, const char *data, size_t len,
+                        char *err, size_t errlen)
 {
     static const char *const line_errors[] = {
         [LINE_LONG] = "line longer than 1024 bytes",
         [LINE_NUL] = "NUL byte in the line (not a text file?)",
-        [LINE_ERROR] = "read error",
     };
     char shown[200], line[ALLOWLIST_LINE_MAX + 1], why[512];
+    const char *p = data, *end = len > 0 ? data + len : data;
     size_t before = al->n;
     unsigned long lineno = 0;
     enum line_status st;
-    show_path(path, shown, sizeof shown);
-    FILE *f = open_regular(path, shown, err, errlen);
-    if (f == NULL) {
-        return false;
-    }
-    while ((st = read_line(f, line, sizeof line)) != LINE_EOF) {
+    while ((st = next_line(&p, end, line, sizeof line)) != LINE_EOF) {
         lineno++;
-        if (st != LINE_OK) {
-            snprintf(err, errlen, "%s:%lu: %s", shown, lineno, line_errors[st]);
-            break;
+        if (st != LINE_OK || !add_line(al, line, why, sizeof why)) {
+            show_path(name, shown, sizeof shown);
+            snprintf(err, errlen, "%s:%lu: %s", shown, lineno, st != LINE_OK ? line_errors[st] : why);
+            truncate_to(al, before);
+            return false;
         }
-        if (!add_line(al, line, why, sizeof why)) {
-            snprintf(err, errlen, "%s:%lu: %s", shown, lineno, why);
-            st = LINE_ERROR;
-            break;
-        }
-    }
-    fclose(f);
-    if (st != LINE_EOF) {
-        truncate_to(al, before);
-        return false;
     }
     return true;
+}
+
+bool allowlist_load_file(struct allowlist *al, const char *path, char *err, size_t errlen)
+{
+    char shown[200];
+    size_t len;
+    show_path(path, shown, sizeof shown);
+    char *data = slurp_regular(path, shown, &len, err, errlen);
+    if (data == NULL) {
+        return false;
+    }
+    bool ok = allowlist_add_text(al, path, data, len, err, errlen);
+    free(data);
+    return ok;
 }
 
 /* --- seal: sort, merge, split ------------------------------------------------------- */

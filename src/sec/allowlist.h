@@ -15,10 +15,11 @@ struct sockaddr;
 struct allowlist;
 
 /* Bounds on operator input: entries in one list, bytes of one CIDR, bytes
- * of one line of a file (comments included). */
+ * of one line of a file (comments included), bytes of one file. */
 #define ALLOWLIST_MAX_ENTRIES (1u << 20)
 #define ALLOWLIST_CIDR_MAX 64
 #define ALLOWLIST_LINE_MAX 1024
+#define ALLOWLIST_FILE_MAX (4u << 20)  /* = READER_FILE_MAX: what loads at start reloads on SIGHUP */
 
 /* NULL when memory is short. */
 struct allowlist *allowlist_create(void);
@@ -36,9 +37,18 @@ bool allowlist_add(struct allowlist *al, const char *cidr, char *err, size_t err
 bool allowlist_add_list(struct allowlist *al, const char *list, char *err,
                         size_t errlen);
 
-/* A regular file, one network per line, '#' to the end of a line is a
- * comment, blank lines and CRLF are fine. All or nothing; errors read
- * "FILE:LINE: message" (or "FILE: message" when it cannot be read). */
+/* The text of an --allow-file: one network per line, '#' to the end of a
+ * line is a comment, blank lines, CRLF and a last line without '\n' are
+ * fine; a line holds at most ALLOWLIST_LINE_MAX bytes and no NUL. All or
+ * nothing; errors read "NAME:LINE: message" (NAME shown with control bytes
+ * as '?'). data need not be NUL-terminated. A SIGHUP reload passes the
+ * bytes the file reader (sec/reader.h) fetched, with the file's path. */
+bool allowlist_add_text(struct allowlist *al, const char *name, const char *data, size_t len,
+                        char *err, size_t errlen);
+
+/* allowlist_add_text on a regular file of at most ALLOWLIST_FILE_MAX bytes;
+ * errors read "FILE:LINE: message" (or "FILE: message" when it cannot be
+ * read). */
 bool allowlist_load_file(struct allowlist *al, const char *path, char *err,
                          size_t errlen);
 

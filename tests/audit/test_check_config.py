@@ -6,10 +6,13 @@ one summary line) and the JSON one (parsed; same findings, same exit status).
 Findings that need a host we cannot make (a user with gid 0, an active ufw
 rule) are proven by tests/unit/test_audit.c on made-up hosts; an inactive ufw
 is faked, as root, by a stand-in /usr/sbin/ufw bound over the real one in a
-private mount namespace of the audited process only. Nothing here binds a
-socket, changes the firewall or creates users."""
+private mount namespace of the audited process only. The cross-host
+deployments the README quotes (beyond loopback: an allowlist, TLS with client
+certificates or with -Y logins, the key 0600) are proven clean here. Nothing
+here binds a socket, changes the firewall or creates users."""
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -24,6 +27,7 @@ ROOT = au.ROOT
 IS_ROOT = harness.is_root()
 HAVE_UFW = os.access("/usr/sbin/ufw", os.X_OK)
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+UFW_IDS = {"ufw-inactive", "ufw-open", "ufw-unreadable"}
 
 
 def phys_mb():
@@ -173,11 +177,212 @@ class CheckConfig(unittest.TestCase):
         self.assertEqual(r.json["config_file"], conf)
 
     @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
-    def test_a_safe_network_configuration_is_clean_but_for_the_firewall(self):
+    def test_a_plain_text_network_configuration_warns_only_of_plain_text(self):
         conf = self.write("net.conf", "listen = 0.0.0.0\nallow = 10.0.0.0/8\n"
                           "max-conns-per-ip = 16\ndisable-flush-all = yes\n")
         r = self.report("--config", conf)
-        self.assertTrue(set(r.ids) <= {"ufw-inactive", "ufw-open", "ufw-unreadable"}, r.text)
+        self.assertTrue(set(r.ids) <= {"listen-plaintext"} | UFW_IDS, r.text)
+        self.assert_finding(r, "listen-plaintext", "warning",
+                            "listening on 0.0.0.0:11211 without TLS (-Z): keys and values "
+                            "cross the network in clear text")
+        self.assertEqual(r.rc, 1)
+
+    # --- the cross-host deployment (README) -----------------------------------
+
+    def tls_files(self, key_mode=0o600):
+        """A certificate, its key (key_mode) and a client CA, in a directory
+        of their own. The audit reads owners and modes, not certificates."""
+        d = os.path.join(self.tmp, "tls-%o" % key_mode)
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        cert = self.write(os.path.join(d, "cert.pem"), "-----BEGIN CERTIFICATE-----\n")
+        key = self.write(os.path.join(d, "key.pem"), "-----BEGIN PRIVATE KEY-----\n",
+                         key_mode)
+        ca = self.write(os.path.join(d, "clients-ca.pem"), "-----BEGIN CERTIFICATE-----\n")
+        return cert, key, ca
+
+    def assert_clean_but_for_the_firewall(self, r):
+        self.assertTrue(set(r.ids) <= UFW_IDS, r.text)
+        if not r.ids:
+            self.assertEqual(r.rc, 0, r.text)
+            self.assertEqual(r.text, "hardcached: configuration OK (0 findings)\n")
+
+    @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
+    def test_cross_host_deployment_with_mutual_tls_is_clean(self):
+        # Serving other hosts: a non-loopback address, an allowlist, a cap per
+        # address, no flush_all, and TLS that requires a client certificate
+        # signed by the clients' CA. The key is 0600. Nothing to report (but
+        # what this host's firewall says).
+        cert, key, ca = self.tls_files()
+        conf = self.write("cross-host-mtls.conf",
+                          "listen = 0.0.0.0:11211\n"
+                          "allow = 10.0.0.0/8\n"
+                          "max-conns-per-ip = 16\n"
+                          "disable-flush-all = yes\n"
+                          "enable-ssl = yes\n"
+                          "ssl_chain_cert = %s\n"
+                          "ssl_key = %s\n"
+                          "ssl_ca_cert = %s\n"
+                          "ssl_verify_mode = 2\n" % (cert, key, ca))
+        self.assert_clean_but_for_the_firewall(self.report("--config", conf))
+        # the same on the command line, memcached's way
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "--max-conns-per-ip", "16",
+                        "-F", "-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s,ssl_ca_cert=%s,"
+                        "ssl_verify_mode=2" % (cert, key, ca))
+        self.assert_clean_but_for_the_firewall(r)
+
+    @unittest.skipIf(skip_defaults_reason(), skip_defaults_reason())
+    def test_cross_host_deployment_with_tls_and_logins_is_clean(self):
+        # The same with -Y logins instead of client certificates.
+        cert, key, _ = self.tls_files()
+        auth = self.write("auth", "app:correct-horse-battery-staple\n", 0o600)
+        conf = self.write("cross-host-auth.conf",
+                          "listen = 0.0.0.0:11211\n"
+                          "allow = 10.0.0.0/8\n"
+                          "max-conns-per-ip = 16\n"
+                          "disable-flush-all = yes\n"
+                          "enable-ssl = yes\n"
+                          "ssl_chain_cert = %s\n"
+                          "ssl_key = %s\n"
+                          "auth-file = %s\n" % (cert, key, auth))
+        self.assert_clean_but_for_the_firewall(self.report("--config", conf))
+
+    # --- TLS and -Y: each finding ---------------------------------------------
+
+    def mtls_args(self, key_mode=0o600):
+        cert, key, ca = self.tls_files(key_mode)
+        return ["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s,ssl_ca_cert=%s,ssl_verify_mode=2"
+                % (cert, key, ca)]
+
+    def test_notls_listener_beyond_loopback(self):
+        r = self.report(*(self.mtls_args() + ["-l", "notls:0.0.0.0:11212,127.0.0.1",
+                                              "--allow", "10.0.0.0/8"]))
+        self.assert_finding(r, "listen-plaintext", "warning",
+                            "listening on 0.0.0.0:11212 as notls: although -Z is on")
+        r = self.report(*(self.mtls_args() + ["-l", "notls:127.0.0.1:11212,127.0.0.1"]))
+        self.assertNotIn("listen-plaintext", r.ids)
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "-Y",
+                        self.write("auth-pt", "a:b\n", 0o600))
+        self.assert_finding(r, "listen-plaintext", "warning", "keys, values and -Y passwords")
+
+    def test_tls_without_client_authentication(self):
+        cert, key, _ = self.tls_files()
+        base = ["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (cert, key)]
+        r = self.report(*(base + ["-l", "0.0.0.0", "--allow", "10.0.0.0/8"]))
+        self.assert_finding(r, "tls-no-client-auth", "warning",
+                            "-Z with ssl_verify_mode=0 (no client certificate is asked for) "
+                            "and no -Y: TLS hides the traffic, but anyone who reaches the "
+                            "port may use the cache")
+        self.assertIn("-Y FILE", r.finding("tls-no-client-auth")["fix"])
+        r = self.report(*base)                              # loopback only: info
+        self.assert_finding(r, "tls-no-client-auth", "info", "loopback only")
+        self.assertEqual(r.rc, 0)
+
+    def test_old_tls_versions(self):
+        r = self.report(*(self.mtls_args() + ["-o", "ssl_min_version=1"]))
+        self.assert_finding(r, "tls-old-protocol", "warning", "ssl_min_version=1 accepts TLS 1.1")
+        self.assertNotIn("tls-old-protocol", self.report(*self.mtls_args()).ids)
+
+    def test_ssl_settings_without_tls_are_ignored(self):
+        r = self.report("-o", "ssl_verify_mode=2,ssl_key=/nonexistent/key.pem")
+        self.assert_finding(r, "ssl-without-tls", "info",
+                            "ssl_key, ssl_verify_mode are set but -Z is not: TLS is off and "
+                            "they are ignored")
+        self.assertEqual(r.ids, ["ssl-without-tls"])        # the missing key is not read
+        self.assertEqual(r.rc, 0)
+
+    def test_tls_client_identity_listed(self):
+        r = self.report(*(self.mtls_args() + ["--tls-client-identity",
+                                              "uri:spiffe://example.org/app,dns:app.example"]))
+        self.assert_finding(r, "tls-client-identity", "info",
+                            "one of 2 identities are served (uri:spiffe://example.org/app, "
+                            "dns:app.example)")
+        self.assertEqual(r.rc, 0)
+
+    def test_tls_key_readable_by_others_or_group(self):
+        r = self.report(*self.mtls_args(0o644))
+        self.assert_finding(r, "secret-others-readable", "critical",
+                            "key.pem is readable by every user (mode 0644)")
+        r = self.report(*self.mtls_args(0o640))
+        self.assert_finding(r, "secret-group-readable", "warning",
+                            "key.pem is readable by its group (mode 0640)")
+        self.assertNotIn("secret-others-readable", r.ids)
+        r = self.report(*self.mtls_args(0o620))
+        self.assert_finding(r, "file-group-writable", "warning", "TLS key file")
+        self.assertNotIn("secret-others-readable", self.report(*self.mtls_args()).ids)
+        # (the certificate and the CA file are 0644 there: they may be read) but
+        # with the key inside the certificate file, that file is the secret
+        cert, _, _ = self.tls_files()
+        r = self.report("-Z", "-o", "ssl_chain_cert=%s" % cert)
+        self.assert_finding(r, "secret-others-readable", "critical",
+                            "TLS certificate and key file %s is readable by every user" % cert)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to give a file to another user")
+    def test_tls_key_of_another_user(self):
+        args = self.mtls_args()
+        key = args[2].split("ssl_key=")[1].split(",")[0]
+        os.chown(key, au.NOBODY, au.NOBODY)
+        try:
+            r = self.report(*args)
+            self.assert_finding(r, "file-foreign-owner", "critical",
+                                "TLS key file %s is owned by uid %d" % (key, au.NOBODY))
+        finally:
+            os.chown(key, 0, 0)
+
+    def test_auth_file_readable_by_others(self):
+        auth = self.write("auth-open", "app:secret\n", 0o644)
+        r = self.report("-Y", auth)
+        self.assert_finding(r, "secret-others-readable", "critical",
+                            "-Y file %s is readable by every user (mode 0644): anyone on the "
+                            "host can read every password in it" % auth)
+
+    def test_missing_or_unreadable_files(self):
+        cert, key, _ = self.tls_files()
+        missing = os.path.join(self.tmp, "no-such-ca.pem")
+        r = self.report("-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s,ssl_ca_cert=%s,"
+                        "ssl_verify_mode=2" % (cert, key, missing))
+        self.assert_finding(r, "file-unreadable", "critical",
+                            "TLS CA file %s does not exist: the start will fail" % missing)
+        r = self.report("-Y", self.tmp)
+        self.assert_finding(r, "file-unreadable", "critical", "is not a regular file")
+        if IS_ROOT:                                         # as the service user
+            r = self.report(*self.mtls_args(), as_nobody=True)
+            self.assert_finding(r, "file-unreadable", "critical",
+                                "cannot be read by uid %d (Permission denied)" % au.NOBODY)
+
+    def test_malformed_auth_file_is_an_invalid_configuration(self):
+        auth = self.write("auth-bad", "app:secret\nno colon on this line\n", 0o600)
+        rc, out, err = au.run(["--check-config", "-Y", auth])
+        self.assertEqual((rc, out), (2, ""))
+        self.assertRegex(err, r"^hardcached: -Y/--auth-file: %s: line 2: .+\n$"
+                         % re.escape(auth))
+        rc, out, err2 = au.run(["--check-config", "--format=json", "-Y", auth])
+        self.assertEqual(rc, 2)
+        j = json.loads(out)
+        self.assertFalse(j["valid"])
+        self.assertEqual(j["error"], err.rstrip("\n"))
+        self.assertEqual(j["summary"]["result"], "invalid")
+
+    def test_tls_options_refused_under_check_config(self):
+        cases = [
+            (["-Z"], "hardcached: -Z/--enable-ssl: needs -o ssl_chain_cert=FILE"),
+            (["-Z", "-o", "ssl_chain_cert=/c,ssl_verify_mode=2"],
+             "hardcached: -o/--extended: ssl_verify_mode: 2 asks for client certificates, "
+             "but ssl_ca_cert is not set, so none can be verified"),
+            (["--tls-client-identity", "cn:a"], "hardcached: --tls-client-identity: needs -Z"),
+            (["-Z", "-o", "ssl_chain_cert=/c", "--tls-client-identity", "cn:a"],
+             "hardcached: --tls-client-identity: needs -o ssl_verify_mode=2 or 3"),
+            (["--tls-client-identity", "dns:*.example"],
+             "hardcached: --tls-client-identity: entry 1 \"dns:*.example\": wildcards are "
+             "not accepted"),
+        ]
+        for args, want in cases:
+            rc, out, err = au.run(args + ["--check-config"])
+            self.assertEqual(rc, 2, args)
+            self.assertTrue(err.startswith(want), "%s: %s" % (args, err))
+            self.assertEqual(err.count("\n"), 1, err)
+            rc, _, err64 = au.run(args)
+            self.assertEqual((rc, err64), (64, err), args)
 
     # --- the brief's example ----------------------------------------------
 

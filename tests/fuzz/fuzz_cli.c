@@ -5,7 +5,11 @@
  * text starting "hardcached: " (operator input must not reach a terminal
  * raw); a successful parse validates, and every option's value written back
  * by options_format reads back to the same value (habit 10: parser and
- * composer round-trip). What the options allocate is freed (options_release). */
+ * composer round-trip). What the options allocate is freed (options_release).
+ * --tls-client-identity's value also goes through tlsid_parse here: a list
+ * it refuses must have made the parse fail; every identity it accepts is
+ * printable, within bounds, matches itself, and stops matching once a NUL or
+ * a control byte is put in or after it (what a certificate could smuggle). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,11 +20,61 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "fuzz_common.h"
+#include "sec/tlsid.h"
 
 #define FUZZ_MAX_ARGS 256
 #define CLI_TARGET "fuzz_cli"
 
 static FILE *devnull;
+
+/* One accepted identity: printable, bounded, matches itself exactly. */
+static void cli_check_identity(const struct tlsid_list *l, const struct tlsid *id)
+{
+    char v[TLSID_VALUE_MAX + 2];
+    if (id->len == 0 || id->len > TLSID_VALUE_MAX || strlen(id->value) != id->len) {
+        fuzz_die(CLI_TARGET, "tlsid: an identity out of bounds", id->value);
+    }
+    for (size_t i = 0; i < id->len; i++) {
+        if ((unsigned char)id->value[i] < 0x20 || (unsigned char)id->value[i] >= 0x7f) {
+            fuzz_die(CLI_TARGET, "tlsid: an identity with a non-printable byte", "");
+        }
+    }
+    if (!tlsid_match(l, id->kind, id->value, id->len)) {
+        fuzz_die(CLI_TARGET, "tlsid: an identity does not match itself", id->value);
+    }
+    memcpy(v, id->value, id->len + 1);
+    if (tlsid_match(l, id->kind, v, id->len + 1)) {          /* "name\0" */
+        fuzz_die(CLI_TARGET, "tlsid: a value with a NUL after it matches", id->value);
+    }
+    v[id->len / 2] = '\x01';
+    if (tlsid_match(l, id->kind, v, id->len)) {
+        fuzz_die(CLI_TARGET, "tlsid: a value with a control byte matches", id->value);
+    }
+}
+
+static void cli_check_tlsid(const struct settings *s, enum options_result res)
+{
+    static struct tlsid_list l;
+    char err[512];
+    if (s->tls_client_identity[0] == '\0') {
+        return;
+    }
+    memset(err, 0x55, sizeof err);
+    if (!tlsid_parse(span_cstr(s->tls_client_identity), &l, err, sizeof err)) {
+        fuzz_check_message(CLI_TARGET, err, sizeof err, NULL);
+        if (strncmp(err, "entry ", 6) != 0 && strncmp(err, "empty list", 10) != 0) {
+            fuzz_die(CLI_TARGET, "tlsid: a refusal that names no entry", err);
+        }
+        if (res == OPTIONS_RUN) {
+            fuzz_die(CLI_TARGET, "a --tls-client-identity tlsid_parse refuses was accepted",
+                     err);
+        }
+        return;
+    }
+    for (int i = 0; i < l.n; i++) {
+        cli_check_identity(&l, &l.ids[i]);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         fuzz_die(CLI_TARGET, "unknown result", "");
     }
+    cli_check_tlsid(&s, res);
     options_release(&s);
     free(copy);
     return 0;

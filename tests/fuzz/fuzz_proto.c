@@ -216,7 +216,7 @@ static void answer_line(struct framing *fr, const char *line, size_t n)
 {
     static const char *const exact[] = {
         "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED",
-        "OK", "END", "ERROR", "RESET",
+        "OK", "END", "ERROR", "RESET", "Error TLS not enabled",   /* refresh_certs without -Z */
     };
     static const char *const prefixed[] = {
         "CLIENT_ERROR ", "SERVER_ERROR ", "VERSION ", "STAT ", "ERROR: ",

@@ -167,6 +167,27 @@ CLI = [
     ["--enable-shutdown"], ["--unknown"], ["-x"], ["-"], ["--"], ["--", "-p", "1"], ["stray"],
     ["-p", "1", "stray"], ["--po=5"], ["--p=5"], ["--listen-backlog=5"], ["--max-item-size=2m", "-m", "1"],
     ["-p1", "-m2", "-c3"], ["-dMCAFkr"], ["-Mp", "5"], ["--verbose", "--verbose"],
+    # TLS (-Z, -o ssl_*), notls: listeners, -Y, --tls-client-identity
+    ["-Z"], ["-Z", "-o", "ssl_chain_cert=/etc/hc/cert.pem"],
+    ["-Z", "-o", "ssl_chain_cert=/c,ssl_key=/k,ssl_keyformat=2,ssl_session_cache"],
+    ["--enable-ssl", "-o", "ssl_chain_cert=/c", "-o", "ssl_verify_mode=2"],
+    ["-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=3,ssl_min_version=3"],
+    ["-o", "ssl_verify_mode=4"], ["-o", "ssl_min_version=0,ssl_ciphers=HIGH:!aNULL"],
+    ["-o", "ssl_chain_cert="], ["-o", "ssl_session_cache=yes"], ["-o", "ssl_keyformat=3"],
+    ["-l", "notls:127.0.0.1:11212,127.0.0.1:11211"], ["-l", "notls:[::1]:1,notls:h"],
+    ["-l", "notls:"], ["-l", "notls:notls:1.2.3.4"], ["-Z", "-l", "notls:0.0.0.0", "-o", "ssl_chain_cert=/c"],
+    ["-Y", "/etc/hc/auth"], ["-Y", ""], ["--auth-file=/a", "--auth-fail-limit", "0", "--auth-fail-window", "1"],
+    ["--auth-fail-window", "0"],
+    ["-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=2", "--tls-client-identity",
+     "dns:app.example,uri:spiffe://example.org/app,cn:client1"],
+    ["-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=2", "--tls-client-identity",
+     " cn:Ops Team , dns:A.Example "],
+    ["--tls-client-identity", "dns:*.example"], ["--tls-client-identity", "dns:a..b,cn:"],
+    ["--tls-client-identity", "dns:10.0.0.1"], ["--tls-client-identity", "uri:spiffe"],
+    ["--tls-client-identity", "cn:a,cn:a"], ["--tls-client-identity", "x:y,"],
+    ["--tls-client-identity", ",".join("cn:c%d" % i for i in range(33))],
+    ["--tls-client-identity", "dns:" + "a" * 64], ["--tls-client-identity", "cn:" + "x" * 256],
+    ["--tls-client-identity", "cn:a"], ["-Z", "-o", "ssl_chain_cert=/c", "--tls-client-identity", "cn:a"],
 ]
 
 
@@ -247,6 +268,15 @@ CONFIGS = {
     "verbose": "verbose = 2\nverbose = 9\n",
     "spaces_in_value": "unix-socket = /tmp/a b\nuser = mem cache\n",
     "item_vs_memory": "memory-limit = 1\nmax-item-size = 1m\n",
+    "tls": "enable-ssl = yes\nssl_chain_cert = /etc/hc/cert.pem\nssl_key = /etc/hc/key.pem\n"
+           "ssl_ca_cert = /etc/hc/ca.pem\nssl_verify_mode = 2\nssl_session_cache = yes\n"
+           "ssl_min_version = 3\nssl_keyformat = 1\nssl_ciphers = ECDHE+AESGCM\n"
+           "tls-client-identity = dns:app.example, uri:spiffe://example.org/app,cn:c1\n",
+    "tls_bad": "enable-ssl = maybe\nssl_verify_mode = 9\nssl_min_version = -1\n"
+               "tls-client-identity = dns:*.x\n",
+    "tls_without_z": "ssl_chain_cert = /c\nssl_verify_mode = 1\n",
+    "notls_listen": "listen = notls:127.0.0.1:11212,10.0.0.1\nlisten = notls:[::1]:1\n",
+    "auth": "auth-file = /etc/hc/auth\nauth-fail-limit = 5\nauth-fail-window = 30\n",
     "everything": "\n".join([
         "port = 11211", "listen = 127.0.0.1:11211,[::1]:11212", "unix-socket = /tmp/hc.sock",
         "unix-mask = 0700", "udp-port = 0", "daemon = no", "pidfile = /run/hc.pid", "user = memcache",
@@ -264,7 +294,54 @@ def gen_config():
         write("config", name, text)
 
 
+# --- auth -------------------------------------------------------------------
+# Byte 0: the read size for the connection part (1-127, 0 a full 16 KiB read);
+# all of the input is also read as a -Y file (see fuzz_auth.c).
+
+LOGIN = "set a 0 0 12\r\nalice secret\r\n"
+AUTH = {
+    "file_lf": (0, "alice:secret\nbob:hunter2\n"),
+    "file_crlf": (0, "alice:secret\r\nbob:hunter2\r\n"),
+    "file_colon_in_pass": (0, "alice:a:b:c\n"),
+    "file_eight": (0, "".join("u%d:p%d\n" % (i, i) for i in range(8))),
+    "file_nine": (0, "".join("u%d:p%d\n" % (i, i) for i in range(9))),
+    "file_no_newline": (0, "alice:secret"),
+    "file_blank_line": (0, "alice:secret\n\nbob:pw\n"),
+    "file_no_colon": (0, "alice\n"),
+    "file_empty_parts": (0, ":pw\nalice:\n"),
+    "file_spaces": (0, "al ice:pw\nbob:p w\n"),
+    "file_cr_nul": (0, "alice:se\rcret\nbob:p\x00w\n"),
+    "file_line_255": (0, "alice:" + "p" * 248 + "\n"),
+    "file_line_256": (0, "alice:" + "p" * 249 + "\n"),
+    "login": (0, LOGIN + "get a\r\nset k 0 0 1\r\nv\r\nget k\r\n"),
+    "login_bytewise": (1, LOGIN + "get a\r\n"),
+    "login_noreply": (3, "set a 0 0 12 noreply\r\nalice secret\r\nversion\r\n"),
+    "login_bob": (7, "set k 1 2 11\r\nbob hunter2\r\nstats\r\n"),
+    "refused_commands": (1, "version\r\nstats\r\nquit\r\n\r\nget a\r\nrefresh_certs\r\n"
+                            "GET / HTTP/1.1\r\nadd a 0 0 1\r\nSET a 0 0 1\r\n\nx"),
+    "batch": (0, "version\r\nversion\r\n" + LOGIN),
+    "wrong": (5, "set a 0 0 12\r\nalice secreX\r\nset a 0 0 11\r\nalice secre\r\n"
+                 "set a 0 0 10\r\neve secret\r\n" + LOGIN),
+    "format": (2, "set a 0 0 5\r\nalice\r\nset a 0 0 0\r\n\r\nset a 0 0 12\r\nalice\tsecret\r\n"),
+    "termination": (4, "set a 0 0 12\r\nalice secretXXversion\r\n" + LOGIN),
+    "extra_words": (0, "set a 0 0 18\r\n  alice  secret xyz\r\n"),
+    "nul": (1, "set a 0 0 12\r\nalice\x00secret\r\nset a 0\x00 0 12\r\n" + LOGIN),
+    "numbers": (0, "set a 0 0 +12\r\nalice secret\r\nset a 0 0 \t12\r\r\nalice secret\r\n"),
+    "too_long_block": (0, "set a 0 0 1025\r\n" + "x" * 1027),
+    "wrapping_length": (0, "set a 0 0 4294967308\r\nalice secret\r\n"),
+    "long_line": (0, "x" * 2049),
+    "long_get": (0, "get " + "k" * 3000 + "\r\n"),
+    "max_block": (0, "set a 0 0 1024\r\nalice secret " + "j" * 1011 + "\r\nversion\r\n"),
+    "after_login": (0, LOGIN + LOGIN + "get a\r\n\r\nquit\r\n"),
+}
+
+
+def gen_auth():
+    for name, (chunk, body) in AUTH.items():
+        write("auth", name, bytes([chunk]) + body.encode("latin-1"))
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["proto", "cli", "allowlist", "config"]
+    which = sys.argv[1:] or ["proto", "cli", "allowlist", "config", "auth"]
     for w in which:
         globals()["gen_" + w]()

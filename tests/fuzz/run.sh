@@ -27,12 +27,12 @@ for a in "$@"; do
         *) TARGETS+=("$a") ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(proto cli allowlist config)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(proto cli allowlist config auth)
 
 CC=${FUZZ_CC:-clang}
 OUT=${FUZZ_OUT:-build/fuzz}
 FUZZ_DIR=tests/fuzz
-PKGS="libevent libxxhash libseccomp libcap"
+PKGS="libevent libxxhash libseccomp libcap openssl"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -Isrc -I$OUT/gen $SAN $(pkg-config --cflags $PKGS 2>/dev/null)"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lpthread -lm"
@@ -40,7 +40,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_ma
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # Per-target libFuzzer options (input size, time per input).
-declare -A MAXLEN=([proto]=16384 [cli]=2048 [allowlist]=4096 [config]=8192)
+declare -A MAXLEN=([proto]=16384 [cli]=2048 [allowlist]=4096 [config]=8192 [auth]=8192)
 
 passed=0; failed=0
 mkdir -p "$OUT/obj"
@@ -48,13 +48,18 @@ mkdir -p "$OUT/obj"
 # --- build ---------------------------------------------------------------
 
 # Generated headers, made the way the Makefile makes them (under build/).
-build_gen() {
-    local h="$OUT/gen/sec/seccomp_policy.h"
-    if [ -x scripts/gen_seccomp.sh ] && [ -f policy/seccomp.policy ] &&
-       { [ ! -f "$h" ] || [ policy/seccomp.policy -nt "$h" ] ||
+gen_policy() {   # policy file, header, array name (the Makefile's rules)
+    local policy=$1 h=$2
+    if [ -x scripts/gen_seccomp.sh ] && [ -f "$policy" ] &&
+       { [ ! -f "$h" ] || [ "$policy" -nt "$h" ] ||
          [ scripts/gen_seccomp.sh -nt "$h" ]; }; then
-        scripts/gen_seccomp.sh policy/seccomp.policy "$h" || return 1
+        scripts/gen_seccomp.sh "$policy" "$h" ${3:+"$3"} || return 1
     fi
+}
+
+build_gen() {
+    gen_policy policy/seccomp.policy "$OUT/gen/sec/seccomp_policy.h" &&
+        gen_policy policy/reader.policy "$OUT/gen/sec/reader_policy.h" reader_policy
 }
 
 # The library: recompiled when its source or any header under src/ is newer.

@@ -407,7 +407,9 @@ class ManPageMetrics(StatsTest):
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         sections = p.stdout.decode().split("\n.SH METRICS\n")
         self.assertEqual(len(sections), 2, "no METRICS section in hardcached.8")
-        return MAN_FIELD.findall(sections[1].split("\n.SH ")[0])
+        fields = MAN_FIELD.findall(sections[1].split("\n.SH ")[0])
+        # this server runs without -Z: memcached's TLS fields are not shown
+        return [f for f in fields if not f[2].replace("\\-", "-").startswith("-Z only:")]
 
     def printed(self):
         self.c.send(b"stats\r\n")

@@ -190,6 +190,38 @@ def connect(port, host="127.0.0.1", timeout=5.0, source=None, rcvbuf=None):
     return s
 
 
+
+def version_served(port, source=None, family=socket.AF_INET, host="127.0.0.1"):
+    """True if a `version` request is answered; False if the connection is
+    closed with 0 bytes (an allowlist or throttle refusal, a plain client on
+    a TLS port). Any other answer fails the test."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        if source:
+            s.bind((source, 0))
+        s.connect((host, port))
+        try:
+            s.sendall(b"version\r\n")
+        except OSError:
+            return False
+        data = b""
+        while not data.endswith(b"\r\n"):
+            try:
+                chunk = s.recv(100)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        if data == b"":
+            return False
+        if not data.startswith(b"VERSION "):
+            raise AssertionError("unexpected answer %r" % data)
+        return True
+    finally:
+        s.close()
+
 def read_to_close(sock, timeout=5.0, keep=True):
     """(bytes, closed): what the peer sends on sock until it closes the
     connection (EOF or reset), or until `timeout` seconds pass (closed False).

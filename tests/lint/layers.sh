@@ -14,7 +14,7 @@ allowed() {  # layer -> layers it may include
   case "$1" in
     base) echo "base" ;;
     store) echo "base store" ;;
-    proto) echo "base store proto conf" ;;
+    proto) echo "base store proto conf sec" ;;
     conf) echo "base conf sec" ;;
     sec) echo "base sec" ;;
     net) echo "base store proto conf sec net" ;;

@@ -60,36 +60,7 @@ def have_ipv6_loopback():
         return False
 
 
-def served(port, source=None, family=socket.AF_INET, host="127.0.0.1"):
-    """True if a version request is answered; False if closed with 0 bytes."""
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(5)
-    try:
-        if source:
-            s.bind((source, 0))
-        s.connect((host, port))
-        try:
-            s.sendall(b"version\r\n")
-        except OSError:
-            return False
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(100)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            data += chunk
-            if data.endswith(b"\r\n"):
-                break
-        if data == b"":
-            return False
-        if not data.startswith(b"VERSION "):
-            raise AssertionError("unexpected answer %r" % data)
-        return True
-    finally:
-        s.close()
+served = harness.version_served
 
 
 class Defaults(unittest.TestCase):

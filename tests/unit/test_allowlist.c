@@ -547,6 +547,82 @@ START_TEST(test_file_unreadable)
 }
 END_TEST
 
+/* The bytes of an --allow-file as a reload gets them from the file reader. */
+START_TEST(test_text_load)
+{
+    static const char text[] = "# office\n10.0.0.0/8\r\n  ::1 # me\n\n192.168.0.0/16";
+    char a[256], b[256], path[256];
+    struct allowlist *al = allowlist_create(), *from_file = allowlist_create();
+    ck_assert_msg(allowlist_add_text(al, "/etc/allow", text, sizeof text - 1, err, sizeof err), "%s", err);
+    ck_assert_uint_eq(allowlist_count(al), 3);
+    TEMP(path, "# office\n10.0.0.0/8\r\n  ::1 # me\n\n192.168.0.0/16");
+    ck_assert(allowlist_load_file(from_file, path, err, sizeof err));
+    unlink(path);
+    allowlist_format(al, a, sizeof a);
+    allowlist_format(from_file, b, sizeof b);
+    ck_assert_str_eq(a, b);                         /* the file and its bytes agree */
+    allowlist_destroy(&from_file);
+
+    /* only len bytes count: no NUL needed, nothing read past the end */
+    static const char cut[] = { ':', ':', '2', '\n', '1', '0', '.', '1', '.', '0', '.', '0', '/', '1', '6', 'X' };
+    ck_assert_msg(allowlist_add_text(al, "cut", cut, sizeof cut - 1, err, sizeof err), "%s", err);
+    ck_assert_uint_eq(allowlist_count(al), 5);
+    ck_assert(allowlist_add_text(al, "empty", "", 0, err, sizeof err));
+    ck_assert(allowlist_add_text(al, "empty", NULL, 0, err, sizeof err));
+    ck_assert_uint_eq(allowlist_count(al), 5);
+    allowlist_seal(al);
+    ck_in(al, IN("10.1.2.3", "::1", "::2", "192.168.7.7"), OUT("11.0.0.1", "::3"));
+    allowlist_destroy(&al);
+}
+END_TEST
+
+static void ck_text_error(const char *name, const char *text, size_t n, const char *want)
+{
+    struct allowlist *al = allowlist_create();
+    ck_assert(allowlist_add(al, "127.0.0.1", err, sizeof err));
+    ck_assert_msg(!allowlist_add_text(al, name, text, n, err, sizeof err), "took %s", text);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "want %s in: %s", want, err);
+    ck_assert(strchr(err, '\n') == NULL);
+    ck_assert_uint_eq(allowlist_count(al), 1);       /* all or nothing */
+    allowlist_seal(al);
+    ck_assert(admits(al, "127.0.0.1"));             /* what was there still works */
+    allowlist_destroy(&al);
+}
+
+#define CK_TEXT_ERROR(name, lit, want) ck_text_error((name), (lit), sizeof(lit) - 1, (want))
+
+START_TEST(test_text_errors)
+{
+    char longline[1100];
+    CK_TEXT_ERROR("/etc/allow", "10.0.0.0/8\n::1\nbogus\n", "/etc/allow:3: \"bogus\": not an IPv4 or IPv6");
+    CK_TEXT_ERROR("/etc/allow", "10.0.0.1/8", "/etc/allow:1: \"10.0.0.1/8\": host bits are set");
+    CK_TEXT_ERROR("/etc/allow", "::1\n10.0.0.0/8 ::2\n", "/etc/allow:2: \"10.0.0.0/8 ::2\": one network per line");
+    CK_TEXT_ERROR("/etc/allow", "::1\n::2\0\n", "/etc/allow:2: NUL byte in the line");
+    CK_TEXT_ERROR("/etc/\x1b[31m\n", "x\n", "/etc/?[31m?:1: \"x\"");   /* the name is shown safely */
+    memset(longline, '#', sizeof longline);
+    ck_text_error("/etc/allow", longline, sizeof longline, "/etc/allow:1: line longer than 1024 bytes");
+    memcpy(longline + 1024, "\n", 1);              /* 1024 bytes and its newline: fine */
+    struct allowlist *al = allowlist_create();
+    ck_assert_msg(allowlist_add_text(al, "edge", longline, sizeof longline, err, sizeof err), "%s", err);
+    allowlist_destroy(&al);
+}
+END_TEST
+
+/* A file is bounded as a line is: a huge (sparse) file is refused whole. */
+START_TEST(test_file_too_large)
+{
+    char path[256];
+    struct allowlist *al = allowlist_create();
+    TEMP(path, "::1\n");
+    ck_assert_int_eq(truncate(path, (off_t)ALLOWLIST_FILE_MAX + 1), 0);
+    ck_assert(!allowlist_load_file(al, path, err, sizeof err));
+    unlink(path);
+    ck_assert_msg(strstr(err, ": larger than 4 MiB") != NULL, "%s", err);
+    ck_assert_uint_eq(allowlist_count(al), 0);
+    allowlist_destroy(&al);
+}
+END_TEST
+
 /* ------------------------------------------------ random vs brute force */
 
 struct u128 {
@@ -766,6 +842,9 @@ static Suite *allowlist_suite(void)
     tcase_add_test(tc, test_file_load);
     tcase_add_test(tc, test_file_errors);
     tcase_add_test(tc, test_file_unreadable);
+    tcase_add_test(tc, test_text_load);
+    tcase_add_test(tc, test_text_errors);
+    tcase_add_test(tc, test_file_too_large);
     /* the brute-force reference is 10^9 comparisons at worst (sanitizers) */
     tcase_set_timeout(slow, 120);
     tcase_add_test(slow, test_random_vs_brute_force);

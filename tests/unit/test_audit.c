@@ -2,8 +2,10 @@
  * of ufw (audit_ufw.c) and its report. The checks are pure functions of
  * (settings, host facts), so each finding is triggered here on a made-up
  * host; a table of cases must name every row of audit_rules[], so a new
- * finding without a test fails. The host probe runs once for real. */
+ * finding without a test fails. The host probe runs for real on this host
+ * and on files made here (TLS files, -Y files). */
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,8 @@ static void clean_host(struct audit_host *ho)
     ho->phys_bytes = 16ull << 30;
     ho->nofile_max = 1 << 20;
     ho->naddrs = 2;
-    ho->addrs[0] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true };
-    ho->addrs[1] = (struct audit_addr){ "[::1]:11211", AF_INET6, 11211, true };
+    ho->addrs[0] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true, false };
+    ho->addrs[1] = (struct audit_addr){ "[::1]:11211", AF_INET6, 11211, true, false };
     ho->ufw_ipv6 = true;
 }
 
@@ -65,11 +67,11 @@ static void set_allow(const char *list)
 static void expose(void)
 {
     h.naddrs = 1;
-    h.addrs[0] = (struct audit_addr){ "0.0.0.0:11211", AF_INET, 11211, false };
+    h.addrs[0] = (struct audit_addr){ "0.0.0.0:11211", AF_INET, 11211, false, false };
 }
 
-static void add_file(const char *role, const char *path, uid_t uid, mode_t mode,
-                     uid_t dir_uid, mode_t dir_mode)
+static struct audit_file *add_file(const char *role, const char *path, uid_t uid,
+                                   mode_t mode, uid_t dir_uid, mode_t dir_mode)
 {
     struct audit_file *f = &h.files[h.nfiles++];
     memset(f, 0, sizeof *f);
@@ -81,6 +83,31 @@ static void add_file(const char *role, const char *path, uid_t uid, mode_t mode,
     f->mode = S_IFREG | mode;
     f->dir_uid = dir_uid;
     f->dir_mode = S_IFDIR | dir_mode;
+    return f;
+}
+
+/* A TLS or -Y file the start reads, as the probe records it. */
+static struct audit_file *add_start_file(const char *role, const char *path, uid_t uid,
+                                         mode_t mode, bool secret)
+{
+    struct audit_file *f = add_file(role, path, uid, mode, 0, 0755);
+    f->secret = secret;
+    f->read_at_start = true;
+    return f;
+}
+
+/* -Z with mutual TLS (every client shows a certificate the CA signed), its
+ * files as a careful operator keeps them. */
+static void tls_on(void)
+{
+    s.ssl_enabled = true;
+    s.ssl_verify_mode = 2;
+    snprintf(s.ssl_chain_cert, sizeof s.ssl_chain_cert, "/etc/hardcached/cert.pem");
+    snprintf(s.ssl_key, sizeof s.ssl_key, "/etc/hardcached/key.pem");
+    snprintf(s.ssl_ca_cert, sizeof s.ssl_ca_cert, "/etc/hardcached/ca.pem");
+    add_start_file("TLS certificate file", s.ssl_chain_cert, 0, 0644, false);
+    add_start_file("TLS key file", s.ssl_key, 103, 0600, true);
+    add_start_file("TLS CA file", s.ssl_ca_cert, 0, 0644, false);
 }
 
 static const struct audit_finding *find(const char *id)
@@ -100,6 +127,12 @@ static size_t count(const char *id)
         n += strcmp(rep.items[i].rule->id, id) == 0;
     }
     return n;
+}
+
+static int sev_of(const char *id)
+{
+    const struct audit_finding *f = find(id);
+    return f != NULL ? (int)f->severity : -1;
 }
 
 static void evaluate(void)
@@ -203,7 +236,7 @@ static void m_shutdown(void) { s.shutdown_enabled = true; }
 static void m_coredumps(void) { s.enable_coredumps = true; }
 static void m_keys_logged(void) { s.verbose = 2; }
 static void m_read_timeout(void) { s.read_timeout = 0; }
-static void m_per_ip(void) { expose(); set_allow("10.0.0.0/8"); }
+static void m_per_ip(void) { expose(); set_allow("10.0.0.0/8"); tls_on(); }
 static void m_per_ip_idle(void) { m_per_ip(); s.idle_timeout = 300; }
 static void m_flush(void) { expose(); set_allow("10.0.0.0/8"); }
 static void m_unix_open(void)
@@ -227,6 +260,7 @@ static void m_ufw_inactive(void)
 {
     expose();
     set_allow("10.0.0.0/8");
+    tls_on();
     h.ufw = AUDIT_UFW_READ;
     snprintf(h.ufw_status, sizeof h.ufw_status, "Status: inactive\n");
 }
@@ -265,6 +299,62 @@ static void m_conn_mem_raised(void)
     s.item_size_max = 64ull << 20;
 }
 
+static void m_plaintext(void) { expose(); set_allow("10.0.0.0/8"); }
+static void m_plaintext_auth(void)
+{
+    m_plaintext();
+    snprintf(s.auth_file, sizeof s.auth_file, "/etc/hardcached/auth");
+}
+static void m_plaintext_notls(void)
+{
+    m_plaintext();
+    tls_on();
+    h.addrs[0].notls = true;
+    h.addrs[1] = (struct audit_addr){ "[::]:11212", AF_INET6, 11212, false, false };
+    h.addrs[2] = (struct audit_addr){ "127.0.0.1:11213", AF_INET, 11213, true, true };
+    h.naddrs = 3;
+}
+static void m_tls_open(void) { m_plaintext(); tls_on(); s.ssl_verify_mode = 0; }
+static void m_tls_request(void) { m_plaintext(); tls_on(); s.ssl_verify_mode = 1; }
+static void m_tls_open_loopback(void) { tls_on(); s.ssl_verify_mode = 0; }
+static void m_tls_old(void) { tls_on(); s.ssl_min_version = 0; }
+static void m_tls_old_1_1(void) { tls_on(); s.ssl_min_version = 1; }
+static void m_ssl_ignored(void)
+{
+    snprintf(s.ssl_chain_cert, sizeof s.ssl_chain_cert, "/etc/hardcached/cert.pem");
+    s.ssl_verify_mode = 2;
+}
+static void m_ssl_ignored_one(void) { snprintf(s.ssl_ciphers, sizeof s.ssl_ciphers, "HIGH"); }
+static void m_tls_identity(void)
+{
+    tls_on();
+    snprintf(s.tls_client_identity, sizeof s.tls_client_identity,
+             "dns:app.example, uri:spiffe://example.org/app,cn:client1");
+}
+static void m_key_others(void) { tls_on(); h.files[1].mode = S_IFREG | 0644; }
+static void m_key_in_chain_others(void)
+{
+    add_start_file("TLS certificate and key file", "/etc/hc/both.pem", 0, 0604, true);
+}
+static void m_auth_others(void) { add_start_file("-Y file", "/etc/hc/auth", 0, 0604, true); }
+static void m_key_group(void) { tls_on(); h.files[1].mode = S_IFREG | 0640; }
+static void m_auth_group(void) { add_start_file("-Y file", "/etc/hc/auth", 103, 0440, true); }
+static void m_key_writable(void) { tls_on(); h.files[1].mode = S_IFREG | 0620; }
+static void m_ca_writable(void) { tls_on(); h.files[2].mode = S_IFREG | 0646; }
+static void m_auth_owner(void) { add_start_file("-Y file", "/etc/hc/auth", 1000, 0600, true); }
+static void m_missing(void)
+{
+    tls_on();
+    h.files[2].known = false;
+    h.files[2].read_errno = ENOENT;
+}
+static void m_unreadable(void) { tls_on(); h.files[1].read_errno = EACCES; }
+static void m_not_regular(void)
+{
+    add_start_file("-Y file", "/etc/hc", 0, 0755, true)->not_regular = true;
+    h.files[0].mode = S_IFDIR | 0700;
+}
+
 static const struct {
     const char *id;
     void (*mutate)(void);
@@ -273,6 +363,12 @@ static const struct {
     { "socket-activated", m_socket_activated, "LISTEN_FDS" },
     { "listen-exposed", m_listen_exposed, "listening on 0.0.0.0:11211 with no allowlist: "
       "anyone who can reach this host can read and write the cache" },
+    { "listen-plaintext", m_plaintext, "listening on 0.0.0.0:11211 without TLS (-Z): keys "
+      "and values cross the network in clear text, for anyone on the path to read or "
+      "change" },
+    { "listen-plaintext", m_plaintext_auth, "keys, values and -Y passwords cross the network" },
+    { "listen-plaintext", m_plaintext_notls, "listening on 0.0.0.0:11211 as notls: although "
+      "-Z is on: keys and values cross the network in clear text" },
     { "listen-unresolvable", m_unresolvable, "\"no.invalid\" does not resolve" },
     { "listen-ignored", m_listen_ignored, "-l/--listen addresses are not used" },
     { "allowlist-admits-all", m_allow_all, "admits every address" },
@@ -292,6 +388,45 @@ static const struct {
       "until idle_timeout closes those idle for 300 s" },
     { "flush-all-exposed", m_flush, "flush_all is enabled" },
     { "unix-socket-open", m_unix_open, "unix socket /run/hc.sock with mask 0777" },
+    { "tls-no-client-auth", m_tls_open, "-Z with ssl_verify_mode=0 (no client certificate is "
+      "asked for) and no -Y: TLS hides the traffic, but anyone who reaches the port may "
+      "use the cache" },
+    { "tls-no-client-auth", m_tls_request, "ssl_verify_mode=1 (a client certificate is "
+      "checked only when one is sent)" },
+    { "tls-no-client-auth", m_tls_open_loopback, "may use the cache (it listens on loopback "
+      "only)" },
+    { "tls-old-protocol", m_tls_old, "ssl_min_version=0 accepts TLS 1.0: TLS 1.0 and 1.1 are "
+      "deprecated (RFC 8996" },
+    { "tls-old-protocol", m_tls_old_1_1, "ssl_min_version=1 accepts TLS 1.1" },
+    { "ssl-without-tls", m_ssl_ignored, "ssl_chain_cert, ssl_verify_mode are set but -Z is "
+      "not: TLS is off and they are ignored (as in memcached)" },
+    { "ssl-without-tls", m_ssl_ignored_one, "ssl_ciphers is set but -Z is not: TLS is off "
+      "and it is ignored" },
+    { "tls-client-identity", m_tls_identity, "only TLS clients whose verified certificate "
+      "carries one of 3 identities are served (dns:app.example, uri:spiffe://example.org/app, "
+      "cn:client1); others are closed after the handshake" },
+    { "secret-others-readable", m_key_others, "TLS key file /etc/hardcached/key.pem is "
+      "readable by every user (mode 0644): anyone on the host can read the server's private "
+      "key, and with it the server's identity" },
+    { "secret-others-readable", m_key_in_chain_others, "TLS certificate and key file "
+      "/etc/hc/both.pem is readable by every user (mode 0604)" },
+    { "secret-others-readable", m_auth_others, "-Y file /etc/hc/auth is readable by every "
+      "user (mode 0604): anyone on the host can read every password in it" },
+    { "secret-group-readable", m_key_group, "TLS key file /etc/hardcached/key.pem is readable "
+      "by its group (mode 0640): every member can read the server's private key" },
+    { "secret-group-readable", m_auth_group, "-Y file /etc/hc/auth is readable by its group "
+      "(mode 0440): every member can read every password in it" },
+    { "file-group-writable", m_key_writable, "TLS key file /etc/hardcached/key.pem is "
+      "writable by its group (mode 0620)" },
+    { "file-others-writable", m_ca_writable, "TLS CA file /etc/hardcached/ca.pem is writable "
+      "by every user (mode 0646)" },
+    { "file-foreign-owner", m_auth_owner, "-Y file /etc/hc/auth is owned by uid 1000" },
+    { "file-unreadable", m_missing, "TLS CA file /etc/hardcached/ca.pem does not exist: the "
+      "start will fail" },
+    { "file-unreadable", m_unreadable, "TLS key file /etc/hardcached/key.pem cannot be read by "
+      "uid 0 (Permission denied): the start will fail" },
+    { "file-unreadable", m_not_regular, "-Y file /etc/hc is not a regular file: the start "
+      "will fail" },
     { "file-others-writable", m_file_others, "config file /etc/hc.conf is writable by every "
       "user (mode 0666)" },
     { "file-others-writable", m_dir_others, "directory /etc/hardcached (holding config file "
@@ -365,6 +500,7 @@ START_TEST(test_quiet_when_safe)
 {
     expose();
     set_allow("10.0.0.0/8");
+    tls_on();
     s.max_conns_per_ip = 8;
     s.flush_enabled = false;
     evaluate();
@@ -432,8 +568,8 @@ END_TEST
 START_TEST(test_exposure_rules)
 {
     expose();
-    h.addrs[1] = (struct audit_addr){ "[::]:11212", AF_INET6, 11212, false };
-    h.addrs[2] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true };
+    h.addrs[1] = (struct audit_addr){ "[::]:11212", AF_INET6, 11212, false, false };
+    h.addrs[2] = (struct audit_addr){ "127.0.0.1:11211", AF_INET, 11211, true, false };
     h.naddrs = 3;
     evaluate();
     ck_finding("listen-exposed");
@@ -451,6 +587,221 @@ START_TEST(test_exposure_rules)
     snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
     evaluate();
     ck_no_finding("listen-exposed");
+}
+END_TEST
+
+/* ------------------------------------------------------------ TLS and -Y */
+
+/* The cross-host deployments SECURITY.md describes: beyond loopback, an
+ * allowlist, a per-address cap, -F, and TLS with client certificates or
+ * with -Y logins, the key 0600. Nothing to say (ufw aside: none here). */
+START_TEST(test_tls_deployments_are_clean)
+{
+    expose();
+    set_allow("10.0.0.0/8");
+    s.max_conns_per_ip = 16;
+    s.flush_enabled = false;
+    tls_on();                                        /* mutual TLS */
+    evaluate();
+    ck_assert_msg(rep.n == 0, "mutual TLS: %s", ids());
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+
+    s.ssl_verify_mode = 0;                           /* TLS + -Y logins */
+    snprintf(s.ssl_ca_cert, sizeof s.ssl_ca_cert, "%s", "");
+    h.nfiles = 2;
+    snprintf(s.auth_file, sizeof s.auth_file, "/etc/hardcached/auth");
+    add_start_file("-Y file", s.auth_file, 0, 0600, true);
+    evaluate();
+    ck_assert_msg(rep.n == 0, "TLS + -Y: %s", ids());
+
+    s.ssl_key[0] = '\0';                             /* the key inside the chain file */
+    h.files[0] = h.files[1];
+    h.files[0].role = "TLS certificate and key file";
+    h.files[1] = h.files[2];
+    h.nfiles = 2;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "key in the chain file: %s", ids());
+
+    s.ssl_verify_mode = 3;                           /* identities: one info */
+    snprintf(s.ssl_ca_cert, sizeof s.ssl_ca_cert, "/etc/hardcached/ca.pem");
+    snprintf(s.tls_client_identity, sizeof s.tls_client_identity, "cn:app");
+    evaluate();
+    ck_assert_msg(rep.n == 1 && find("tls-client-identity") != NULL, "%s", ids());
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+}
+END_TEST
+
+START_TEST(test_tls_quiet_and_severities)
+{
+    tls_on();                                        /* loopback, mutual TLS: quiet */
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+    h.addrs[0].notls = true;                         /* notls: on loopback is fine */
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+    h.files[0].mode = S_IFREG | 0644;                /* a certificate may be read */
+    h.files[2].mode = S_IFREG | 0444;
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+    h.files[1].mode = S_IFREG | 0644;                /* the key readable by all: one finding */
+    evaluate();
+    ck_assert_uint_eq(count("secret-others-readable"), 1);
+    ck_no_finding("secret-group-readable");
+
+    setup();                                         /* -Y without TLS on loopback: quiet */
+    snprintf(s.auth_file, sizeof s.auth_file, "/etc/hardcached/auth");
+    add_start_file("-Y file", s.auth_file, 103, 0400, true);
+    evaluate();
+    ck_assert_msg(rep.n == 0, "%s", ids());
+
+    setup();                                         /* verify 0 with -Y: no finding */
+    tls_on();
+    s.ssl_verify_mode = 0;
+    snprintf(s.auth_file, sizeof s.auth_file, "/etc/hardcached/auth");
+    expose();
+    set_allow("10.0.0.0/8");
+    evaluate();
+    ck_no_finding("tls-no-client-auth");
+    s.auth_file[0] = '\0';                           /* without: a warning, exposed */
+    evaluate();
+    ck_assert_int_eq(sev_of("tls-no-client-auth"), AUDIT_WARNING);
+    setup();                                         /* socket activation: cannot tell */
+    tls_on();
+    s.ssl_verify_mode = 0;
+    m_socket_activated();
+    evaluate();
+    ck_assert_int_eq(sev_of("tls-no-client-auth"), AUDIT_WARNING);
+    setup();                                         /* a unix socket: local only */
+    tls_on();
+    s.ssl_verify_mode = 1;
+    snprintf(s.unix_socket, sizeof s.unix_socket, "/run/hc.sock");
+    h.naddrs = 0;
+    evaluate();
+    ck_assert_int_eq(sev_of("tls-no-client-auth"), AUDIT_INFO);
+
+    setup();                                         /* without -Z: only that it is off */
+    s.ssl_min_version = 0;
+    s.ssl_verify_mode = 1;
+    evaluate();
+    ck_assert_msg(rep.n == 1 && find("ssl-without-tls") != NULL, "%s", ids());
+    ck_assert(strstr(find("ssl-without-tls")->what, "ssl_verify_mode, ssl_min_version are "
+                     "set") != NULL);
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    setup();
+    s.ssl_session_cache = true;
+    evaluate();
+    ck_finding("ssl-without-tls");
+    s.ssl_enabled = true;                            /* (options_validate wants a cert) */
+    evaluate();
+    ck_no_finding("ssl-without-tls");
+}
+END_TEST
+
+/* A -Y file auth_db_parse refuses makes the configuration invalid, as a
+ * bad --allow-file does: the start would refuse it too. */
+START_TEST(test_auth_file_invalid)
+{
+    char msg[512];
+    ck_assert(audit_host_valid(&h, msg, sizeof msg));
+    snprintf(s.auth_file, sizeof s.auth_file, "/etc/hc/auth");
+    add_file("config file", "/etc/hc.conf", 0, 0644, 0, 0755);
+    add_start_file("-Y file", "/etc/hc/auth", 0, 0600, true);
+    ck_assert(audit_host_valid(&h, msg, sizeof msg));
+    h.auth_invalid = true;
+    snprintf(h.auth_err, sizeof h.auth_err, "line 2: expected user:password");
+    ck_assert(!audit_host_valid(&h, msg, sizeof msg));
+    ck_assert_str_eq(msg, "hardcached: -Y/--auth-file: /etc/hc/auth: line 2: expected "
+                     "user:password");
+}
+END_TEST
+
+static void write_mode(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static const struct audit_file *probed(const struct audit_host *ho, const char *role)
+{
+    for (int i = 0; i < ho->nfiles; i++) {
+        if (strcmp(ho->files[i].role, role) == 0) {
+            return &ho->files[i];
+        }
+    }
+    ck_abort_msg("no %s probed", role);
+    return NULL;
+}
+
+/* The probe on real files: which it looks at, whether they open, the -Y
+ * file through auth_db_parse; notls: entries marked. */
+START_TEST(test_probe_tls_and_auth_files)
+{
+    static struct audit_host real;
+    char dir[256], cert[300], key[300], auth[300], msg[1024];
+    snprintf(dir, sizeof dir, "%s/hc_audit_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(auth, sizeof auth, "%s/auth", dir);
+    write_mode(cert, "-----BEGIN CERTIFICATE-----\n", 0644);
+    write_mode(key, "-----BEGIN PRIVATE KEY-----\n", 0640);
+    write_mode(auth, "alice:secret\n", 0600);
+    unsetenv("LISTEN_FDS");
+
+    snprintf(s.ssl_chain_cert, sizeof s.ssl_chain_cert, "%s", cert);   /* no -Z: not read */
+    snprintf(s.auth_file, sizeof s.auth_file, "%s", auth);
+    audit_host_probe(&s, &real);
+    ck_assert_int_eq(real.nfiles, 1);
+    ck_assert(probed(&real, "-Y file")->secret);
+    ck_assert(!real.auth_invalid);
+    ck_assert(audit_host_valid(&real, msg, sizeof msg));
+
+    s.ssl_enabled = true;
+    snprintf(s.ssl_key, sizeof s.ssl_key, "%s", key);
+    snprintf(s.ssl_ca_cert, sizeof s.ssl_ca_cert, "%s/missing-ca.pem", dir);
+    ck_assert(options_apply(&s, options_find("listen"), "notls:127.0.0.2:1,127.0.0.3:2", err,
+                            sizeof err));
+    audit_host_probe(&s, &real);
+    ck_assert_int_eq(real.nfiles, 4);
+    ck_assert(!probed(&real, "TLS certificate file")->secret);
+    ck_assert(probed(&real, "TLS key file")->secret);
+    ck_assert_int_eq(probed(&real, "TLS key file")->read_errno, 0);
+    ck_assert_int_eq(probed(&real, "TLS CA file")->read_errno, ENOENT);
+    ck_assert(!probed(&real, "TLS CA file")->known);
+    ck_assert(real.addrs[0].notls && !real.addrs[1].notls);
+    audit_evaluate(&s, &real, &rep);
+    ck_finding("secret-group-readable");
+    ck_finding("file-unreadable");
+    ck_assert(strstr(find("file-unreadable")->what, "missing-ca.pem does not exist") != NULL);
+
+    s.ssl_key[0] = '\0';                             /* the key inside the chain file */
+    s.ssl_ca_cert[0] = '\0';
+    write_mode(auth, "alice:secret\nno colon here\n", 0600);
+    audit_host_probe(&s, &real);
+    ck_assert_int_eq(real.nfiles, 2);
+    ck_assert(probed(&real, "TLS certificate and key file")->secret);
+    ck_assert(real.auth_invalid);
+    ck_assert(!audit_host_valid(&real, msg, sizeof msg));
+    ck_assert_msg(strncmp(msg, "hardcached: -Y/--auth-file: ", 28) == 0, "%s", msg);
+    ck_assert_msg(strstr(msg, auth) != NULL && strstr(msg, "line 2") != NULL, "%s", msg);
+
+    snprintf(s.auth_file, sizeof s.auth_file, "%s", dir);       /* a directory */
+    audit_host_probe(&s, &real);
+    ck_assert(probed(&real, "-Y file")->not_regular);
+    ck_assert(!real.auth_invalid);
+    if (geteuid() != 0) {                                        /* root reads anything */
+        ck_assert_int_eq(chmod(key, 0), 0);
+        snprintf(s.auth_file, sizeof s.auth_file, "%s", key);
+        audit_host_probe(&s, &real);
+        ck_assert_int_eq(probed(&real, "-Y file")->read_errno, EACCES);
+    }
+    unlink(cert);
+    unlink(key);
+    unlink(auth);
+    rmdir(dir);
 }
 END_TEST
 
@@ -478,12 +829,6 @@ START_TEST(test_allow_wider_names_networks)
 END_TEST
 
 /* The severity of id's finding in rep; -1 when there is none. */
-static int sev_of(const char *id)
-{
-    const struct audit_finding *f = find(id);
-    return f != NULL ? (int)f->severity : -1;
-}
-
 /* per-ip-unlimited: a warning only when one client could hold -c forever
  * (no cap, no idle timeout, beyond loopback). */
 START_TEST(test_per_ip_severity)
@@ -664,8 +1009,9 @@ END_TEST
 START_TEST(test_ufw_ipv6_unfiltered)
 {
     expose();
-    h.addrs[0] = (struct audit_addr){ "[::]:11211", AF_INET6, 11211, false };
+    h.addrs[0] = (struct audit_addr){ "[::]:11211", AF_INET6, 11211, false, false };
     set_allow("2001:db8::/32");
+    tls_on();
     h.ufw = AUDIT_UFW_READ;
     snprintf(h.ufw_status, sizeof h.ufw_status, "%s", UFW_HEAD);
     evaluate();
@@ -854,6 +1200,10 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_quiet_when_safe);
     tcase_add_test(tc, test_exposure_rules);
     tcase_add_test(tc, test_allow_wider_names_networks);
+    tcase_add_test(tc, test_tls_deployments_are_clean);
+    tcase_add_test(tc, test_tls_quiet_and_severities);
+    tcase_add_test(tc, test_auth_file_invalid);
+    tcase_add_test(tc, test_probe_tls_and_auth_files);
     tcase_add_test(tc, test_per_ip_severity);
     tcase_add_test(tc, test_ufw_inactive_severity);
     tcase_add_test(tc, test_milder_never_worse);

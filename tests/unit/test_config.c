@@ -52,7 +52,7 @@ static bool parse(struct settings *s, const char *text)
         ck_assert_msg(strstr(err, (needle)) != NULL, "\"%s\" not in: %s", (needle), err); \
         ck_assert_msg(strchr(err, '\n') == NULL, "newline in: %s", err); \
         ck_assert_msg(strncmp(err, "hardcached: ", 12) == 0, "prefix: %s", err); \
-        allowlist_destroy(&(s)->allow); \
+        options_release(s); \
     } while (0)
 
 static const struct option_row *row(const char *name)
@@ -198,7 +198,7 @@ START_TEST(test_every_name)
         }
         ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s: %s", r->name, err);
         ck_assert(strchr(err, '\x01') == NULL);
-        allowlist_destroy(&s.allow);
+        options_release(&s);
     }
     struct settings s;
     ck_parse_err(&s, "config: only valid on the command line", "config = /etc/x.conf\n");
@@ -237,7 +237,7 @@ START_TEST(test_duplicates)
     ck_assert_int_eq(s.nlisten, 2);
     ck_parse_ok(&s, "allow = 10.0.0.0/8\nallow = ::1/128,192.168.0.0/16\n");
     ck_assert_uint_eq(allowlist_count(s.allow), 3);
-    allowlist_destroy(&s.allow);
+    options_release(&s);
 }
 END_TEST
 
@@ -290,6 +290,14 @@ START_TEST(test_round_trip_every_row)
         { "read-timeout", "0" }, { "conn-mem-limit", "128" },
         { "read_buf_mem_limit", "128" },
         { "idle_timeout", "600" }, { "hashpower", "20" },
+        { "auth-file", "/etc/hardcached/auth" }, { "enable-ssl", "yes" },
+        { "tls-client-identity", "dns:a.example, uri:spiffe://example.org/app,cn:Ops Team" },
+        { "auth-fail-limit", "0" }, { "auth-fail-window", "3600" },
+        { "ssl_chain_cert", "/etc/hardcached/tls/a b.pem" }, { "ssl_key", "/k.pem" },
+        { "ssl_verify_mode", "2" }, { "ssl_keyformat", "2" },
+        { "ssl_ciphers", "ECDHE+AESGCM:!aNULL" }, { "ssl_ca_cert", "/ca.pem" },
+        { "ssl_session_cache", "yes" }, { "ssl_min_version", "3" },
+        { "listen", "notls:127.0.0.1:11212,10.0.0.1:11211" },
     };
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -311,9 +319,42 @@ START_TEST(test_round_trip_every_row)
         ck_assert_msg(parse(&b, text), "%s: %s", text, err);
         options_format(&b, row(values[j].name), fb, sizeof fb);
         ck_assert_str_eq(fa, fb);
-        allowlist_destroy(&a.allow);
-        allowlist_destroy(&b.allow);
+        options_release(&a);
+        options_release(&b);
     }
+}
+END_TEST
+
+/* TLS and -Y from a file, as from the command line: the -o keys are names
+ * of their own; the checks between them name the option the same way. */
+START_TEST(test_tls_in_a_file)
+{
+    struct settings s;
+    ck_parse_ok(&s, "enable-ssl = yes\nssl_chain_cert = /etc/hc/cert.pem\n"
+                "ssl_key = /etc/hc/key.pem\nssl_ca_cert = /etc/hc/ca.pem\n"
+                "ssl_verify_mode = 2\nssl_session_cache = yes\n"
+                "listen = 10.0.0.1:11211,notls:127.0.0.1:11212\n"
+                "tls-client-identity = dns:app.example, cn:client1\n"
+                "auth-file = /etc/hc/auth\n");
+    ck_assert(s.ssl_enabled && s.ssl_session_cache);
+    ck_assert_int_eq(s.ssl_verify_mode, 2);
+    ck_assert_str_eq(s.ssl_key, "/etc/hc/key.pem");
+    ck_assert(!s.listen[0].notls && s.listen[1].notls);
+    ck_assert_str_eq(s.tls_client_identity, "dns:app.example, cn:client1");
+    ck_assert_str_eq(s.auth_file, "/etc/hc/auth");
+    ck_assert_msg(options_validate(&s, err, sizeof err), "%s", err);
+    ck_parse_err(&s, "t.conf:1: ssl_verify_mode: expected an integer 0-3, got \"4\"",
+                 "ssl_verify_mode = 4\n");
+    ck_parse_err(&s, "t.conf:2: enable-ssl: expected yes or no", "\nenable-ssl = 1x\n");
+    ck_parse_err(&s, "t.conf:1: listen: expected host[:port]", "listen = notls:\n");
+    ck_parse_ok(&s, "enable-ssl = yes\n");             /* parsed; refused by validation */
+    ck_assert(!options_validate(&s, err, sizeof err));
+    ck_assert_msg(strstr(err, "-Z/--enable-ssl: needs -o ssl_chain_cert=FILE") != NULL,
+                  "%s", err);
+    ck_parse_ok(&s, "enable-ssl = yes\nssl_chain_cert = /c\ntls-client-identity = cn:a\n");
+    ck_assert(!options_validate(&s, err, sizeof err));
+    ck_assert_msg(strstr(err, "--tls-client-identity: needs -o ssl_verify_mode=2 or 3") != NULL,
+                  "%s", err);
 }
 END_TEST
 
@@ -370,7 +411,7 @@ END_TEST
 
 /* ---------------------------------------------- the file and the command line */
 
-static struct allowlist *last_allow;
+static struct allowlist *last_allow, *last_inline;
 
 static enum options_result run_argv(struct settings *s, char **argv)
 {
@@ -380,11 +421,13 @@ static enum options_result run_argv(struct settings *s, char **argv)
         argc++;
     }
     allowlist_destroy(&last_allow);
+    allowlist_destroy(&last_inline);
     settings_defaults(s);
     err[0] = '\0';
     enum options_result r = options_parse_cli(s, argc, argv, err, sizeof err, out);
     fclose(out);
     last_allow = s->allow;
+    last_inline = s->allow_inline;
     return r;
 }
 
@@ -587,7 +630,7 @@ START_TEST(test_shipped_config_matches_the_table)
             settings_defaults(&s);
             ck_assert_msg(options_apply(&s, r, value, err, sizeof err),
                           "example %s = %s: %s", name, value, err);
-            allowlist_destroy(&s.allow);
+            options_release(&s);
         }
     }
     fclose(f);
@@ -621,6 +664,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_duplicates);
     tcase_add_test(tc, test_nul_and_size);
     tcase_add_test(tc, test_round_trip_every_row);
+    tcase_add_test(tc, test_tls_in_a_file);
     tcase_add_test(tc, test_file_reading);
     tcase_add_test(tc, test_cli_overrides_file);
     tcase_add_test(tc, test_config_flag_errors);
@@ -637,5 +681,6 @@ int main(void)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     allowlist_destroy(&last_allow);
+    allowlist_destroy(&last_inline);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -20,7 +20,7 @@ static char outbuf[16384];
 
 /* The allowlist the last run() built; the next run() frees it, so tests
  * may look at s.allow until they parse again (and never free it). */
-static struct allowlist *last_allow;
+static struct allowlist *last_allow, *last_inline;
 
 /* Runs the CLI parser over fresh defaults; -h / -V output lands in outbuf. */
 static enum options_result run(struct settings *s, char **argv)
@@ -30,6 +30,7 @@ static enum options_result run(struct settings *s, char **argv)
         argc++;
     }
     allowlist_destroy(&last_allow);
+    allowlist_destroy(&last_inline);
     settings_defaults(s);
     err[0] = '\0';
     outbuf[0] = '\0';
@@ -38,6 +39,7 @@ static enum options_result run(struct settings *s, char **argv)
     enum options_result r = options_parse_cli(s, argc, argv, err, sizeof err, out);
     fclose(out);
     last_allow = s->allow;
+    last_inline = s->allow_inline;
     return r;
 }
 
@@ -123,6 +125,19 @@ START_TEST(test_defaults)
     ck_assert_int_eq(s.seccomp_mode, SECCOMP_MODE_ON);
     ck_assert_int_eq(s.max_conns_per_ip, 0);
     ck_assert_int_eq(s.read_timeout, 30);
+    ck_assert(!s.ssl_enabled);
+    ck_assert_str_eq(s.ssl_chain_cert, "");
+    ck_assert_str_eq(s.ssl_key, "");
+    ck_assert_str_eq(s.ssl_ca_cert, "");
+    ck_assert_int_eq(s.ssl_verify_mode, 0);
+    ck_assert_int_eq(s.ssl_keyformat, 1);
+    ck_assert_str_eq(s.ssl_ciphers, "");
+    ck_assert_int_eq(s.ssl_min_version, 2);          /* TLS 1.2, as memcached */
+    ck_assert(!s.ssl_session_cache);
+    ck_assert_str_eq(s.tls_client_identity, "");
+    ck_assert_str_eq(s.auth_file, "");
+    ck_assert_int_eq(s.auth_fail_limit, 10);
+    ck_assert_int_eq(s.auth_fail_window, 60);
     ck_assert(options_validate(&s, err, sizeof err));
 }
 END_TEST
@@ -436,6 +451,31 @@ START_TEST(test_listen_forms)
     ck_assert_int_eq(s.nlisten, 2);       /* exact duplicate dropped */
     ck_assert_str_eq(s.listen[1].host, "::ffff:10.1.2.3");
     ck_assert_uint_eq(s.listen[1].port, 99);
+    ck_assert(!s.listen[0].notls && !s.listen[1].notls);
+}
+END_TEST
+
+/* memcached's "notls:" before an entry: that listener stays plain text
+ * with -Z. Accepted with or without -Z (without, every listener is). */
+START_TEST(test_listen_notls)
+{
+    struct settings s;
+    ck_ok(&s, "-l", "notls:10.0.0.1:11311,[::1]:11411, notls:[::1]:11412 ,notls:host");
+    ck_assert_int_eq(s.nlisten, 4);
+    ck_assert(s.listen[0].notls && !s.listen[1].notls && s.listen[2].notls &&
+              s.listen[3].notls);
+    ck_assert_str_eq(s.listen[0].host, "10.0.0.1");
+    ck_assert_uint_eq(s.listen[0].port, 11311);
+    ck_assert_str_eq(s.listen[2].host, "::1");
+    ck_assert_uint_eq(s.listen[2].port, 11412);
+    ck_assert_str_eq(s.listen[3].host, "host");
+    ck_assert_uint_eq(s.listen[3].port, 0);
+    ck_ok(&s, "-l", "notls:127.0.0.1", "-l", "127.0.0.1,notls:127.0.0.1");
+    ck_assert_int_eq(s.nlisten, 2);       /* plain and TLS are two listeners */
+    ck_assert(s.listen[0].notls && !s.listen[1].notls);
+    ck_ok(&s, "-Z", "-o", "ssl_chain_cert=/etc/hc/cert.pem", "-l",
+          "127.0.0.1:11211,notls:127.0.0.1:11212");
+    ck_assert(s.ssl_enabled && s.listen[1].notls);
 }
 END_TEST
 
@@ -446,7 +486,8 @@ START_TEST(test_listen_refused)
         "[::1", "[::1]:", "[::1]:0", "[::1]x", "[]", "[10.0.0.1]", "[::1]:65536",
         "host:70000", "host:", ":11211", "::1:11211", "a b", "-host", ".host",
         "host_name", "*", "host:1:2x", "10.0.0.1:+1", "10.0.0.1:0x10",
-        "notls:127.0.0.1:11211",
+        "notls:", "notls:,", "notls:notls:1.2.3.4", "NOTLS:1.2.3.4", "notls:[::1",
+        "notls: 10.0.0.1", "tls:1.2.3.4", "notls:1.2.3.4:0",
     };
     struct settings s;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -481,6 +522,8 @@ START_TEST(test_listen_round_trip)
 {
     static const char *const lists[] = {
         "127.0.0.1", "10.0.0.1:11311,[::1]:11411,::1,localhost", "[fe80::1]:1,h:2",
+        "notls:127.0.0.1:11212,127.0.0.1:11211", "10.0.0.1,notls:[::1]:2,notls:h,::1",
+        "notls:::1",
     };
     struct settings s, t;
     char text[4096];
@@ -609,6 +652,86 @@ START_TEST(test_cross_checks)
 }
 END_TEST
 
+/* What -Z needs (options_check.c); the files themselves are the audit's. */
+START_TEST(test_tls_cross_checks)
+{
+    static char chain[] = "ssl_chain_cert=/etc/hc/cert.pem";
+    struct settings s;
+    ck_err(&s, "hardcached: -Z/--enable-ssl: needs -o ssl_chain_cert=FILE (the server's "
+           "certificate and its chain, PEM; and ssl_key=FILE when the key is not in that "
+           "file)", "-Z");
+    ck_err(&s, "-Z/--enable-ssl: needs -o ssl_chain_cert=FILE", "-Z", "-o",
+           "ssl_key=/etc/hc/key.pem");
+    ck_ok(&s, "-Z", "-o", chain);
+    ck_assert(s.ssl_enabled);
+    ck_ok(&s, "--enable-ssl", "-o", "ssl_chain_cert=/c,ssl_key=/k,ssl_session_cache");
+    ck_assert(s.ssl_session_cache);
+    ck_assert_str_eq(s.ssl_key, "/k");
+
+    /* client certificates asked for, and no CA to verify them: refused */
+    ck_err(&s, "hardcached: -o/--extended: ssl_verify_mode: 1 asks for client "
+           "certificates, but ssl_ca_cert is not set, so none can be verified; give -o "
+           "ssl_ca_cert=FILE (the CAs they must chain to) or set ssl_verify_mode=0",
+           "-Z", "-o", chain, "-o", "ssl_verify_mode=1");
+    ck_err(&s, "ssl_verify_mode: 3 asks", "-Z", "-o", chain, "-o", "ssl_verify_mode=3");
+    ck_ok(&s, "-Z", "-o", chain, "-o", "ssl_verify_mode=2,ssl_ca_cert=/etc/hc/ca.pem");
+    ck_assert_int_eq(s.ssl_verify_mode, 2);
+
+    /* without -Z the ssl_* keys are accepted and ignored, as memcached does */
+    ck_ok(&s, "-o", "ssl_verify_mode=3,ssl_min_version=0,ssl_key=/k");
+    ck_ok(&s, "-o", "ssl_ca_cert=/ca,ssl_ciphers=HIGH:!aNULL,ssl_keyformat=2");
+    ck_assert_str_eq(s.ssl_ciphers, "HIGH:!aNULL");
+    ck_err(&s, "-o/--extended: ssl_min_version: expected an integer 0-3, got \"4\"",
+           "-o", "ssl_min_version=4");
+    ck_err(&s, "ssl_chain_cert: expected 1-4095 printable bytes", "-o", "ssl_chain_cert=");
+
+    /* -Y: a path, not read here */
+    ck_ok(&s, "-Y", "/nonexistent/auth");
+    ck_assert_str_eq(s.auth_file, "/nonexistent/auth");
+    ck_ok(&s, "--auth-file=/etc/hc/auth", "--auth-fail-limit", "0", "--auth-fail-window=1");
+    ck_assert_int_eq(s.auth_fail_limit, 0);
+    ck_assert_int_eq(s.auth_fail_window, 1);
+    ck_err(&s, "hardcached: -Y/--auth-file: expected 1-4095 printable bytes", "-Y", "");
+    ck_err(&s, "-Y/--auth-file: missing value", "-Y");
+    ck_err(&s, "--auth-fail-window: expected an integer 1-86400, got \"0\"",
+           "--auth-fail-window", "0");
+}
+END_TEST
+
+START_TEST(test_tls_client_identity)
+{
+    static char *const mutual[] = {
+        "-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=2",
+    };
+    struct settings s;
+    ck_ok(&s, mutual[0], mutual[1], mutual[2], "--tls-client-identity",
+          "dns:app.example,uri:spiffe://example.org/app,cn:client1");
+    ck_assert_str_eq(s.tls_client_identity,
+                     "dns:app.example,uri:spiffe://example.org/app,cn:client1");
+    ck_ok(&s, "-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=3",
+          "--tls-client-identity=cn:Ops Team");
+    ck_err(&s, "hardcached: --tls-client-identity: entry 2 \"client1\": unknown kind; "
+           "expected dns:NAME, uri:URI or cn:NAME, comma separated", mutual[0], mutual[1],
+           mutual[2], "--tls-client-identity", "dns:a.example,client1");
+    ck_err(&s, "--tls-client-identity: entry 1 \"dns:*.example\": wildcards are not "
+           "accepted", mutual[0], mutual[1], mutual[2], "--tls-client-identity",
+           "dns:*.example");
+    /* the syntax first, then what it needs */
+    ck_err(&s, "--tls-client-identity: entry 1 \"x\": unknown kind",
+           "--tls-client-identity", "x");
+    ck_err(&s, "hardcached: --tls-client-identity: needs -Z (it checks the certificates "
+           "of TLS clients)", "--tls-client-identity", "cn:a");
+    ck_err(&s, "hardcached: --tls-client-identity: needs -o ssl_verify_mode=2 or 3 (every "
+           "client shows a certificate), not 0", "-Z", "-o", "ssl_chain_cert=/c",
+           "--tls-client-identity", "cn:a");
+    ck_err(&s, "needs -o ssl_verify_mode=2 or 3 (every client shows a certificate), not 1",
+           "-Z", "-o", "ssl_chain_cert=/c,ssl_ca_cert=/ca,ssl_verify_mode=1",
+           "--tls-client-identity", "cn:a");
+    ck_err(&s, "hardcached: --tls-client-identity: expected 1-4095 printable bytes",
+           "--tls-client-identity", "cn:a\tb");
+}
+END_TEST
+
 START_TEST(test_not_yet_is_refused)
 {
     struct option_row fake = *row("port");
@@ -663,8 +786,10 @@ START_TEST(test_table_consistency)
         ck_assert_msg(strchr(r->name, r->group == OPT_G_EXTENDED ? '-' : '_') == NULL,
                       "%s: spelling", r->name);
         if (r->group == OPT_G_EXTENDED) {
-            ck_assert_msg(r->short_flag == 0 && takes_value(r) &&
+            /* a -o key takes a value, or is a bare word (ssl_session_cache) */
+            ck_assert_msg(r->short_flag == 0 && (takes_value(r) || r->kind == OPT_K_FLAG) &&
                           r->kind != OPT_K_EXTENDED, "%s", r->name);
+            ck_assert_msg((r->metavar != NULL) == takes_value(r), "%s: metavar", r->name);
         } else {
             ck_assert_msg((r->metavar != NULL) == takes_value(r), "%s: metavar", r->name);
         }
@@ -688,6 +813,9 @@ START_TEST(test_table_consistency)
     ck_assert_int_eq(row("allow-file")->group, OPT_G_HARDENING);
     ck_assert_int_eq(row("max-conns-per-ip")->group, OPT_G_HARDENING);
     ck_assert_int_eq(row("read-timeout")->group, OPT_G_HARDENING);
+    ck_assert_int_eq(row("tls-client-identity")->group, OPT_G_HARDENING);
+    ck_assert_int_eq(row("enable-ssl")->short_flag, 'Z');
+    ck_assert_int_eq(row("auth-file")->short_flag, 'Y');
 }
 END_TEST
 
@@ -717,6 +845,11 @@ START_TEST(test_values_round_trip)
         { "disable-cas", "yes" }, { "daemon", "no" }, { "verbose", "2" },
         { "idle_timeout", "600" }, { "seccomp", "log" }, { "seccomp", "off" },
         { "max-conns-per-ip", "7" }, { "read-timeout", "0" },
+        { "enable-ssl", "yes" }, { "ssl_chain_cert", "/etc/hc/a b.pem" },
+        { "ssl_verify_mode", "3" }, { "ssl_min_version", "0" }, { "ssl_keyformat", "2" },
+        { "ssl_ciphers", "ECDHE+AESGCM:!aNULL" }, { "ssl_session_cache", "yes" },
+        { "tls-client-identity", "dns:a.example, cn:Ops Team" },
+        { "auth-file", "/etc/hc/auth" }, { "auth-fail-limit", "0" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct settings s, t;
@@ -759,7 +892,9 @@ START_TEST(test_help_lists_every_option)
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
         char want[96];
-        if (r->group == OPT_G_EXTENDED) {
+        if (r->group == OPT_G_EXTENDED && r->metavar == NULL) {
+            snprintf(want, sizeof want, "- %s ", r->name);      /* a bare -o word */
+        } else if (r->group == OPT_G_EXTENDED) {
             snprintf(want, sizeof want, "- %s=%s", r->name, r->metavar);
         } else {
             snprintf(want, sizeof want, "--%s%s", r->name, r->metavar ? "=" : "\n");
@@ -780,6 +915,7 @@ START_TEST(test_help_lists_every_option)
     }
     ck_assert(strstr(outbuf, "(default: 11211)") != NULL);
     ck_assert(strstr(outbuf, OPTIONS_DEFAULT_LISTEN) != NULL);
+    ck_assert_msg(strstr(outbuf, "(null)") == NULL, "help prints (null)");
 }
 END_TEST
 
@@ -824,12 +960,17 @@ START_TEST(test_stats_settings_defaults)
         { "binding_protocol", "ascii" }, { "auth_enabled_sasl", "no" },
         { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
         { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
-        { "flush_enabled", "yes" }, { "idle_timeout", "0" }, { "ssl_enabled", "no" },
-        { "read_buf_mem_limit", "67108864" },
+        { "flush_enabled", "yes" }, { "idle_timeout", "0" },
+        { "read_buf_mem_limit", "67108864" }, { "ssl_enabled", "no" },
+        { "ssl_chain_cert", "(null)" }, { "ssl_key", "(null)" },      /* 1.6.18's spelling */
+        { "ssl_verify_mode", "0" }, { "ssl_keyformat", "1" }, { "ssl_ciphers", "NULL" },
+        { "ssl_ca_cert", "NULL" }, { "ssl_session_cache", "no" }, { "ssl_kernel_tls", "no" },
+        { "ssl_min_version", "tlsv1.2" },
         /* ours, after memcached's */
         { "allowlist_entries", "0" }, { "seccomp", "on" }, { "max_conns_per_ip", "0" },
         { "per_ip_v6_prefix", "64" },
-        { "read_timeout", "30" },
+        { "read_timeout", "30" }, { "tls_client_identity", "NULL" },
+        { "auth_fail_limit", "10" }, { "auth_fail_window", "60" },
     };
     struct settings s;
     struct stat_list l = { .n = 0 };
@@ -867,6 +1008,39 @@ START_TEST(test_stats_settings_values)
     ck_assert_str_eq(stat(&l, "verbosity"), "2");
     ck_assert_str_eq(stat(&l, "inter"), "10.0.0.1:1,[::1]:2");
     ck_assert_str_eq(stat(&l, "hashpower_init"), "20");
+    ck_assert_str_eq(stat(&l, "ssl_enabled"), "no");
+    ck_assert_str_eq(stat(&l, "auth_enabled_ascii"), "no");
+
+    l.n = 0;
+    ck_ok(&s, "-Z", "-Y", "/etc/hc/auth", "-l", "notls:127.0.0.1:1,127.0.0.1:2", "-o",
+          "ssl_chain_cert=/etc/hc/cert.pem,ssl_key=/etc/hc/key.pem,ssl_ca_cert=/etc/hc/ca.pem",
+          "-o", "ssl_verify_mode=2,ssl_keyformat=2,ssl_ciphers=HIGH,ssl_session_cache",
+          "-o", "ssl_min_version=3", "--tls-client-identity", "cn:app");
+    options_each_setting(&s, collect, &l);
+    ck_assert_str_eq(stat(&l, "inter"), "notls:127.0.0.1:1,127.0.0.1:2");
+    ck_assert_str_eq(stat(&l, "auth_enabled_ascii"), "yes");
+    ck_assert_str_eq(stat(&l, "ssl_enabled"), "yes");
+    ck_assert_str_eq(stat(&l, "ssl_chain_cert"), "/etc/hc/cert.pem");
+    ck_assert_str_eq(stat(&l, "ssl_key"), "/etc/hc/key.pem");
+    ck_assert_str_eq(stat(&l, "ssl_ca_cert"), "/etc/hc/ca.pem");
+    ck_assert_str_eq(stat(&l, "ssl_verify_mode"), "3");   /* memcached prints OpenSSL's flags */
+    ck_assert_str_eq(stat(&l, "ssl_keyformat"), "2");
+    ck_assert_str_eq(stat(&l, "ssl_ciphers"), "HIGH");
+    ck_assert_str_eq(stat(&l, "ssl_session_cache"), "yes");
+    ck_assert_str_eq(stat(&l, "ssl_kernel_tls"), "no");
+    ck_assert_str_eq(stat(&l, "ssl_min_version"), "tlsv1.3");
+    ck_assert_str_eq(stat(&l, "tls_client_identity"), "cn:app");
+    for (int v = 0; v <= 3; v++) {                 /* memcached's ssl_proto_text */
+        static const char *const verify_flags[] = { "0", "1", "3", "7" };
+        char want[16];
+        snprintf(want, sizeof want, "tlsv1.%d", v);
+        s.ssl_min_version = v;
+        s.ssl_verify_mode = v;
+        l.n = 0;
+        options_each_setting(&s, collect, &l);
+        ck_assert_str_eq(stat(&l, "ssl_min_version"), want);
+        ck_assert_str_eq(stat(&l, "ssl_verify_mode"), verify_flags[v]);
+    }
 }
 END_TEST
 
@@ -1001,7 +1175,7 @@ START_TEST(test_allow_file)
     ck_assert(apply(&s, "allow-file", good));
     ck_assert_int_eq(s.nallow_files, 1);
     ck_assert_str_eq(s.allow_files[0], good);
-    allowlist_destroy(&s.allow);
+    options_release(&s);
 
     snprintf(want, sizeof want, "hardcached: --allow-file: %s: no network in the file; "
              "an empty allowlist would refuse every client", empty);
@@ -1174,6 +1348,7 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_strings);
     tcase_add_test(tc, test_udp_refused);
     tcase_add_test(tc, test_listen_forms);
+    tcase_add_test(tc, test_listen_notls);
     tcase_add_test(tc, test_listen_refused);
     tcase_add_test(tc, test_listen_too_many);
     tcase_add_test(tc, test_listen_round_trip);
@@ -1182,6 +1357,8 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_error_names_every_option);
     tcase_add_test(tc, test_repeated_parses);
     tcase_add_test(tc, test_cross_checks);
+    tcase_add_test(tc, test_tls_cross_checks);
+    tcase_add_test(tc, test_tls_client_identity);
     tcase_add_test(tc, test_not_yet_is_refused);
     tcase_add_test(tc, test_table_consistency);
     tcase_add_test(tc, test_defaults_round_trip);

@@ -11,6 +11,7 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "proto/proto.h"
+#include "sec/auth.h"
 
 static struct settings settings;
 static struct store *store;
@@ -40,11 +41,14 @@ static void setup(void)
     srv.settings = &settings;
     srv.stats_src = &fake_src;
     srv.shutdown = NULL;
+    srv.auth_required = false;
+    srv.refresh_certs = NULL;
 }
 
 static void teardown(void)
 {
     store_destroy(&store);
+    auth_install(NULL);
 }
 
 /* Feeds input in chunks of at most `step` bytes (0: all at once) the way the
@@ -390,6 +394,213 @@ START_TEST(spans_walk_tokens_and_keys)
 }
 END_TEST
 
+/* ---- -Y: the login gate (answers measured on memcached 1.6.18) ---- */
+
+#define UNAUTH "CLIENT_ERROR unauthenticated\r\n"
+#define FAILURE "CLIENT_ERROR authentication failure\r\n"
+#define FORMAT "CLIENT_ERROR bad authentication token format\r\n"
+#define TERM "CLIENT_ERROR bad command line termination\r\n"
+
+static void auth_on(void)
+{
+    static const char file[] = "alice:secret\nbob:hunter2\n";
+    char err[200];
+    struct auth_db *db = auth_db_parse(file, sizeof(file) - 1, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    auth_install(db);
+    srv.auth_required = true;
+}
+
+/* Fed one byte per read: each command is a batch of its own, so every
+ * answer shows (memcached keeps only a batch's last one before login). */
+static void expect_each(const char *input, size_t len, const char *want, bool want_closed)
+{
+    bool closed;
+    char *got = feed(input, len, 1, &closed);
+    ck_assert_msg(strcmp(got, want) == 0 && closed == want_closed,
+                  "input %s\nwant %s (closed %d)\ngot  %s (closed %d)", input, want,
+                  want_closed, got, closed);
+    free(got);
+}
+
+#define EACH(in, want) expect_each((in), sizeof(in) - 1, (want), false)
+
+START_TEST(auth_gate_refuses_everything_but_a_login)
+{
+    auth_on();
+    EACH("version\r\nstats\r\nquit\r\n\r\nget a\r\nrefresh_certs\r\nGET / HTTP/1.1\r\n"
+         "add a 0 0 12\r\nSET a 0 0 12\r\nset a 0 0\r\nset a 0 0 x\r\nset a 0 0 -1\r\n",
+         UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH UNAUTH);
+    EACH("set a 0 0 12\r\nalice secret\r\nget a\r\n", "STORED\r\nEND\r\n");
+    EACH("set a 0 0 12 noreply\r\nalice secret\r\n", "STORED\r\n");
+    EACH("set k 1 2 11\r\nbob hunter2\r\n", "STORED\r\n");
+    EACH("set a 0 0 +12\r\nalice secret\r\nset a 0 0 \t12\r\r\nalice secret\r\n", "STORED\r\nSTORED\r\n");
+    EACH("set a 0 0 12 a b c d e f g h i j k l m n o p q r s t u v w\nalice secret\r\n", "STORED\r\n");
+    /* the bytes before a "\n" wait for a second byte, as memcached's do */
+    EACH("\n", "");
+    EACH("\nx", UNAUTH);
+}
+END_TEST
+
+START_TEST(auth_gate_checks_the_words_of_a_login)
+{
+    auth_on();
+    EACH("set a 0 0 12\r\nalice secreX\r\nset a 0 0 11\r\nalice secre\r\n"
+         "set a 0 0 13\r\nalice secret1\r\nset a 0 0 10\r\neve secret\r\n"
+         "set a 0 0 10\r\nbob secret\r\nset a 0 0 13\r\nalice hunter2\r\n"
+         "set a 0 0 13\r\nalice secr\ret\r\nset a 0 0 12\r\nalice secret\r\n",
+         FAILURE FAILURE FAILURE FAILURE FAILURE FAILURE FAILURE "STORED\r\n");
+    EACH("set a 0 0 5\r\nalice\r\nset a 0 0 6\r\nalice \r\nset a 0 0 0\r\n\r\n"
+         "set a 0 0 12\r\nalice\tsecret\r\n",
+         FORMAT FORMAT FORMAT FORMAT);
+    /* words past the second are ignored; runs of spaces make no word */
+    EACH("set a 0 0 16\r\nalice secret xyz\r\n", "STORED\r\n");
+    EACH("set a 0 0 15\r\n  alice  secret\r\n", "STORED\r\n");
+    EACH("set a 0 0 13\r\nalice secret \r\n", "STORED\r\n");
+    /* a NUL ends the block, as memcached reads it as a C string */
+    EACH("set a 0 0 13\r\nalice secret\0\r\n", "STORED\r\n");
+    EACH("set a 0 0 12\r\nalice\0secret\r\n", FORMAT);
+    EACH("set a 0 0 12\r\n\0lice secret\r\n", FORMAT);
+    /* the block must end "\r\n"; the rest is read as lines again */
+    EACH("set a 0 0 12\r\nalice secretXXversion\r\n", TERM UNAUTH);
+    EACH("set a 0 0 12\r\nalice secret\nx\r\n", TERM UNAUTH);
+}
+END_TEST
+
+/* Of one batch of input, memcached sends only the last answer before login
+ * (one response object, reset by each answer). */
+START_TEST(auth_gate_answers_a_batch_once)
+{
+    auth_on();
+    expect("version\r\nversion\r\n", UNAUTH);
+    expect("version\r\nget a\r\nstats\r\n", UNAUTH);
+    expect("version\r\nset a 0 0 12\r\nalice secret\r\n", "STORED\r\n");
+    expect("set a 0 0 1\r\nx\r\nset a 0 0 12\r\nalice secret\r\n", "STORED\r\n");
+    expect("set a 0 0 12\r\nalice secreX\r\nset a 0 0 12\r\nalice secreY\r\n", FAILURE);
+    expect("set a 0 0 12\r\nalice secretXX\r\n", UNAUTH);
+    expect("set a 0 0 12\r\nalice secret\r\nset k 0 0 1\r\nv\r\nget k\r\n",
+           "STORED\r\nSTORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+}
+END_TEST
+
+/* After a login the connection is an ordinary one: another login set is
+ * a set, quit closes, an empty line is an ERROR. */
+START_TEST(auth_gate_opens_after_login)
+{
+    auth_on();
+    EACH("set a 0 0 12\r\nalice secret\r\nset a 0 0 12\r\nalice secret\r\nget a\r\n\r\n",
+         "STORED\r\nSTORED\r\nVALUE a 0 12\r\nalice secret\r\nEND\r\nERROR\r\n");
+    static const char quit[] = "set a 0 0 12\r\nalice secret\r\nquit\r\nversion\r\n";
+    expect_each(quit, sizeof(quit) - 1, "STORED\r\n", true);
+}
+END_TEST
+
+/* SECURITY: before login no line passes PROTO_LINE_MAX (get lines
+ * included) and no login block PROTO_AUTH_DATA_MAX: closed, nothing said. */
+START_TEST(auth_gate_bounds_what_a_stranger_sends)
+{
+    auth_on();
+    static char big[PROTO_LINE_MAX + 2000];
+    memset(big, 'x', sizeof(big));
+    memcpy(big + PROTO_LINE_MAX - 1, "\r\n", 2);        /* 2047 bytes + "\r\n" */
+    expect_each(big, PROTO_LINE_MAX + 1, UNAUTH, false);
+    memset(big, 'x', sizeof(big));
+    expect_each(big, PROTO_LINE_MAX + 1, "", true);      /* 2049 bytes, no "\n" */
+    memcpy(big, "get ", 4);
+    memcpy(big + PROTO_LINE_MAX + 1, "\n", 1);
+    bool closed;
+    char *got = feed(big, PROTO_LINE_MAX + 2, 0, &closed);  /* one read, "\n" at 2049 */
+    ck_assert(closed);
+    ck_assert_str_eq(got, "");
+    free(got);
+    static const char too_long[] = "set a 0 0 1025\r\n";
+    expect_each(too_long, sizeof(too_long) - 1, "", true);
+    static const char wraps[] = "set a 0 0 4294967308\r\nalice secret\r\n";
+    expect_each(wraps, sizeof(wraps) - 1, "", true);
+    char ok[PROTO_AUTH_DATA_MAX + 64];
+    int n = snprintf(ok, sizeof(ok), "set a 0 0 %d\r\nalice secret ", PROTO_AUTH_DATA_MAX);
+    memset(ok + n, 'j', PROTO_AUTH_DATA_MAX - 13);
+    memcpy(ok + n + PROTO_AUTH_DATA_MAX - 13, "\r\n", 2);
+    expect_each(ok, (size_t)n + PROTO_AUTH_DATA_MAX - 13 + 2, "STORED\r\n", false);
+}
+END_TEST
+
+/* memcached's counters: auth_cmds every login checked, auth_errors the
+ * refused ones; malformed logins count in neither. pc->auth_failures (the
+ * throttle's feed) grows with auth_errors. */
+START_TEST(auth_gate_counts_as_memcached)
+{
+    auth_on();
+    uint64_t cmds = tstats.auth_cmds, errors = tstats.auth_errors;
+    static const char in[] = "set a 0 0 5\r\nx yyy\r\nset a 0 0 1\r\nx\r\nset a 0 0 1\r\nxyz"
+                             "version\r\nset a 0 0 5\r\nx yyy\r\nset a 0 0 12\r\nalice secret\r\n";
+    struct proto_conn pc;
+    struct buf out;
+    proto_conn_init(&pc, &tstats);
+    buf_init(&out, 1 << 20);
+    for (size_t i = 0; i < sizeof(in) - 1;) {
+        enum proto_stop why;
+        int budget = 1;
+        i += proto_process(&srv, &pc, in + i, sizeof(in) - 1 - i, &out, &budget, &why);
+        ck_assert_int_ne(why, PROTO_STOP_CLOSE);
+    }
+    ck_assert(pc.authenticated);
+    ck_assert_uint_eq(pc.auth_failures, 2);
+    ck_assert_uint_eq(tstats.auth_cmds - cmds, 3);
+    ck_assert_uint_eq(tstats.auth_errors - errors, 2);
+    proto_conn_release(&srv, &pc);
+    buf_deinit(&out);
+}
+END_TEST
+
+/* A login at the front of a script: the answers do not depend on how the
+ * input is split (only one answer comes before the login). */
+START_TEST(auth_login_split_at_every_boundary)
+{
+    static const char script[] = "set x 0 0 11\r\nbob hunter2\r\nset k 0 0 2\r\nhi\r\nget k\r\n";
+    static const char want[] = "STORED\r\nSTORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n";
+    auth_on();
+    for (size_t step = 0; step < sizeof(script); step++) {
+        bool closed;
+        char *got = feed(script, sizeof(script) - 1, step, &closed);
+        ck_assert_msg(strcmp(got, want) == 0, "step %zu: %s", step, got);
+        free(got);
+    }
+}
+END_TEST
+
+static bool certs_ok(char *msg, size_t msglen)
+{
+    (void)msg;
+    (void)msglen;
+    return true;
+}
+
+static bool certs_fail(char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "Error loading the key: /k.pem : no such file");
+    return false;
+}
+
+/* Measured on 1.6.18: "OK" obeys noreply, an error never does. */
+START_TEST(refresh_certs_answers)
+{
+    expect("refresh_certs\r\nrefresh_certs noreply\r\nrefresh_certs a b c\r\n",
+           "Error TLS not enabled\r\nError TLS not enabled\r\nError TLS not enabled\r\n");
+    srv.refresh_certs = certs_ok;
+    expect("refresh_certs\r\nrefresh_certs noreply\r\nversion\r\n",
+           "OK\r\nVERSION " PROTO_VERSION "\r\n");
+    srv.refresh_certs = certs_fail;
+    expect("refresh_certs\r\nrefresh_certs noreply\r\n",
+           "Error loading the key: /k.pem : no such file\r\n"
+           "Error loading the key: /k.pem : no such file\r\n");
+    expect("refresh_cert\r\n", "ERROR\r\n");
+    auth_on();
+    srv.refresh_certs = certs_ok;
+    EACH("refresh_certs\r\n", UNAUTH);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proto");
@@ -408,6 +619,14 @@ int main(void)
     tcase_add_test(tc, stats_reports_memcached_fields);
     tcase_add_test(tc, commands_we_refuse_or_lack);
     tcase_add_test(tc, spans_walk_tokens_and_keys);
+    tcase_add_test(tc, auth_gate_refuses_everything_but_a_login);
+    tcase_add_test(tc, auth_gate_checks_the_words_of_a_login);
+    tcase_add_test(tc, auth_gate_answers_a_batch_once);
+    tcase_add_test(tc, auth_gate_opens_after_login);
+    tcase_add_test(tc, auth_gate_bounds_what_a_stranger_sends);
+    tcase_add_test(tc, auth_gate_counts_as_memcached);
+    tcase_add_test(tc, auth_login_split_at_every_boundary);
+    tcase_add_test(tc, refresh_certs_answers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -30,6 +30,10 @@
 #include "../fuzz/fuzz_config.c"
 #undef LLVMFuzzerTestOneInput
 
+#define LLVMFuzzerTestOneInput fuzz_auth_entry
+#include "../fuzz/fuzz_auth.c"
+#undef LLVMFuzzerTestOneInput
+
 typedef int fuzz_entry_fn(const uint8_t *data, size_t size);
 
 static const struct regress_target {
@@ -40,6 +44,7 @@ static const struct regress_target {
     { "cli", fuzz_cli_entry },
     { "allowlist", fuzz_allowlist_entry },
     { "config", fuzz_config_entry },
+    { "auth", fuzz_auth_entry },
 };
 
 /* tests/fuzz/regress, found from this file's path (make runs from the
