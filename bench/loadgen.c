@@ -5,6 +5,8 @@
  * sends the next batch. Replies are parsed in full (VALUE blocks, END, STORED, VERSION, error
  * lines) through a bounded streaming parser, so a server that answers wrongly is counted as an
  * error rather than timed. It trusts its own command line only, and talks to loopback only.
+ * With --tls every connection speaks TLS (OpenSSL): the handshake is done once per connection,
+ * blocking, before anything is timed; the requests then go through SSL_write/SSL_read.
  * Output: one `RESULT key=value ...` line on stdout; diagnostics on stderr. */
 
 #include <arpa/inet.h>
@@ -15,6 +17,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -160,23 +165,28 @@ struct config {
     long port, conns, threads, depth, value_size, mget_keys, cpu_pid;
     double duration, get_ratio;
     unsigned long long count, keyspace, seed;
-    bool warmup, stats;
+    bool warmup, stats, tls;
     enum workload wl;
     const char *label;
+    const char *tls_ca;
 };
 
 static struct config cfg = {
     .host = "127.0.0.1", .port = 11211, .conns = 50, .threads = 1, .depth = 1,
     .value_size = 100, .mget_keys = 100, .cpu_pid = 0, .duration = 0.0, .get_ratio = 0.9,
     .count = 0, .keyspace = 100000, .seed = 1, .warmup = false, .stats = false,
-    .wl = WL_MIXED, .label = "-",
+    .wl = WL_MIXED, .label = "-", .tls = false, .tls_ca = NULL,
 };
 
 enum opt_kind { OPT_LONG, OPT_ULL, OPT_DBL, OPT_STR, OPT_FLAG, OPT_WORKLOAD };
 
+/* Options without a one-letter form have a flag above the character range. */
+#define OPT_TLS     0x100
+#define OPT_TLS_CA  0x101
+
 struct opt_row {
     const char *name;
-    char flag;
+    int flag;
     enum opt_kind kind;
     void *dst;
     double min, max;
@@ -205,6 +215,11 @@ static const struct opt_row opt_table[] = {
       "server pid: report its utime+stime per op over the run" },
     { "stats", 'Z', OPT_FLAG, &cfg.stats, 0, 0, "after the run, add curr_items etc. from `stats`" },
     { "label", 'L', OPT_STR, &cfg.label, 0, 0, "free text echoed in the RESULT line" },
+    { "tls", OPT_TLS, OPT_FLAG, &cfg.tls, 0, 0,
+      "speak TLS; one handshake per connection, before the measured window" },
+    { "tls-ca", OPT_TLS_CA, OPT_STR, &cfg.tls_ca, 0, 0,
+      "implies --tls: verify the server certificate against this CA file (PEM) and --host's\n"
+      "                    address (without it the certificate is not checked)" },
     { "help", 'h', OPT_FLAG, NULL, 0, 0, "this text" },
 };
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -213,7 +228,12 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: loadgen [options]   (memcached ASCII load generator)\n");
     for (size_t i = 0; i < N_OPTS; i++) {
-        fprintf(out, "  -%c, --%-11s %s\n", opt_table[i].flag, opt_table[i].name, opt_table[i].help);
+        if (opt_table[i].flag < 0x100) {
+            fprintf(out, "  -%c, --%-11s %s\n", opt_table[i].flag, opt_table[i].name,
+                    opt_table[i].help);
+        } else {
+            fprintf(out, "      --%-11s %s\n", opt_table[i].name, opt_table[i].help);
+        }
     }
 }
 
@@ -270,7 +290,10 @@ static void parse_args(int argc, char **argv)
         bool arg = opt_table[i].kind != OPT_FLAG;
         longopts[i] = (struct option){ opt_table[i].name, arg ? required_argument : no_argument,
                                        NULL, opt_table[i].flag };
-        shortopts[sl++] = opt_table[i].flag;
+        if (opt_table[i].flag >= 0x100) {
+            continue;   /* long form only */
+        }
+        shortopts[sl++] = (char)opt_table[i].flag;
         if (arg) {
             shortopts[sl++] = ':';
         }
@@ -322,6 +345,9 @@ static void resolve_config(void)
     if (cfg.threads > cfg.conns) {
         cfg.threads = cfg.conns;
     }
+    if (cfg.tls_ca != NULL) {
+        cfg.tls = true;
+    }
 }
 
 /* ---- the server address: loopback only ---- */
@@ -357,35 +383,180 @@ static void resolve_addr(void)
     freeaddrinfo(res);
 }
 
-/* A blocking connection with send/receive timeouts, for ping, stats and set-up. */
-static int connect_blocking(double timeout_s)
+/* ---- links: a socket and, with --tls, the TLS session on it ----
+ * link_send and link_recv behave like send and recv: bytes moved (> 0), 0 when the peer closed,
+ * or -1 with errno (EAGAIN: would block; with TLS, the flags say whether the operation waits for
+ * the other direction; EINTR; anything else is fatal). */
+
+struct link {
+    int fd;
+    SSL *ssl;           /* NULL without --tls */
+    bool broken;        /* a fatal TLS error: no close_notify on close */
+    bool rd_wants_wr;   /* the last SSL_read needs the socket writable first */
+    bool wr_wants_rd;   /* the last SSL_write needs the socket readable first */
+};
+
+static SSL_CTX *tls_ctx;
+static char tls_version[32] = "-", tls_cipher[64] = "-";   /* of the first handshake */
+
+static void tls_init(void)
 {
-    int fd = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -1;
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (tls_ctx == NULL || SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION) != 1) {
+        fprintf(stderr, "loadgen: cannot set up TLS\n");
+        ERR_print_errors_fp(stderr);
+        exit(1);
+    }
+    /* SSL_write returns after each record, so a large batch goes out as the socket takes it */
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+    if (cfg.tls_ca != NULL) {
+        if (SSL_CTX_load_verify_locations(tls_ctx, cfg.tls_ca, NULL) != 1) {
+            fprintf(stderr, "loadgen: cannot load the CA file '%s'\n", cfg.tls_ca);
+            ERR_print_errors_fp(stderr);
+            exit(64);
+        }
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    }
+}
+
+static void link_close(struct link *k)
+{
+    if (k->ssl != NULL) {
+        if (!k->broken) {
+            SSL_shutdown(k->ssl);   /* sends close_notify; does not wait for the server's */
+        }
+        SSL_free(k->ssl);
+        ERR_clear_error();
+        k->ssl = NULL;
+    }
+    if (k->fd >= 0) {
+        close(k->fd);
+        k->fd = -1;
+    }
+}
+
+/* A blocking connection with send/receive timeouts (they bound the TLS handshake too), for ping,
+ * stats and set-up; the load connections are made non-blocking afterwards. */
+static bool link_open(struct link *k, double timeout_s)
+{
+    *k = (struct link){ .fd = -1 };
+    k->fd = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (k->fd < 0) {
+        return false;
     }
     struct timeval tv = { .tv_sec = (time_t)timeout_s,
                           .tv_usec = (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6) };
     int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *)&srv_addr, srv_addrlen) != 0) {
-        close(fd);
+    setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(k->fd, (const struct sockaddr *)&srv_addr, srv_addrlen) != 0) {
+        link_close(k);
+        return false;
+    }
+    if (!cfg.tls) {
+        return true;
+    }
+    int saved;
+    k->ssl = SSL_new(tls_ctx);
+    if (k->ssl == NULL || SSL_set_fd(k->ssl, k->fd) != 1 ||
+        (cfg.tls_ca != NULL && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(k->ssl), cfg.host) != 1)) {
+        fprintf(stderr, "loadgen: cannot set up a TLS session\n");
+        goto fail;
+    }
+    ERR_clear_error();
+    if (SSL_connect(k->ssl) != 1) {
+        long v = SSL_get_verify_result(k->ssl);
+        fprintf(stderr, "loadgen: TLS handshake with %s:%ld failed%s%s\n", cfg.host, cfg.port,
+                v != X509_V_OK ? ": " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+        goto fail;
+    }
+    if (tls_version[0] == '-') {   /* set-up runs on the main thread only */
+        snprintf(tls_version, sizeof(tls_version), "%s", SSL_get_version(k->ssl));
+        snprintf(tls_cipher, sizeof(tls_cipher), "%s", SSL_get_cipher_name(k->ssl));
+    }
+    return true;
+fail:
+    saved = errno;
+    ERR_print_errors_fp(stderr);
+    k->broken = true;
+    link_close(k);
+    errno = saved ? saved : EPROTO;
+    return false;
+}
+
+/* After SSL_read/SSL_write returned r <= 0: -1 with EAGAIN, 0 or -1 with EPROTO (fatal). */
+static ssize_t tls_result(struct link *k, int r, bool *crossed, int cross)
+{
+    int e = SSL_get_error(k->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *crossed = e == cross;
+        errno = EAGAIN;
         return -1;
     }
-    return fd;
+    k->broken = true;
+    if (e == SSL_ERROR_ZERO_RETURN) {   /* the server closed the session cleanly */
+        return 0;
+    }
+    if (e == SSL_ERROR_SSL) {
+        ERR_print_errors_fp(stderr);
+    }
+    ERR_clear_error();
+    errno = EPROTO;
+    return -1;
+}
+
+static ssize_t link_send(struct link *k, const char *buf, size_t n)
+{
+    if (k->ssl == NULL) {
+        return send(k->fd, buf, n, MSG_NOSIGNAL);
+    }
+    ERR_clear_error();
+    int r = SSL_write(k->ssl, buf, n > (size_t)INT32_MAX ? INT32_MAX : (int)n);
+    k->wr_wants_rd = false;
+    return r > 0 ? (ssize_t)r : tls_result(k, r, &k->wr_wants_rd, SSL_ERROR_WANT_READ);
+}
+
+static ssize_t link_recv(struct link *k, char *buf, size_t n)
+{
+    if (k->ssl == NULL) {
+        return recv(k->fd, buf, n, 0);
+    }
+    ERR_clear_error();
+    int r = SSL_read(k->ssl, buf, n > (size_t)INT32_MAX ? INT32_MAX : (int)n);
+    k->rd_wants_wr = false;
+    return r > 0 ? (ssize_t)r : tls_result(k, r, &k->rd_wants_wr, SSL_ERROR_WANT_WRITE);
+}
+
+/* Decrypted bytes held inside the TLS session, which epoll cannot see. */
+static bool link_pending(const struct link *k)
+{
+    return k->ssl != NULL && SSL_pending(k->ssl) > 0;
+}
+
+/* With --tls, the RESULT line says what the first handshake agreed on. */
+static void tls_print(void)
+{
+    if (cfg.tls) {
+        printf(" tls_version=%s tls_cipher=%s", tls_version, tls_cipher);
+    }
 }
 
 /* Sends `req`, reads until the reply ends with `end` (or buf is full / timeout / closed). */
-static ssize_t transact(int fd, const char *req, const char *end, char *buf, size_t cap)
+static ssize_t transact(struct link *k, const char *req, const char *end, char *buf, size_t cap)
 {
     size_t rlen = strlen(req), elen = strlen(end), got = 0;
-    if (send(fd, req, rlen, MSG_NOSIGNAL) != (ssize_t)rlen) {
-        return -1;
+    for (size_t off = 0, i = 0; off < rlen; i++) {
+        ssize_t n = i < 100 ? link_send(k, req + off, rlen - off) : -1;
+        if (n <= 0) {
+            return -1;
+        }
+        off += (size_t)n;
     }
     for (int i = 0; i < 10000 && got + 1 < cap; i++) {
-        ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+        ssize_t n = link_recv(k, buf + got, cap - 1 - got);
         if (n <= 0) {
             return -1;
         }
@@ -427,8 +598,9 @@ static struct srv_stats stats_fetch(void)
 {
     struct srv_stats st = { .ok = false };
     static char buf[64 * 1024];
-    int fd = connect_blocking(3.0);
-    if (fd >= 0 && transact(fd, "stats\r\n", "END\r\n", buf, sizeof(buf)) > 0) {
+    struct link k;
+    bool up = link_open(&k, 3.0);
+    if (up && transact(&k, "stats\r\n", "END\r\n", buf, sizeof(buf)) > 0) {
         st.ok = true;
         stat_copy(buf, "curr_items", st.curr_items, sizeof(st.curr_items));
         stat_copy(buf, "total_items", st.total_items, sizeof(st.total_items));
@@ -436,8 +608,8 @@ static struct srv_stats stats_fetch(void)
         stat_copy(buf, "bytes", st.bytes, sizeof(st.bytes));
         stat_copy(buf, "limit_maxbytes", st.limit_maxbytes, sizeof(st.limit_maxbytes));
     }
-    if (fd >= 0) {
-        close(fd);
+    if (up) {
+        link_close(&k);
     }
     return st;
 }
@@ -572,7 +744,7 @@ struct pending {
 };
 
 struct conn {
-    int fd;
+    struct link io;
     bool open, busy, want_out;
     char *wbuf;
     size_t wlen, woff;
@@ -610,8 +782,8 @@ static void conn_fail(struct worker *w, struct conn *c)
     if (!c->open) {
         return;
     }
-    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->io.fd, NULL);
+    link_close(&c->io);
     c->open = false;
     if (c->busy) {
         c->busy = false;
@@ -625,14 +797,14 @@ static void conn_want_out(struct worker *w, struct conn *c, bool on)
         return;
     }
     struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
-    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->io.fd, &ev);
     c->want_out = on;
 }
 
 static void conn_flush(struct worker *w, struct conn *c)
 {
     for (int i = 0; i < 64 && c->woff < c->wlen; i++) {
-        ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+        ssize_t n = link_send(&c->io, c->wbuf + c->woff, c->wlen - c->woff);
         if (n > 0) {
             c->woff += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
@@ -645,7 +817,8 @@ static void conn_flush(struct worker *w, struct conn *c)
             return;
         }
     }
-    conn_want_out(w, c, c->woff < c->wlen);
+    /* a TLS write that waits for the socket to be readable is retried by conn_readable */
+    conn_want_out(w, c, c->woff < c->wlen && !c->io.wr_wants_rd);
 }
 
 static void ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
@@ -890,10 +1063,20 @@ static bool conn_parse(struct worker *w, struct conn *c, uint64_t now)
 
 static void conn_readable(struct worker *w, struct conn *c)
 {
-    for (int i = 0; i < READS_PER_EVENT && c->open; i++) {
+    if (c->io.wr_wants_rd && c->woff < c->wlen) {
+        conn_flush(w, c);
+    }
+    /* TLS: bytes already decrypted into the session are invisible to epoll, so they are read
+     * before returning. A read takes a whole record (16 KiB at most; rbuf always has more room
+     * than that after parsing), so one pass more is the most this can add. */
+    for (int i = 0; c->open && (i < READS_PER_EVENT ||
+                                (i < 2 * READS_PER_EVENT && link_pending(&c->io))); i++) {
         size_t room = RBUF_SIZE - c->rlen;
-        ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
+        ssize_t n = link_recv(&c->io, c->rbuf + c->rlen, room);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (c->io.rd_wants_wr) {
+                conn_want_out(w, c, true);   /* the event loop calls back when writable */
+            }
             return;
         }
         if (n < 0 && errno == EINTR) {
@@ -914,7 +1097,7 @@ static void conn_readable(struct worker *w, struct conn *c)
         if (c->npend == 0) {
             conn_issue(w, c, now);
         }
-        if ((size_t)n < room) {
+        if ((size_t)n < room && !link_pending(&c->io)) {
             return;   /* drained; level-triggered epoll reports anything that arrives later */
         }
     }
@@ -946,6 +1129,9 @@ static void worker_phase(struct worker *w)
             struct conn *c = evs[i].data.ptr;
             if (c->open && (evs[i].events & EPOLLOUT)) {
                 conn_flush(w, c);
+                if (c->open && c->io.rd_wants_wr) {
+                    conn_readable(w, c);
+                }
             }
             if (c->open && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
                 conn_readable(w, c);
@@ -970,22 +1156,20 @@ static struct conn *conn_create(int epfd)
     c->wbuf = malloc(wbuf_cap);
     c->ring = calloc((size_t)cfg.depth + 1, sizeof(*c->ring));
     c->asked = calloc((size_t)cfg.depth * (size_t)cfg.mget_keys, sizeof(*c->asked));
-    c->fd = connect_blocking(5.0);
-    if (c->wbuf == NULL || c->ring == NULL || c->asked == NULL || c->fd < 0) {
+    c->io.fd = -1;
+    if (c->wbuf == NULL || c->ring == NULL || c->asked == NULL || !link_open(&c->io, 5.0)) {
         goto fail;
     }
-    int fl = fcntl(c->fd, F_GETFL);
-    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+    int fl = fcntl(c->io.fd, F_GETFL);
+    fcntl(c->io.fd, F_SETFL, fl | O_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->io.fd, &ev) != 0) {
         goto fail;
     }
     c->open = true;
     return c;
 fail:
-    if (c->fd >= 0) {
-        close(c->fd);
-    }
+    link_close(&c->io);
     free(c->wbuf);
     free(c->ring);
     free(c->asked);
@@ -1003,7 +1187,7 @@ static void workers_destroy(struct worker **wsp)
         for (int j = 0; j < ws[i].nconns; j++) {
             struct conn *c = ws[i].conns[j];
             if (c->open) {
-                close(c->fd);
+                link_close(&c->io);
             }
             free(c->wbuf);
             free(c->ring);
@@ -1101,13 +1285,15 @@ static int run_ping(void)
     static char buf[512];
     uint64_t deadline = now_ns() + (uint64_t)(cfg.duration * 1e9);
     for (int i = 0; i < 100000 && now_ns() < deadline; i++) {
-        int fd = connect_blocking(1.0);
-        if (fd >= 0) {
-            ssize_t n = transact(fd, "version\r\n", "\r\n", buf, sizeof(buf));
-            close(fd);
+        struct link k;
+        if (link_open(&k, 1.0)) {
+            ssize_t n = transact(&k, "version\r\n", "\r\n", buf, sizeof(buf));
+            link_close(&k);
             if (n > 0 && strncmp(buf, "VERSION ", 8) == 0) {
                 buf[strcspn(buf, "\r\n")] = '\0';
-                printf("RESULT workload=ping label=%s version=%s\n", cfg.label, buf + 8);
+                printf("RESULT workload=ping label=%s version=%s", cfg.label, buf + 8);
+                tls_print();
+                printf("\n");
                 return 0;
             }
         }
@@ -1179,6 +1365,7 @@ static void print_result(const struct totals *to, double secs, double srv_cpu, d
         printf(" server_cpu_us=-1 server_cpu_us_per_op=-1");
     }
     printf(" client_cpu_us_per_op=%.3f", cli_cpu * per_op);
+    tls_print();
 }
 
 static int run_load(void)
@@ -1226,6 +1413,9 @@ int main(int argc, char **argv)
     parse_args(argc, argv);
     resolve_config();
     resolve_addr();
+    if (cfg.tls) {
+        tls_init();
+    }
     switch (cfg.wl) {
     case WL_PING:
         return run_ping();

@@ -26,7 +26,7 @@ CONNS=${BENCH_CONNS:-50}
 KEYS=${BENCH_KEYS:-100000}
 KEYS_4K=${BENCH_KEYS_4K:-10000}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
-ROWS=${BENCH_ROWS:-mixed pipelined multiget set4k memory flood}
+ROWS=${BENCH_ROWS:-mixed pipelined multiget set4k tls memory flood}
 PORT_MC=${BENCH_PORT:-21811}
 PORT_HC=$((PORT_MC + 1))
 
@@ -48,17 +48,22 @@ num_in BENCH_KEYS_4K "$KEYS_4K" 100 1000000
 num_in BENCH_LOADGEN_THREADS "$LG_THREADS" 1 64
 num_in BENCH_PORT "$PORT_MC" 1024 65000
 for r in $ROWS; do
-  case "$r" in mixed | pipelined | multiget | set4k | memory | flood) ;; *) die "unknown row '$r'" ;; esac
+  case "$r" in mixed | pipelined | multiget | set4k | tls | memory | flood) ;; *) die "unknown row '$r'" ;; esac
 done
 
 [ -x "$LOADGEN" ] || die "no load generator at $LOADGEN (run: make -C bench)"
 [ -x "$MC_BIN" ] || die "no memcached at $MC_BIN (run: scripts/deps.sh build bench)"
 command -v timeout >/dev/null || die "timeout(1) is missing (coreutils)"
+case " $ROWS " in *" tls "*)
+  command -v openssl >/dev/null || die "openssl(1) is missing; the tls row makes its certificates with it" ;;
+esac
 
 # ---- the two server command lines; -p is appended per start ----
 run_as=()
+RUN_USER=
 if [ "$(id -u)" -eq 0 ]; then
-  if id memcache >/dev/null 2>&1; then run_as=(-u memcache); else run_as=(-u nobody); fi
+  if id memcache >/dev/null 2>&1; then RUN_USER=memcache; else RUN_USER=nobody; fi
+  run_as=(-u "$RUN_USER")
 fi
 MC_CMD=("$MC_BIN" -U 0 -l 127.0.0.1 -t "$THREADS" -m "$MEM" "${run_as[@]}")
 MC_NAME=memcached
@@ -86,6 +91,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 : >"$OUT/loadgen.log"
 STARTED=()
 LG_PID=
+TLS_DIR=
+# Extra arguments for one row: SRV_EXTRA goes to both servers, LG_EXTRA to every load generator
+# run against them (pings included). Empty except during the tls row.
+SRV_EXTRA=()
+LG_EXTRA=()
 RUN_NOTES=()
 FAILED=0
 
@@ -98,6 +108,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"
+  if [ -n "$TLS_DIR" ]; then rm -rf "$TLS_DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -111,7 +122,9 @@ start_server() {
   SERVER_PID=
   local -a cmd
   if [ "$role" = mc ]; then cmd=("${MC_CMD[@]}"); else cmd=("${HC_CMD[@]}"); fi
-  if "$LOADGEN" -p "$port" -w ping -d 0.2 >/dev/null 2>&1; then
+  cmd+=("${SRV_EXTRA[@]}")
+  if "$LOADGEN" -p "$port" -w ping -d 0.2 >/dev/null 2>&1 ||
+    { [ "${#LG_EXTRA[@]}" -gt 0 ] && "$LOADGEN" -p "$port" "${LG_EXTRA[@]}" -w ping -d 0.2 >/dev/null 2>&1; }; then
     say "port $port is already in use; set BENCH_PORT"
     RUN_NOTES+=("port $port was already in use; set BENCH_PORT")
     return 1
@@ -124,7 +137,7 @@ start_server() {
     if ! kill -0 "$pid" 2>/dev/null; then
       break
     fi
-    if "$LOADGEN" -p "$port" -w ping -d 0.1 >/dev/null 2>&1; then
+    if "$LOADGEN" -p "$port" "${LG_EXTRA[@]}" -w ping -d 0.1 >/dev/null 2>&1; then
       SERVER_PID=$pid
       return 0
     fi
@@ -163,6 +176,7 @@ row_args() {
     pipelined) echo "-w mixed -c $CONNS -P 16 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
     multiget) echo "-w multiget -m 100 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
     set4k) echo "-w mixed -r 0 -c $CONNS -P 1 -k $KEYS_4K -s 4096 -d $SECS" ;;
+    tls) echo "-w mixed -c $CONNS -P 1 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
     memory) echo "-w fill -n $((3 * MEM * 1048576 / 100)) -c 4 -P 100 -s 100 -d 120 --stats" ;;
   esac
 }
@@ -170,6 +184,9 @@ warm_args() {
   case "$1" in
     mixed | pipelined | multiget) echo "-w fill -n $KEYS -c 4 -P 100 -s 100 -d 60" ;;
     set4k) echo "-w fill -n $KEYS_4K -c 4 -P 16 -s 4096 -d 60" ;;
+    # 50 sets of 100 bytes are 7 KB, one TLS record: memcached 1.6.18 -Z stops reading when a
+    # burst of requests spans records (it leaves decrypted bytes in OpenSSL's buffer)
+    tls) echo "-w fill -n $KEYS -c 4 -P 50 -s 100 -d 60" ;;
   esac
 }
 
@@ -178,7 +195,7 @@ warm_args() {
 loadgen() {
   local role=$1 port=$2 line rc=0
   shift 2
-  timeout 300 "$LOADGEN" -p "$port" -T "$LG_THREADS" -L "$role" "$@" >"$WORK/lg.out" \
+  timeout 300 "$LOADGEN" -p "$port" "${LG_EXTRA[@]}" -T "$LG_THREADS" -L "$role" "$@" >"$WORK/lg.out" \
     2>>"$OUT/loadgen.log" &
   LG_PID=$!
   wait "$LG_PID" || rc=$?
@@ -223,6 +240,49 @@ run_row() {
   done
   stop_server "$hc_pid"
   stop_server "$mc_pid"
+}
+
+# make_tls_files: a throwaway CA and a server certificate for 127.0.0.1 (P-256, valid 2 days) in
+# TLS_DIR. The key stays ours (memcached reads it as root, hardcached's file reader as root without
+# capabilities), group-readable by the group of the user the servers switch to, in case a server
+# reads it after that; the directory can be passed through but not listed.
+make_tls_files() {   # (called in an `if`, so set -e is off here: every step is checked)
+  local log="$OUT/loadgen.log"
+  TLS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-tls.XXXXXX") && [ -d "$TLS_DIR" ] || return 1
+  echo "== $(date +%T) tls: certificates in $TLS_DIR" >>"$log"
+  (
+    cd "$TLS_DIR" || exit 1
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj "/CN=hardcached bench CA" -keyout ca.key -out ca.crt || exit 1
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=127.0.0.1" -keyout server.key -out server.csr || exit 1
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=digitalSignature" \
+      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >server.ext || exit 1
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt || exit 1
+    rm -f ca.key server.csr server.ext ca.srl
+    chmod 644 ca.crt server.crt || exit 1
+    if [ -n "$RUN_USER" ]; then
+      chgrp "$(id -gn "$RUN_USER")" server.key && chmod 640 server.key || exit 1
+    fi
+    chmod 711 . && [ -s ca.crt ] && [ -s server.crt ] && [ -s server.key ]
+  ) >>"$log" 2>&1
+}
+
+# run_tls: the mixed row's workload with both servers on TLS (same flags for both), the load
+# generator verifying the certificate; one handshake per connection, before the measured window.
+run_tls() {
+  if ! make_tls_files; then
+    RUN_NOTES+=("tls: could not make the certificates with openssl(1); see $OUT/loadgen.log")
+    FAILED=1
+    return 0
+  fi
+  SRV_EXTRA=(-Z -o "ssl_chain_cert=$TLS_DIR/server.crt,ssl_key=$TLS_DIR/server.key")
+  LG_EXTRA=(--tls-ca "$TLS_DIR/ca.crt")
+  run_row tls
+  SRV_EXTRA=()
+  LG_EXTRA=()
 }
 
 # run_memory: a fresh server per run (a fill changes what it holds), alternated, RSS recorded.
@@ -316,11 +376,33 @@ check_row() {   # check_row ROW: notes for any error, miss, short value or faile
     if [ "$row" != flood ] && [ "$(total "$row" "$role" server_cpu_us)" = 0 ] && [ -s "$WORK/$row.$role" ]; then
       NOTES+=("$row: $(role_name "$role"): server CPU read as 0: is the pid a wrapper, not the server?")
     fi
+    if [ "$row" = tls ] && [ "$(tls_of mc)" != "$(tls_of hc)" ]; then
+      [ "$role" = hc ] && NOTES+=("tls: the servers negotiated different protocols or ciphers" \
+        "($MC_NAME $(tls_of mc), $HC_NAME $(tls_of hc)): CPU per op is not like for like")
+    fi
     if [ "$row" != set4k ] && [ "$row" != memory ]; then
       n=$(total "$row" "$role" misses)
       [ "$n" = 0 ] || NOTES+=("$row: $(role_name "$role"): $n keys missed that the warm-up stored")
     fi
   done
+}
+
+# tls_of ROLE: the protocol and cipher the tls row's runs negotiated, e.g. TLSv1.3/TLS_AES_256_GCM_SHA384
+tls_of() {
+  local f="$WORK/tls.$1"
+  [ -s "$f" ] || { echo -; return; }
+  awk '{ v = "-"; c = "-"
+         for (i = 1; i <= NF; i++) {
+           if (index($i, "tls_version=") == 1) v = substr($i, 13)
+           if (index($i, "tls_cipher=") == 1) c = substr($i, 12)
+         }
+         print v "/" c }' "$f" | sort -u | paste -sd, -
+}
+
+# tls_cost ROLE: median server CPU us/op of the tls row minus that of the mixed row
+tls_cost() {
+  awk -v a="$(med tls "$1" server_cpu_us_per_op)" -v b="$(med mixed "$1" server_cpu_us_per_op)" \
+    'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f\n", a - b }'
 }
 
 lat() { echo "$(fmt1 "$(med "$1" "$2" p50_us)")/$(fmt1 "$(med "$1" "$2" p99_us)")"; }
@@ -385,6 +467,16 @@ print_footer() {
     lg="$lg $row $(fmt2 "$(med "$row" mc client_cpu_us_per_op)")/$(fmt2 "$(med "$row" hc client_cpu_us_per_op)")"
   done
   echo "load generator CPU us/op, A/B:$lg"
+  case " $ROWS " in *" tls "*)
+    echo "tls    = the mixed row's workload over TLS: both servers get -Z -o ssl_chain_cert=,ssl_key="
+    echo "         (a throwaway CA, P-256 certificate); the load generator verifies the certificate and"
+    echo "         does one handshake per connection, before the measured window."
+    echo "         negotiated: A $(tls_of mc), B $(tls_of hc)"
+    case " $ROWS " in *" mixed "*)
+      echo "         server CPU us/op, tls minus mixed (what TLS costs each server):" \
+        "A $(tls_cost mc), B $(tls_cost hc)" ;;
+    esac ;;
+  esac
   case " $ROWS " in *" memory "*)
     echo "memory = $((3 * MEM * 1048576 / 100)) distinct 100-byte keys (3x -m) stored with noreply, synced"
     echo "         every 100; items = curr_items afterwards; RSS = VmRSS; a fresh server per run." ;;
@@ -415,6 +507,7 @@ print_table() {
           "$(fmt0 "$(med multiget hc req_per_s)")" \
           "$(ratio "$(med multiget mc req_per_s)" "$(med multiget hc req_per_s)")" "" "" "" "" "" ;;
       set4k) perf_line set4k "set 4KiB c$CONNS" ops_per_s ;;
+      tls) perf_line tls "tls mixed 90/10 c$CONNS" ops_per_s ;;
       memory) memory_lines ;;
       flood) flood_lines ;;
     esac
@@ -430,6 +523,7 @@ for row in $ROWS; do
   case "$row" in
     memory) run_memory ;;
     flood) run_flood ;;
+    tls) run_tls ;;
     *) run_row "$row" ;;
   esac
 done

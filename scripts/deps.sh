@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs="gcc make pkg-config libevent-dev libxxhash-dev libseccomp-dev libcap-dev libssl-dev"
 test_pkgs="check memcached openssl libmemcached-tools python3 python3-pymemcache python3-memcache python3-pylibmc clang libclang-rt-14-dev procps valgrind ufw iptables nftables iproute2 systemd systemd-container shellcheck nutcracker util-linux mount netcat-openbsd groff-base"
-bench_pkgs="memcached"
+bench_pkgs="memcached openssl"
 
 want=""
 for set in "$@"; do

@@ -241,31 +241,56 @@ static void child_leave_network(void)
     }
 }
 
-/* SECURITY: no capability left in any set; the bounding set first, while
- * CAP_SETPCAP still allows it (without it, EPERM: nothing to drop from).
- * The uid stays: a root-only key file must stay readable, by ownership. */
+/* SECURITY: no capability left but CAP_DAC_READ_SEARCH, and that only when
+ * it was held (started as root): memcached reads its key as root before the
+ * drop, so a key owned by the service user with mode 0600 is common, and
+ * root without it could not read such a file. It lets the reader read any
+ * file, but the reader opens only the paths it was started with, and its
+ * filter allows nothing beyond reading them. The bounding set goes first,
+ * while CAP_SETPCAP still allows it (without it, EPERM: nothing to drop
+ * from). The uid stays. */
+static cap_t reader_caps(bool keep_read)
+{
+    cap_t want = cap_init();
+    cap_value_t read_search = CAP_DAC_READ_SEARCH;
+    if (want != NULL && keep_read
+        && (cap_set_flag(want, CAP_PERMITTED, 1, &read_search, CAP_SET) != 0
+            || cap_set_flag(want, CAP_EFFECTIVE, 1, &read_search, CAP_SET) != 0)) {
+        cap_free(want);
+        return NULL;
+    }
+    return want;
+}
+
 static void child_drop_caps(void)
 {
+    cap_t before = cap_get_proc();
+    cap_flag_value_t held = CAP_CLEAR;
+    if (before == NULL || cap_get_flag(before, CAP_DAC_READ_SEARCH, CAP_PERMITTED, &held) != 0) {
+        child_fail("cannot read the capabilities", errno);
+    }
     for (int c = 0; c < cap_max_bits(); c++) {
+        if (c == CAP_DAC_READ_SEARCH && held == CAP_SET) {
+            continue;
+        }
         if (cap_drop_bound((cap_value_t)c) != 0 && errno != EPERM && errno != EINVAL) {
             child_fail("cannot empty the capability bounding set", errno);
         }
     }
-    cap_t none = cap_init();
-    cap_t before = cap_get_proc();
-    /* already empty (started as a user): skip capset, which a service's
-     * SystemCallFilter=~@privileged refuses with EPERM */
-    bool empty = none != NULL && before != NULL && cap_compare(before, none) == 0;
+    cap_t want = reader_caps(held == CAP_SET);
+    /* already as wanted (started as a user: empty): skip capset, which a
+     * service's SystemCallFilter=~@privileged refuses with EPERM */
+    bool same = want != NULL && cap_compare(before, want) == 0;
     cap_free(before);
-    if (none == NULL || (!empty && cap_set_proc(none) != 0)) {
+    if (want == NULL || (!same && cap_set_proc(want) != 0)) {
         child_fail("cannot drop capabilities", errno);
     }
     cap_t now = cap_get_proc();     /* trust, then verify */
-    if (now == NULL || cap_compare(now, none) != 0) {
+    if (now == NULL || cap_compare(now, want) != 0) {
         child_fail("capabilities remain after dropping them", errno);
     }
     cap_free(now);
-    cap_free(none);
+    cap_free(want);
 }
 
 /* ---- the reader process: serving ------------------------------------------ */

@@ -5,7 +5,8 @@
  * socketpair. It knows only the paths it was started with and is asked
  * for all of them at once, so the daemon can never make it open anything
  * else. It has no network (a new network namespace when root, and its
- * filter refuses socket(2)), no capabilities, no_new_privs and its own
+ * filter refuses socket(2)), no capability but CAP_DAC_READ_SEARCH (when
+ * root: a key owned by the service user stays readable), no_new_privs and its own
  * seccomp filter (policy/reader.policy): read, write to its socket, openat
  * read-only, fstat, close, exit; no memory calls, its one buffer exists
  * before the filter. It dies with the daemon. The design is OpenSSH's privilege

@@ -176,6 +176,28 @@ START_TEST(test_fetch_several)
 }
 END_TEST
 
+/* As root, a file of another user with mode 0600 (a key owned by the
+ * service user) is read, as memcached reads it as root before its drop. */
+START_TEST(test_reads_another_users_private_file)
+{
+    if (geteuid() != 0) {
+        printf("SKIP another user's 0600 file: not root (uid %ld)\n", (long)geteuid());
+        fflush(stdout);
+        return;
+    }
+    PUT("key.pem", "private");
+    ck_assert_int_eq(chown(at("key.pem"), 65534, 65534), 0);
+    ck_assert_int_eq(chmod(at("key.pem"), 0600), 0);
+    const char *paths[] = { at("key.pem") };
+    struct reader *r = start(paths, 1);
+    struct reader_file out[1];
+    fetch(r, out);
+    CK_FILE(&out[0], "private");
+    reader_files_free(out, 1);
+    stop(&r);
+}
+END_TEST
+
 START_TEST(test_no_files)
 {
     struct reader *r = start(NULL, 0);
@@ -463,7 +485,7 @@ static void ck_status_has(const char *status, const char *line)
 static void ck_root_confinement(pid_t pid, const char *status)
 {
     char path[64], mine[64] = "", its[64] = "";
-    ck_status_has(status, "\nCapBnd:\t0000000000000000\n");
+    ck_status_has(status, "\nCapBnd:\t0000000000000004\n");   /* CAP_DAC_READ_SEARCH */
     ck_assert_int_gt(readlink("/proc/self/ns/net", mine, sizeof mine - 1), 0);
     snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)pid);
     ck_assert_int_gt(readlink(path, its, sizeof its - 1), 0);
@@ -489,8 +511,12 @@ START_TEST(test_confined)
     ck_status_has(status, "\nSeccomp:\t2\n");
     ck_status_has(status, "\nNoNewPrivs:\t1\n");
     ck_status_has(status, "\nCapInh:\t0000000000000000\n");
-    ck_status_has(status, "\nCapPrm:\t0000000000000000\n");
-    ck_status_has(status, "\nCapEff:\t0000000000000000\n");
+    /* as root the reader keeps CAP_DAC_READ_SEARCH (bit 2) alone: it reads a
+     * key file whatever its owner, as memcached does before its drop */
+    ck_status_has(status, geteuid() == 0 ? "\nCapPrm:\t0000000000000004\n"
+                                         : "\nCapPrm:\t0000000000000000\n");
+    ck_status_has(status, geteuid() == 0 ? "\nCapEff:\t0000000000000004\n"
+                                         : "\nCapEff:\t0000000000000000\n");
     ck_status_has(status, "\nCapAmb:\t0000000000000000\n");
     if (geteuid() == 0) {
         ck_root_confinement(reader_pid(r), status);
@@ -655,6 +681,7 @@ static Suite *reader_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fetch_several);
     tcase_add_test(tc, test_no_files);
+    tcase_add_test(tc, test_reads_another_users_private_file);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_replaced_by_rename);
     tcase_add_test(tc, test_symlink_repointed);
