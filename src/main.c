@@ -58,6 +58,9 @@ static void load_options(int argc, char **argv)
     settings_defaults(&settings);
     switch (options_parse_cli(&settings, argc, argv, err, sizeof(err), stdout)) {
     case OPTIONS_RUN:
+        if (!settings.check_config) {
+            options_print_ignored(&settings, stderr);   /* the audit lists them instead */
+        }
         return;
     case OPTIONS_EXIT_OK:
         exit(0);

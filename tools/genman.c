@@ -8,7 +8,8 @@
  * two tables, one without a description) fail it.
  *   genman 8 > hardcached.8     genman 5 > hardcached.conf.5
  *   genman names                one row a line, for the tests:
- *                               name TAB short TAB file|cli TAB group
+ *                               name TAB short TAB file|cli TAB group TAB
+ *                                 implemented|ignored|refused
  *                               finding TAB id TAB severity
  *                               metric TAB name TAB kind TAB table */
 #include <stdio.h>
@@ -59,13 +60,16 @@ static void metavar(const struct option_row *r, char *buf, size_t len)
     }
 }
 
-/* The row's help with its default, as --help prints it. */
+/* The row's help with its default, as --help prints it: memcached's
+ * options without effect here begin "Ignored:", the refused ones "Refused:". */
 static void help_text(const struct option_row *r, char *buf, size_t len)
 {
     bool def = r->def != NULL && r->kind != OPT_K_FLAG;
+    bool marked = (r->flags & (OPT_IGNORED | OPT_REFUSED)) != 0;
     size_t n = strlen(r->help);
     bool colon = n > 0 && r->help[n - 1] == ':';
-    snprintf(buf, len, "%s%s%s%s%s", r->help, def ? " (default: " : "", def ? r->def : "",
+    snprintf(buf, len, "%s%s%s%s%s%s", marked ? ((r->flags & OPT_IGNORED) ? "Ignored: "
+             : "Refused: ") : "", r->help, def ? " (default: " : "", def ? r->def : "",
              def ? ")" : "", colon && !def ? "" : ".");
 }
 
@@ -171,11 +175,30 @@ static const char *const page8_head[] = {
     "system call filter. Peers outside the allowlist (\\fB\\-\\-allow\\fR) are closed",
     "before a byte is read or written.",
     ".PP",
+    "Commands: \\fBget gets gat gats set add replace append prepend cas incr",
+    "decr touch delete flush_all stats version verbosity quit\\fR, \\fBshutdown\\fR",
+    "with \\fB\\-A\\fR, \\fBrefresh_certs\\fR with \\fB\\-Z\\fR, and the meta",
+    "commands \\fBmg ms md ma mn me\\fR with every flag memcached 1.6.18 has",
+    "(quiet mode, opaque tokens, base64 keys, stale\\-while\\-revalidate:",
+    "\\fBI N R\\fR and the answers \\fBW X Z\\fR). With \\fB\\-Y\\fR a connection",
+    "logs in first, as in memcached: \\fBset\\fR \\fIany\\fR \\fB0 0\\fR",
+    "\\fIlength\\fR carrying \\fIuser password\\fR.",
+    ".PP",
     "Options are memcached's, with the same spelling and meaning, plus the",
     "hardening options below. They may also be set in a configuration file",
     "(\\fB\\-\\-config\\fR, see",
     ".BR hardcached.conf (5));",
     "the command line overrides the file.",
+    ".PP",
+    "Every flag and \\fB\\-o\\fR key of memcached 1.6.18 is known by the same",
+    "name, so its init scripts and configuration files keep working; most mean",
+    "what they mean to memcached. Those marked",
+    "\\fBIgnored\\fR have no effect here (the reason is given): their values are",
+    "checked as memcached checks them, and a start prints one line on standard",
+    "error for each one given (\\fB\\-\\-check\\-config\\fR lists them as",
+    "\\fBmemcached\\-option\\-ignored\\fR findings). Those marked \\fBRefused\\fR",
+    "would break a promise of hardcached: giving one ends the start with exit",
+    "status 64 and a line that says why and what to use instead.",
     ".SH OPTIONS",
     ".SS \"Options as memcached 1.6\"",
     NULL,
@@ -363,6 +386,13 @@ static const char *const page5_head[] = {
     "gives one of these lists, it replaces the file's list instead of adding to",
     "it. The file must be a regular file of at most 1 MiB.",
     ".PP",
+    "memcached's own option names are accepted too (as in",
+    ".BR hardcached (8)),",
+    "so a file can carry a configuration shared with memcached: those marked",
+    "\\fBIgnored\\fR have no effect here (a start prints one line for each), those",
+    "marked \\fBRefused\\fR end the start; a refused flag set to \\fBno\\fR is",
+    "accepted.",
+    ".PP",
     "Relative paths (allow\\-file, pidfile, unix\\-socket) are relative to the",
     "working directory, as on the command line: write absolute paths.",
     ".SH OPTIONS",
@@ -472,8 +502,9 @@ static void names(FILE *out)
     };
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
-        fprintf(out, "%s\t%c\t%s\t%s\n", r->name, r->short_flag ? r->short_flag : '-',
-                (r->flags & OPT_CLI_ONLY) ? "cli" : "file", groups[r->group]);
+        fprintf(out, "%s\t%c\t%s\t%s\t%s\n", r->name, r->short_flag ? r->short_flag : '-',
+                (r->flags & OPT_CLI_ONLY) ? "cli" : "file", groups[r->group],
+                options_effect(r));
     }
     for (size_t i = 0; i < audit_rule_count; i++) {
         fprintf(out, "finding\t%s\t%s\n", audit_rules[i].id,

@@ -3,6 +3,8 @@
  * fast formatter. Overflow is always an error, never a wrapped value. */
 #include "base/num.h"
 
+#include <string.h>
+
 static bool num_is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -42,6 +44,11 @@ static bool num_scan(const char *s, size_t len, bool *neg, uint64_t *mag)
     return true;
 }
 
+/* safe_strtoull's last test: a result that is negative as a signed number
+ * (2^63 and up) is refused when its word holds a '-' anywhere (its strchr
+ * runs to the word's end, past the blank that may follow the digits): "-1"
+ * and "18446744073709551615\t-" are refused, "-0" and "9223372036854775808\tz"
+ * are not. */
 bool num_parse_u64(const char *s, size_t len, uint64_t *out)
 {
     bool neg;
@@ -50,7 +57,7 @@ bool num_parse_u64(const char *s, size_t len, uint64_t *out)
         return false;
     }
     uint64_t v = neg ? (uint64_t)0 - mag : mag;
-    if (neg && (v >> 63) != 0) {
+    if ((v >> 63) != 0 && memchr(s, '-', len) != NULL) {
         return false;
     }
     *out = v;

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* memcached's safe_strtoull: unsigned 64-bit. A '-' is accepted only when the
- * negated result still has its top bit clear (so "-0" is 0), as strtoull. */
+/* memcached's safe_strtoull: unsigned 64-bit. A result of 2^63 or more is
+ * refused when a '-' appears anywhere in [s, s + len), as its strchr does:
+ * "-0" is 0, "-1" is refused, and so is "18446744073709551615\t-" (a blank
+ * may follow the digits; a '-' past it still counts). Pass the whole word. */
 bool num_parse_u64(const char *s, size_t len, uint64_t *out);
 
 /* Unsigned 32-bit (flags): as num_parse_u64, rejecting values >= 2^32. */

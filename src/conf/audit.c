@@ -346,8 +346,8 @@ static int ssl_rows_given(const struct settings *s, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *row = &options_table[i];
-        if (strncmp(row->name, "ssl_", 4) != 0) {
-            continue;
+        if (strncmp(row->name, "ssl_", 4) != 0 || (row->flags & OPT_IGNORED)) {
+            continue;               /* an ignored one has a finding of its own */
         }
         options_format(s, row, a, sizeof a);
         options_format(&def, row, b, sizeof b);
@@ -399,6 +399,19 @@ static void check_tls_identity(const struct audit_ctx *c, const struct audit_rul
     audit_add(rep, r, "only TLS clients whose verified certificate carries one of %d "
               "identit%s are served (%s); others are closed after the handshake", ids.n,
               ids.n == 1 ? "y" : "ies", list);
+}
+
+/* --- the checks: memcached's options without effect -------------------------- */
+
+/* One finding for each: the start prints the same line on stderr. */
+static void check_memcached_ignored(const struct audit_ctx *c, const struct audit_rule *r,
+                                    struct audit_report *rep)
+{
+    char line[768];
+    for (int i = 0; i < c->s->nignored; i++) {
+        options_ignored_text(c->s, i, line, sizeof line);
+        audit_add(rep, r, "%s", line);
+    }
 }
 
 /* --- the checks: files ------------------------------------------------------ */
@@ -812,6 +825,11 @@ const struct audit_rule audit_rules[] = {
     { "ssl-without-tls", AUDIT_INFO, check_ssl_without_tls,
       "ssl_* settings given without -Z, which ignores them",
       "add -Z (enable-ssl = yes) to serve TLS, or remove the ssl_* settings" },
+    { "memcached-option-ignored", AUDIT_INFO, check_memcached_ignored,
+      "one of memcached's options that has no effect here was given (one finding "
+      "for each; the start prints the same line)",
+      "nothing to fix: remove it to quiet the start-up line, or keep it in a "
+      "configuration shared with memcached" },
     { "tls-client-identity", AUDIT_INFO, check_tls_identity,
       "--tls-client-identity names the client certificates that are served",
       "nothing to fix: check that the list names exactly the clients' identities" },

@@ -40,7 +40,7 @@ enum audit_severity { AUDIT_INFO, AUDIT_WARNING, AUDIT_CRITICAL };
 /* A -Y file larger than this is not read (the reader refuses it too). */
 #define AUDIT_AUTH_FILE_MAX (4u << 20)
 #define AUDIT_UFW_MAX 65536
-#define AUDIT_MAX_FINDINGS 64
+#define AUDIT_MAX_FINDINGS 128   /* room for every ignored memcached option, too */
 
 /* The role of the -Y file among the audited files (its secret is passwords). */
 #define AUDIT_ROLE_AUTH_FILE "-Y file"

@@ -4,7 +4,10 @@
  * the entry points that go through that table (apply, format, form, find,
  * label, defaults). The rows themselves are options_table.c's. Values are
  * operator input read once at start-up, as spans: strict (digits only, no
- * sign, no junk, bounds per row), and any doubt is an error, never a guess. */
+ * sign, no junk, bounds per row), and any doubt is an error, never a guess.
+ * memcached's options without effect here (OPT_IGNORED) have no field: their
+ * kind checks the value, which is then recorded as text in settings.ignored;
+ * OPT_REFUSED rows are refused with their reason. */
 #include "conf/options.h"
 
 #include <limits.h>
@@ -29,6 +32,12 @@ static void *field_of(struct settings *s, const struct option_row *r)
     return (char *)s + r->offset;
 }
 
+/* OPT_IGNORED and OPT_REFUSED rows have none: their kinds only check. */
+static bool has_field(const struct option_row *r)
+{
+    return r->ctype != OPT_C_NONE;
+}
+
 /* Integer fields by ctype; the table tests prove every max fits its type. */
 static void store_uint(void *p, enum option_ctype t, unsigned long long v)
 {
@@ -37,6 +46,7 @@ static void store_uint(void *p, enum option_ctype t, unsigned long long v)
     case OPT_C_UINT: *(unsigned *)p = (unsigned)v; break;
     case OPT_C_U16:  *(uint16_t *)p = (uint16_t)v; break;
     case OPT_C_SIZE: *(size_t *)p = (size_t)v; break;
+    case OPT_C_NONE: break;            /* a row without a field: checked only */
     default: abort();
     }
 }
@@ -178,17 +188,12 @@ static void form_listen(const struct option_row *r, char *buf, size_t len)
              "separated, at most %.0f in all", r->max);
 }
 
+/* memcached's -o keys are too many to list in one line: --help has them. */
 static void form_extended(const struct option_row *r, char *buf, size_t len)
 {
-    size_t n = (size_t)snprintf(buf, len, "expected key=value[,key=value...] with keys");
-    const char *sep = " ";
     (void)r;
-    for (size_t i = 0; i < options_count && n < len; i++) {
-        if (options_table[i].group == OPT_G_EXTENDED) {
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, options_table[i].name);
-            sep = ", ";
-        }
-    }
+    snprintf(buf, len, "expected key[=value][,key[=value]...] with memcached's -o keys "
+             "(listed under -o in --help)");
 }
 
 /* "expected on, log or off" */
@@ -248,7 +253,9 @@ static bool apply_flag(struct settings *s, const struct option_row *r, struct sp
     if (v.p != NULL && !parse_bool(v, &given)) {
         return fail(r, v, err, errlen);
     }
-    *(bool *)field_of(s, r) = given != ((r->flags & OPT_INVERT) != 0);
+    if (has_field(r)) {
+        *(bool *)field_of(s, r) = given != ((r->flags & OPT_INVERT) != 0);
+    }
     return true;
 }
 
@@ -326,14 +333,16 @@ static bool apply_double(struct settings *s, const struct option_row *r, struct 
     if (!in_range(r, x)) {
         return fail(r, v, err, errlen);
     }
-    *(double *)field_of(s, r) = x;
+    if (has_field(r)) {
+        *(double *)field_of(s, r) = x;
+    }
     return true;
 }
 
 static bool apply_string(struct settings *s, const struct option_row *r, struct span v,
                          char *err, size_t errlen)
 {
-    if (v.p == NULL || !in_range(r, (double)v.n) || v.n >= r->size) {
+    if (v.p == NULL || !in_range(r, (double)v.n) || (has_field(r) && v.n >= r->size)) {
         return fail(r, v, err, errlen);
     }
     for (size_t i = 0; i < v.n; i++) {
@@ -342,7 +351,9 @@ static bool apply_string(struct settings *s, const struct option_row *r, struct 
             return fail(r, v, err, errlen);
         }
     }
-    (void)span_copy(v, field_of(s, r), r->size);
+    if (has_field(r)) {
+        (void)span_copy(v, field_of(s, r), r->size);
+    }
     return true;
 }
 
@@ -663,6 +674,100 @@ static const struct kind {
     [OPT_K_VERSION]    = { apply_action,     format_none,   form_action,     false, NULL },
 };
 
+/* --- memcached's options without effect, or refused ---------------------------- */
+
+/* r's place in s->ignored, or -1 when it was not given. */
+static int ignored_index(const struct settings *s, const struct option_row *r)
+{
+    size_t row = (size_t)(r - options_table);
+    for (int i = 0; i < s->nignored; i++) {
+        if (s->ignored[i].row == row) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Keeps text as r's value: replaces an earlier one, else appends. */
+static bool ignored_record(struct settings *s, const struct option_row *r, struct span text,
+                           char *err, size_t errlen)
+{
+    int at = ignored_index(s, r);
+    struct settings_ignored *e = at >= 0 ? &s->ignored[at] : NULL;
+    if (text.n >= SETTINGS_IGNORED_VALUE) {
+        snprintf(err, errlen, "longer than %d bytes", SETTINGS_IGNORED_VALUE - 1);
+        return false;
+    }
+    if (e == NULL && s->nignored >= SETTINGS_MAX_IGNORED) {
+        snprintf(err, errlen, "more than %d of memcached's options without effect",
+                 SETTINGS_MAX_IGNORED);
+        return false;
+    }
+    if (e == NULL) {
+        e = &s->ignored[s->nignored++];
+        e->row = (uint16_t)(r - options_table);
+    }
+    (void)span_copy(text, e->value, sizeof e->value);
+    return true;
+}
+
+/* Checked by the row's kind (which stores nothing: there is no field), then
+ * recorded; a flag as yes or no, whatever word said it. */
+static bool apply_ignored(struct settings *s, const struct option_row *r, struct span v,
+                          char *err, size_t errlen)
+{
+    bool on = true;
+    if (v.p == NULL && (r->flags & OPT_BARE)) {
+        return ignored_record(s, r, span_cstr(""), err, errlen);
+    }
+    if (!kinds[r->kind].apply(s, r, v, err, errlen)) {
+        return false;
+    }
+    if (r->kind == OPT_K_FLAG) {
+        if (v.p != NULL) {
+            (void)parse_bool(v, &on);
+        }
+        v = span_cstr(on ? "yes" : "no");
+    }
+    return ignored_record(s, r, v, err, errlen);
+}
+
+/* SECURITY: these would break a promise (SECURITY.md); saying "no" to a
+ * refused flag (enable-sasl = no in a file) asks for nothing. */
+static bool apply_refused(const struct option_row *r, struct span v, char *err,
+                          size_t errlen)
+{
+    bool on = true;
+    if (r->kind == OPT_K_FLAG && v.p != NULL && parse_bool(v, &on) && !on) {
+        return true;
+    }
+    snprintf(err, errlen, "refused: %s", r->help);
+    return false;
+}
+
+const char *options_ignored_value(const struct settings *s, const struct option_row *row)
+{
+    int at = ignored_index(s, row);
+    return at >= 0 ? s->ignored[at].value : NULL;
+}
+
+const char *options_effect(const struct option_row *row)
+{
+    return (row->flags & OPT_IGNORED) ? "ignored"
+         : (row->flags & OPT_REFUSED) ? "refused" : "implemented";
+}
+
+/* An ignored row's value as given, else what it has when not given. */
+static void format_ignored(const struct settings *s, const struct option_row *r,
+                           char *buf, size_t len)
+{
+    const char *v = options_ignored_value(s, r);
+    if (v == NULL) {
+        v = r->kind == OPT_K_FLAG ? "no" : r->def ? r->def : "";
+    }
+    snprintf(buf, len, "%s", v);
+}
+
 /* --- the entry points -------------------------------------------------------- */
 
 static bool apply_value(struct settings *s, const struct option_row *r, struct span v,
@@ -671,6 +776,12 @@ static bool apply_value(struct settings *s, const struct option_row *r, struct s
     if (r->flags & OPT_NOT_YET) {
         snprintf(err, errlen, "not implemented yet in hardcached %s", HARDCACHED_VERSION);
         return false;
+    }
+    if (r->flags & OPT_REFUSED) {
+        return apply_refused(r, v, err, errlen);
+    }
+    if (r->flags & OPT_IGNORED) {
+        return apply_ignored(s, r, v, err, errlen);
     }
     return kinds[r->kind].apply(s, r, v, err, errlen);
 }
@@ -690,12 +801,20 @@ bool options_apply(struct settings *s, const struct option_row *row,
 void options_format(const struct settings *s, const struct option_row *row,
                     char *buf, size_t len)
 {
-    kinds[row->kind].format(s, row, buf, len);
+    if (row->flags & OPT_IGNORED) {
+        format_ignored(s, row, buf, len);
+    } else if (row->flags & OPT_REFUSED) {
+        snprintf(buf, len, "%s", row->kind == OPT_K_FLAG ? "no" : "");
+    } else {
+        kinds[row->kind].format(s, row, buf, len);
+    }
 }
 
 void options_form(const struct option_row *row, char *buf, size_t len)
 {
-    if (row->form != NULL) {
+    if (row->flags & OPT_REFUSED) {
+        snprintf(buf, len, "refused: %s", row->help);
+    } else if (row->form != NULL) {
         snprintf(buf, len, "%s", row->form);
     } else {
         kinds[row->kind].form(row, buf, len);

@@ -84,6 +84,18 @@ enum option_flags {
                                     its first use on the command line replaces
                                     what the file gave */
     OPT_ONCE          = 1u << 7, /* at most once on the command line */
+    OPT_IGNORED       = 1u << 8, /* memcached's, with no effect here: its value
+                                    is checked as memcached would (kind,
+                                    bounds, choices), then only recorded in
+                                    settings.ignored; a start prints one line
+                                    saying so (why: .help) and --check-config
+                                    lists it (info). No settings field. */
+    OPT_REFUSED       = 1u << 9, /* memcached's, and accepting it would break a
+                                    promise: refused (exit 64) with .help (why,
+                                    and what to use instead); a FLAG row takes
+                                    "no" in a file. No settings field. */
+    OPT_BARE          = 1u << 10, /* OPT_IGNORED -o key: "key" alone is accepted
+                                    too (memcached's slab_automove) */
 };
 
 struct option_row {
@@ -123,7 +135,7 @@ extern const size_t options_count;
 
 /* At most this many rows (a compile-time check in options_table.c), so
  * per-row arrays can live on the stack. */
-#define OPTIONS_MAX_ROWS 96
+#define OPTIONS_MAX_ROWS 160
 
 /* The listen addresses used when no -l is given (nlisten == 0).
  * SECURITY: loopback only; anything else is the operator's explicit choice. */
@@ -132,6 +144,23 @@ extern const size_t options_count;
 /* --help and -V (options_help.c): the table grouped as memcached's -h. */
 void options_print_help(FILE *out);
 void options_print_version(FILE *out);
+
+/* What giving a row does, one word: "implemented", "ignored" (OPT_IGNORED)
+ * or "refused" (OPT_REFUSED); for --help, the man pages and their tests. */
+const char *options_effect(const struct option_row *row);
+
+/* The value recorded for an OPT_IGNORED row in s ("" for a bare -o key,
+ * "yes"/"no" for a flag), or NULL when it was not given. */
+const char *options_ignored_value(const struct settings *s, const struct option_row *row);
+
+/* s->ignored[i] as one line without "hardcached: ", for the start-up notice
+ * and the audit: "-o/--extended: slab_automove=2: ignored: <why>". */
+void options_ignored_text(const struct settings *s, int i, char *buf, size_t len);
+
+/* The start-up notices: one line ("hardcached: " + options_ignored_text)
+ * for each memcached option given that has no effect here. main() prints
+ * them to stderr; --check-config lists them as findings instead. */
+void options_print_ignored(const struct settings *s, FILE *out);
 
 /* For `stats settings` (options_stats.c): fn(ctx, name, value) for each
  * setting memcached reports that we have, with memcached's names, in
@@ -189,7 +218,8 @@ void options_label(const struct option_row *row, char *buf, size_t len);
  * final values (-u root is refused), after every source has been applied.
  * False with a full one-line message (with "hardcached: ") in err. When
  * all pass, seals the allowlist (s->allow), which is then ready for
- * allowlist_admit. */
+ * allowlist_admit, and, unless --check-config (whose audit lists them),
+ * prints nothing (options_print_ignored does). */
 bool options_validate(const struct settings *s, char *err, size_t errlen);
 
 /* The connection-buffer budget in force: --conn-mem-limit (0: the default),

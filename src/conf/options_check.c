@@ -1,13 +1,15 @@
 /* options_check.c: the checks between options and of final values (-I
  * against -m, -u root refused, --format without --check-config, what -Z
- * needs), run once
- * after every source (defaults, file, command line) has been applied, and
- * the one value derived from several options (the connection-buffer
- * budget). Each check is a row of cross_checks[]: a new rule is one
- * function and one row. */
+ * needs, memcached's own rules for options that have no effect here), run
+ * once after every source (defaults, file, command line) has been applied;
+ * then the start-up notice for each of memcached's options given that has
+ * no effect here; and the one value derived from several options (the
+ * connection-buffer budget). Each check is a row of cross_checks[]: a new
+ * rule is one function and one row. */
 #include "conf/options.h"
 
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/show.h"
@@ -149,6 +151,38 @@ static bool check_tls_identity(const struct settings *s, char *err, size_t errle
     return false;
 }
 
+/* An OPT_IGNORED row's value as a number, or def when it was not given. */
+static unsigned long long ignored_number(const struct settings *s, const char *name,
+                                         unsigned long long def)
+{
+    const char *v = options_ignored_value(s, options_find(name));
+    return v != NULL && v[0] != '\0' ? strtoull(v, NULL, 10) : def;
+}
+
+/* memcached refuses these although they change nothing here: a command
+ * line means the same to both servers (its defaults: hot 20, warm 40). */
+static bool check_memcached_rules(const struct settings *s, char *err, size_t errlen)
+{
+    unsigned long long hot = ignored_number(s, "hot_lru_pct", 20);
+    unsigned long long warm = ignored_number(s, "warm_lru_pct", 40);
+    unsigned long long chunk = ignored_number(s, "slab_chunk_max", 0);
+    size_t n;
+    if (hot + warm > 80) {
+        n = label_prefix("hot_lru_pct", err, errlen);
+        snprintf(err + n, errlen - n, "%llu and warm_lru_pct %llu add up to more than 80 "
+                 "(memcached refuses it too)", hot, warm);
+        return false;
+    }
+    if (chunk != 0 && ((1u << 20) % chunk != 0 || s->item_size_max % chunk != 0)) {
+        n = label_prefix("slab_chunk_max", err, errlen);
+        snprintf(err + n, errlen - n, "%llu must divide 1048576 (the page size) and "
+                 "-I/--max-item-size %zu (memcached refuses it too)", chunk,
+                 s->item_size_max);
+        return false;
+    }
+    return true;
+}
+
 static cross_check_fn *const cross_checks[] = {
     check_item_vs_memory,
     check_chunk_vs_item,
@@ -157,7 +191,18 @@ static cross_check_fn *const cross_checks[] = {
     check_tls_cert,
     check_tls_verify_ca,
     check_tls_identity,
+    check_memcached_rules,
 };
+
+void options_print_ignored(const struct settings *s, FILE *out)
+{
+    char line[1024];
+    for (int i = 0; i < s->nignored; i++) {
+        options_ignored_text(s, i, line, sizeof line);
+        fprintf(out, "hardcached: %s\n", line);
+    }
+    fflush(out);
+}
 
 bool options_validate(const struct settings *s, char *err, size_t errlen)
 {

@@ -1,7 +1,10 @@
-/* options_help.c: --help and -V. --help is the table printed in its
- * groups (memcached's flags, then the hardening flags, with the -o keys
- * under -o), each row's help text wrapped at HELP_WIDTH with its default:
- * the same rows the man pages (tools/genman.c) are made from. */
+/* options_help.c: --help and -V, and the words that describe a row to the
+ * operator. --help is the table printed in its groups (memcached's flags,
+ * then the hardening flags, with the -o keys under -o), each row's help text
+ * wrapped at HELP_WIDTH with its default, memcached's options without effect
+ * marked "ignored:" and the refused ones "refused:": the same rows the man
+ * pages (tools/genman.c) are made from. The start-up notice and the audit
+ * describe an ignored option given with options_ignored_text. */
 #include "conf/options.h"
 
 #include <string.h>
@@ -47,12 +50,28 @@ static void help_line(FILE *out, const struct option_row *r)
     } else {
         fprintf(out, "%s\n%*s", left, HELP_COL, "");
     }
-    snprintf(text, sizeof text, "%s%s%s%s%s", r->help,
+    snprintf(text, sizeof text, "%s%s%s%s%s%s%s",
+             (r->flags & (OPT_IGNORED | OPT_REFUSED)) ? options_effect(r) : "",
+             (r->flags & (OPT_IGNORED | OPT_REFUSED)) ? ": " : "", r->help,
              r->def && r->kind != OPT_K_FLAG ? " (default: " : "",
              r->def && r->kind != OPT_K_FLAG ? r->def : "",
              r->def && r->kind != OPT_K_FLAG ? ")" : "",
              (r->flags & OPT_NOT_YET) ? " [not implemented yet]" : "");
     help_wrap(out, text);
+}
+
+/* "-o/--extended: slab_automove=2: ignored: <why>"; a flag's "yes" and a
+ * bare key's "" are not shown. */
+void options_ignored_text(const struct settings *s, int i, char *buf, size_t len)
+{
+    const struct settings_ignored *e = &s->ignored[i];
+    const struct option_row *r = &options_table[e->row];
+    bool show = e->value[0] != '\0' &&
+                !(r->kind == OPT_K_FLAG && strcmp(e->value, "yes") == 0);
+    char label[64];
+    options_label(r, label, sizeof label);
+    snprintf(buf, len, "%s%s%s: ignored: %s", label, show ? "=" : "", show ? e->value : "",
+             r->help);
 }
 
 void options_print_version(FILE *out)

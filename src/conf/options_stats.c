@@ -1,7 +1,9 @@
 /* options_stats.c: `stats settings`, memcached's list of its settings: the
  * rows with a stats name, printed in memcached 1.6's order and formats
  * (enum option_stats), then ours; facts of hardcached that memcached
- * reports as settings (no UDP, no SASL) come from stats_fixed[]. */
+ * reports as settings (no SASL, no LRU crawler, the hash) come from
+ * stats_fixed[]: fixed values, true whatever memcached option was given
+ * (those have no effect here). */
 #include "conf/options.h"
 
 #include <string.h>
@@ -12,19 +14,31 @@
 static const char *const stats_order[] = {
     "maxbytes", "maxconns", "tcpport", "udpport", "inter", "verbosity",
     "evictions", "domain_socket", "umask", "shutdown_command", "growth_factor",
-    "chunk_size", "num_threads", "reqs_per_event", "cas_enabled", "tcp_backlog",
-    "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
-    "item_size_max", "maxconns_fast", "hashpower_init", "flush_enabled",
-    "idle_timeout", "read_buf_mem_limit", "ssl_enabled", "ssl_chain_cert",
+    "chunk_size", "num_threads", "detail_enabled", "reqs_per_event", "cas_enabled",
+    "tcp_backlog", "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
+    "item_size_max", "maxconns_fast", "hashpower_init", "slab_reassign", "lru_crawler",
+    "flush_enabled", "dump_enabled", "hash_algorithm", "lru_maintainer_thread",
+    "lru_segmented", "temp_lru", "idle_timeout", "read_buf_mem_limit", "track_sizes",
+    "inline_ascii_response", "ssl_enabled", "ssl_chain_cert",
     "ssl_key", "ssl_verify_mode", "ssl_keyformat", "ssl_ciphers", "ssl_ca_cert",
     "ssl_session_cache", "ssl_kernel_tls", "ssl_min_version",
 };
 
 /* Settings memcached reports that are facts of hardcached, not options. */
 static const struct { const char *name, *value; } stats_fixed[] = {
+    { "detail_enabled", "no" },       /* no per-prefix statistics (-D) */
     { "binding_protocol", "ascii" },
     { "auth_enabled_sasl", "no" },
     { "maxconns_fast", "yes" },       /* -c reached: ERROR, then close */
+    { "slab_reassign", "yes" },       /* pages move between classes on demand */
+    { "lru_crawler", "no" },          /* expired items are dropped lazily */
+    { "dump_enabled", "no" },         /* stats cachedump is never served */
+    { "hash_algorithm", "xxh3" },     /* keyed XXH3 (store/hash.c) */
+    { "lru_maintainer_thread", "no" },
+    { "lru_segmented", "no" },        /* one LRU per class, second chance */
+    { "temp_lru", "no" },
+    { "track_sizes", "no" },          /* stats sizes: sizes_status disabled */
+    { "inline_ascii_response", "no" }, /* memcached 1.6 prints no, always */
     { "ssl_kernel_tls", "no" },       /* OpenSSL in user space, no kTLS offload */
 };
 

@@ -1,7 +1,10 @@
 /* options_table.c: the rows of the option table, and nothing else. A new
  * option is one row here (name, kind, settings field, bounds, default, help,
  * stats name, flags) plus the code that uses its value; what a kind means
- * lives in options.c, and every reader of options walks these rows. */
+ * lives in options.c, and every reader of options walks these rows. Every
+ * flag and -o key of memcached 1.6.18 is a row: implemented, OPT_IGNORED
+ * (no field; .help says why it has no effect here) or OPT_REFUSED (.help says
+ * why, and what to use instead). */
 #include "conf/options.h"
 
 #define MiB (1024ull * 1024)
@@ -19,6 +22,27 @@ static const char *const audit_formats[] = {
 static const char *const audit_fail_ons[] = {
     [AUDIT_FAIL_ON_WARNING] = "warning", [AUDIT_FAIL_ON_CRITICAL] = "critical", NULL,
 };
+
+/* -B's words that are accepted (both mean ASCII here), and -o hash_algorithm's. */
+static const char *const protocols[] = { "ascii", "auto", NULL };
+static const char *const hash_algorithms[] = { "jenkins", "murmur3", "xxh3", NULL };
+
+/* Why whole families of memcached's -o keys have no effect here. */
+#define ALWAYS "always so here; "
+#define NO_CRAWLER "there is no LRU crawler; an expired item is dropped by the lookup or " \
+                   "eviction that meets it"
+#define NO_SEGMENTS "one LRU per memory class, with second-chance eviction and no hot, " \
+                    "warm or cold segments or maintainer thread"
+#define NO_AUTOMOVE "pages move between memory classes on demand, when a class needs " \
+                    "memory; no background thread decides"
+#define NO_EXTSTORE "tunes extstore, which is not available here (ext_path is refused)"
+#define NO_WATCH "there are no watch commands, whose log buffers this sizes"
+#define NO_CHUNKS "items are never split into chunks here; each is stored whole in a " \
+                  "chunk of its memory class"
+#define PRIVILEGES "privileges are dropped and every thread runs under seccomp " \
+                   "(--seccomp, audited, is the switch)"
+#define MAXCONNS_FAST "past -c a new connection gets ERROR Too many open connections " \
+                      "and is closed"
 
 /* memcached 1.6's flags first, in the order of its -h; then the hardening
  * flags; then the -o keys. Bounds are memcached's where it has them, else
@@ -84,6 +108,9 @@ const struct option_row options_table[] = {
       .stats_name = "verbosity", .stats = OPT_S_NUM },
     { .name = "help", .short_flag = 'h', .kind = OPT_K_HELP, .flags = OPT_CLI_ONLY,
       .help = "print this help and exit" },
+    { .name = "license", .short_flag = 'i', .kind = OPT_K_VERSION, .flags = OPT_CLI_ONLY,
+      .help = "print the version and exit, as -V (memcached prints its license text; "
+              "hardcached has none built in)" },
     { .name = "version", .short_flag = 'V', .kind = OPT_K_VERSION, .flags = OPT_CLI_ONLY,
       .help = "print version and exit" },
     { .name = "pidfile", .short_flag = 'P', .kind = OPT_K_STRING, OPTION_FIELD(pidfile),
@@ -98,6 +125,13 @@ const struct option_row options_table[] = {
       .min = 1, .max = 512 * 1024, .def = "48", .metavar = "<bytes>",
       .help = "min space used for key+value+flags",
       .stats_name = "chunk_size", .stats = OPT_S_NUM },
+    { .name = "enable-largepages", .short_flag = 'L', .kind = OPT_K_FLAG, .flags = OPT_IGNORED,
+      .help = "memcached preallocates item memory in large pages; here item memory is "
+              "not preallocated (pages are used as items arrive)" },
+    { .name = "prefix-delimiter", .short_flag = 'D', .kind = OPT_K_STRING,
+      .min = 1, .max = SETTINGS_IGNORED_VALUE - 1, .metavar = "<char>", .flags = OPT_IGNORED,
+      .help = "memcached's per-prefix statistics (no long form there) are not kept "
+              "here; stats detail answers CLIENT_ERROR" },
     { .name = "threads", .short_flag = 't', .kind = OPT_K_INT, OPTION_FIELD(threads),
       .min = 1, .max = 256, .def = "4", .metavar = "<num>",
       .help = "number of worker threads",
@@ -115,26 +149,54 @@ const struct option_row options_table[] = {
       .min = 1, .max = 65535, .def = "1024", .metavar = "<num>",
       .help = "queue limit of not yet accepted connections",
       .stats_name = "tcp_backlog", .stats = OPT_S_NUM },
+    /* SECURITY: -B binary is refused, not ignored: a binary client (and its
+     * SASL) would get nothing it asked for. */
+    { .name = "protocol", .short_flag = 'B', .kind = OPT_K_CHOICE, .choices = protocols,
+      .metavar = "<ascii|auto>", .flags = OPT_IGNORED,
+      .form = "expected ascii or auto: the binary protocol (and SASL with it) is not "
+              "implemented yet; use -B ascii, with clients that speak ASCII",
+      .help = "only memcached's ASCII protocol is spoken, so ascii and auto both mean "
+              "ASCII (binary is not implemented yet, and -B binary is refused)" },
     { .name = "max-item-size", .short_flag = 'I', .kind = OPT_K_SIZE,
       OPTION_FIELD(item_size_max), .min = 1024, .max = (double)GiB, .def = "1m",
       .metavar = "<size>",
       .help = "largest item accepted, k/m/g suffix; at most half of -m",
       .stats_name = "item_size_max", .stats = OPT_S_NUM },
+    /* SECURITY: accepting -S and serving without SASL would let anyone in
+     * who the operator meant to authenticate (promise 9). */
+    { .name = "enable-sasl", .short_flag = 'S', .kind = OPT_K_FLAG, .flags = OPT_REFUSED,
+      .help = "SASL needs the binary protocol, which hardcached does not speak yet; use "
+              "-Y FILE (ASCII authentication) instead" },
     { .name = "disable-flush-all", .short_flag = 'F', .kind = OPT_K_FLAG,
       OPTION_FIELD(flush_enabled), .flags = OPT_INVERT,
       .help = "disable the flush_all command",
       .stats_name = "flush_enabled", .stats = OPT_S_YESNO },
+    { .name = "disable-dumping", .short_flag = 'X', .kind = OPT_K_FLAG, .flags = OPT_IGNORED,
+      .help = ALWAYS "stats cachedump and lru_crawler metadump are never served" },
+    { .name = "disable-watch", .short_flag = 'W', .kind = OPT_K_FLAG, .flags = OPT_IGNORED,
+      .help = ALWAYS "there are no watch commands" },
     { .name = "auth-file", .short_flag = 'Y', .kind = OPT_K_STRING, OPTION_FIELD(auth_file),
       .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
       .help = "ASCII protocol authentication: \"user:password\" lines; a client "
               "logs in with \"set <any> 0 0 <len>\" carrying \"user password\"",
       .stats_name = "auth_enabled_ascii", .stats = OPT_S_GIVEN },
+    /* SECURITY: a memory file puts the cache's contents on disk, where they
+     * outlive the process and its permissions. */
+    { .name = "memory-file", .short_flag = 'e', .kind = OPT_K_STRING, .flags = OPT_REFUSED,
+      .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
+      .help = "a memory file keeps the cache's contents on disk (memcached's restartable "
+              "cache), and hardcached keeps items in memory only; remove -e (a restart "
+              "starts with an empty cache)" },
     { .name = "enable-ssl", .short_flag = 'Z', .kind = OPT_K_FLAG, OPTION_FIELD(ssl_enabled),
       .help = "TLS on every listener not marked notls: (needs -o ssl_chain_cert)",
       .stats_name = "ssl_enabled", .stats = OPT_S_YESNO },
     { .name = "extended", .short_flag = 'o', .kind = OPT_K_EXTENDED, .flags = OPT_CLI_ONLY,
       .metavar = "<key=val,...>",
       .help = "comma separated list of extended options:" },
+    { .name = "napi-ids", .short_flag = 'N', .kind = OPT_K_INT, .flags = OPT_IGNORED,
+      .min = 1, .max = 256, .metavar = "<num>",
+      .help = "memcached picks a worker thread by the network queue's NAPI id; here "
+              "connections go to the worker threads in turn" },
 
     /* Hardening (SPEC §2): long options only. */
     { .name = "allow", .kind = OPT_K_ALLOW, .group = OPT_G_HARDENING, OPTION_FIELD(allow),
@@ -236,21 +298,120 @@ const struct option_row options_table[] = {
               "or critical (warnings exit 0; for a unit's ExecStartPre=)",
       .flags = OPT_CLI_ONLY | OPT_EARLY },
 
-    /* Keys of -o (memcached's names); in a config file, names of their own. */
-    { .name = "idle_timeout", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
-      OPTION_FIELD(idle_timeout), .min = 0, .max = 365 * 24 * 3600, .def = "0",
-      .metavar = "<sec>",
-      .help = "close connections idle this long; 0: never",
-      .stats_name = "idle_timeout", .stats = OPT_S_NUM },
+    /* Keys of -o (memcached's names); in a config file, names of their own.
+     * In the order of memcached's -h, then the keys it accepts without
+     * listing them there. */
+    { .name = "maxconns_fast", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS MAXCONNS_FAST },
     { .name = "hashpower", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
       OPTION_FIELD(hash_power), .min = 12, .max = 32, .metavar = "<num>",
       .help = "initial hash table size, a power of 2 (default: from -m)",
       .stats_name = "hashpower_init", .stats = OPT_S_NUM },
+    { .name = "tail_repair_time", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 10, .max = 2147483647, .metavar = "<sec>", .flags = OPT_IGNORED,
+      .help = "no reader holds an item here (values are copied out under the key's "
+              "lock), so none is ever stuck at the LRU tail to repair" },
+    { .name = "hash_algorithm", .kind = OPT_K_CHOICE, .group = OPT_G_EXTENDED,
+      .choices = hash_algorithms, .metavar = "<name>", .flags = OPT_IGNORED,
+      .help = "the hash table always uses XXH3, keyed with a random secret against "
+              "hash flooding" },
+    { .name = "no_lru_crawler", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS NO_CRAWLER },
+    { .name = "lru_crawler_sleep", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1000000, .metavar = "<us>", .flags = OPT_IGNORED, .help = NO_CRAWLER },
+    { .name = "lru_crawler_tocrawl", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<num>", .flags = OPT_IGNORED,
+      .help = NO_CRAWLER },
     { .name = "read_buf_mem_limit", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
       OPTION_FIELD(conn_mem_limit), .min = 0, .max = 1024 * 1024, .unit = MiB,
       .unit_name = "megabytes", .def = "64", .metavar = "<mb>",
       .help = "memcached's name for --conn-mem-limit (0 is the default here, "
               "never unlimited)" },
+    { .name = "no_lru_maintainer", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS NO_SEGMENTS },
+    { .name = "hot_lru_pct", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 1, .max = 79, .metavar = "<pct>", .flags = OPT_IGNORED, .help = NO_SEGMENTS },
+    { .name = "warm_lru_pct", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 1, .max = 79, .metavar = "<pct>", .flags = OPT_IGNORED, .help = NO_SEGMENTS },
+    { .name = "hot_max_factor", .kind = OPT_K_DOUBLE, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1000, .metavar = "<num>", .flags = OPT_IGNORED | OPT_MIN_EXCLUSIVE,
+      .help = NO_SEGMENTS },
+    { .name = "warm_max_factor", .kind = OPT_K_DOUBLE, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1000, .metavar = "<num>", .flags = OPT_IGNORED | OPT_MIN_EXCLUSIVE,
+      .help = NO_SEGMENTS },
+    { .name = "temporary_ttl", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 2147483647, .metavar = "<sec>", .flags = OPT_IGNORED,
+      .help = "items with a short TTL are evicted like any other here (memcached keeps "
+              "them in an LRU of their own)" },
+    { .name = "idle_timeout", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(idle_timeout), .min = 0, .max = 365 * 24 * 3600, .def = "0",
+      .metavar = "<sec>",
+      .help = "close connections idle this long; 0: never",
+      .stats_name = "idle_timeout", .stats = OPT_S_NUM },
+    { .name = "slab_chunk_max", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 1, .max = 1048576, .metavar = "<num>", .flags = OPT_IGNORED, .help = NO_CHUNKS },
+    { .name = "watcher_logbuf_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4194303, .metavar = "<kb>", .flags = OPT_IGNORED, .help = NO_WATCH },
+    { .name = "worker_logbuf_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4194303, .metavar = "<kb>", .flags = OPT_IGNORED, .help = NO_WATCH },
+    { .name = "track_sizes", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED,
+      .help = "the item size histogram is not kept here; stats sizes answers "
+              "sizes_status disabled" },
+    { .name = "no_hashexpand", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED,
+      .help = ALWAYS "the hash table is sized once, from -m or hashpower, and never "
+              "grows" },
+    { .name = "modern", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED, .flags = OPT_IGNORED,
+      .help = "nothing to enable (memcached 1.6 enables nothing with it either)" },
+    { .name = "no_modern", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED, .flags = OPT_IGNORED,
+      .help = "memcached 1.4's defaults (Jenkins hash, no LRU maintainer or crawler, no "
+              "page moves) have no counterpart here" },
+    { .name = "sock_cookie_id", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<id>", .flags = OPT_IGNORED,
+      .help = "sockets are not marked (SO_MARK) for firewalls here; filter by address "
+              "and port instead" },
+    /* SECURITY: extstore writes items to files while serving; promise 4 says
+     * no file is opened after start-up. */
+    { .name = "ext_path", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
+      .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file:size>", .flags = OPT_REFUSED,
+      .help = "extstore writes items to files while serving, and hardcached opens no "
+              "file after start-up (SECURITY.md, promise 4); remove it and give -m the "
+              "memory instead" },
+    { .name = "ext_page_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4095, .metavar = "<mb>", .flags = OPT_IGNORED, .help = NO_EXTSTORE },
+    { .name = "ext_wbuf_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4095, .metavar = "<mb>", .flags = OPT_IGNORED, .help = NO_EXTSTORE },
+    { .name = "ext_threads", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<num>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_item_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<bytes>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_item_age", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<sec>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_low_ttl", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<sec>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_drop_unread", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = NO_EXTSTORE },
+    { .name = "ext_recache_rate", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<num>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_compact_under", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<pages>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_drop_under", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<pages>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "ext_max_frag", .kind = OPT_K_DOUBLE, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1, .metavar = "<ratio>", .flags = OPT_IGNORED, .help = NO_EXTSTORE },
+    { .name = "ext_max_sleep", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<us>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
+    { .name = "slab_automove_freeratio", .kind = OPT_K_DOUBLE, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1, .metavar = "<ratio>", .flags = OPT_IGNORED, .help = NO_EXTSTORE },
     { .name = "ssl_chain_cert", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
       OPTION_FIELD(ssl_chain_cert), .min = 1, .max = SETTINGS_PATH_MAX - 1,
       .metavar = "<file>",
@@ -260,15 +421,15 @@ const struct option_row options_table[] = {
       OPTION_FIELD(ssl_key), .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
       .help = "-Z: the private key, if not in ssl_chain_cert",
       .stats_name = "ssl_key", .stats = OPT_S_CSTRING },
+    { .name = "ssl_keyformat", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      OPTION_FIELD(ssl_keyformat), .min = 1, .max = 2, .def = "1", .metavar = "<1|2>",
+      .help = "-Z: private key format: 1 PEM, 2 DER",
+      .stats_name = "ssl_keyformat", .stats = OPT_S_NUM },
     { .name = "ssl_verify_mode", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
       OPTION_FIELD(ssl_verify_mode), .min = 0, .max = 3, .def = "0", .metavar = "<0-3>",
       .help = "-Z: client certificates: 0 not asked, 1 checked if sent, 2 required, "
               "3 required at the first handshake",
       .stats_name = "ssl_verify_mode", .stats = OPT_S_VERIFY },
-    { .name = "ssl_keyformat", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
-      OPTION_FIELD(ssl_keyformat), .min = 1, .max = 2, .def = "1", .metavar = "<1|2>",
-      .help = "-Z: private key format: 1 PEM, 2 DER",
-      .stats_name = "ssl_keyformat", .stats = OPT_S_NUM },
     { .name = "ssl_ciphers", .kind = OPT_K_STRING, .group = OPT_G_EXTENDED,
       OPTION_FIELD(ssl_ciphers), .min = 1, .max = 1023, .metavar = "<list>",
       .help = "-Z: OpenSSL cipher list for TLS 1.2 (default: Mozilla's intermediate "
@@ -279,14 +440,61 @@ const struct option_row options_table[] = {
       .metavar = "<file>",
       .help = "-Z: PEM certificates of the CAs client certificates must chain to",
       .stats_name = "ssl_ca_cert", .stats = OPT_S_STRING },
+    { .name = "ssl_wbuf_size", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4194303, .metavar = "<kb>", .flags = OPT_IGNORED,
+      .help = "OpenSSL sizes its own write buffers here" },
     { .name = "ssl_session_cache", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
       OPTION_FIELD(ssl_session_cache),
       .help = "-Z: server-side session cache, so clients can resume sessions",
       .stats_name = "ssl_session_cache", .stats = OPT_S_YESNO },
+    { .name = "ssl_kernel_tls", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED,
+      .help = "TLS runs in OpenSSL in user space, without kernel TLS offload (stats "
+              "settings ssl_kernel_tls no)" },
     { .name = "ssl_min_version", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
       OPTION_FIELD(ssl_min_version), .min = 0, .max = 3, .def = "2", .metavar = "<0-3>",
       .help = "-Z: lowest protocol accepted: 0 TLS 1.0, 1 TLS 1.1, 2 TLS 1.2, 3 TLS 1.3",
       .stats_name = "ssl_min_version", .stats = OPT_S_TLSVER },
+
+    /* memcached accepts these -o keys without listing them in its -h. */
+    { .name = "no_maxconns_fast", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED,
+      .help = ALWAYS MAXCONNS_FAST " (memcached would stop accepting instead)" },
+    { .name = "slab_reassign", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS NO_AUTOMOVE },
+    { .name = "no_slab_reassign", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = NO_AUTOMOVE },
+    { .name = "slab_automove", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 2, .metavar = "<0-2>", .flags = OPT_IGNORED | OPT_BARE,
+      .help = NO_AUTOMOVE },
+    { .name = "no_slab_automove", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = NO_AUTOMOVE },
+    { .name = "slab_automove_ratio", .kind = OPT_K_DOUBLE, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 1, .metavar = "<ratio>", .flags = OPT_IGNORED | OPT_MIN_EXCLUSIVE,
+      .help = NO_AUTOMOVE },
+    { .name = "slab_automove_window", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 3, .max = 2147483647, .metavar = "<num>", .flags = OPT_IGNORED,
+      .help = NO_AUTOMOVE },
+    { .name = "lru_crawler", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = NO_CRAWLER },
+    { .name = "lru_maintainer", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = NO_SEGMENTS },
+    { .name = "no_chunked_items", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS NO_CHUNKS },
+    { .name = "inline_ascii_resp", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = "memcached 1.6 ignores it too" },
+    { .name = "no_inline_ascii_resp", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = "memcached 1.6 ignores it too" },
+    { .name = "drop_privileges", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = ALWAYS PRIVILEGES },
+    { .name = "no_drop_privileges", .kind = OPT_K_FLAG, .group = OPT_G_EXTENDED,
+      .flags = OPT_IGNORED, .help = PRIVILEGES },
+    { .name = "resp_obj_mem_limit", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<mb>", .flags = OPT_IGNORED | OPT_BARE,
+      .help = "memcached 1.6 ignores it too (read_buf_mem_limit replaced it)" },
+    { .name = "ext_io_depth", .kind = OPT_K_INT, .group = OPT_G_EXTENDED,
+      .min = 0, .max = 4294967295.0, .metavar = "<num>", .flags = OPT_IGNORED,
+      .help = NO_EXTSTORE },
 };
 
 const size_t options_count = sizeof options_table / sizeof options_table[0];

@@ -16,11 +16,20 @@ struct allowlist;
 #define SETTINGS_MAX_ALLOW_FILES 8
 #define SETTINGS_PATH_MAX 4096
 #define SETTINGS_IDENTITY_MAX 4096
+#define SETTINGS_MAX_IGNORED 96     /* at least the OPT_IGNORED rows (a unit test) */
+#define SETTINGS_IGNORED_VALUE 32   /* bytes of one recorded value, NUL included */
 
 struct listen_addr {
     char host[256];     /* numeric address or name; "" means the defaults */
     uint16_t port;      /* 0: use settings.port */
     bool notls;         /* "notls:" prefix: plain text even with -Z */
+};
+
+/* One of memcached's options given that has no effect here (an OPT_IGNORED
+ * row of the option table): which, and its value as written. */
+struct settings_ignored {
+    uint16_t row;                   /* index in options_table[] */
+    char value[SETTINGS_IGNORED_VALUE]; /* "" for a bare -o key; a flag: yes or no */
 };
 
 struct settings {
@@ -89,6 +98,11 @@ struct settings {
     char auth_file[SETTINGS_PATH_MAX]; /* -Y "user:password" lines; "" = off */
     int auth_fail_limit;            /* --auth-fail-limit: failures per source per window, 10 */
     int auth_fail_window;           /* --auth-fail-window seconds, 60 */
+
+    /* memcached's options accepted with no effect here, each once, in the
+     * order first given: the start-up notice and --check-config name them */
+    struct settings_ignored ignored[SETTINGS_MAX_IGNORED];
+    int nignored;
 
     /* start-up mode (command line only) */
     char config_file[SETTINGS_PATH_MAX]; /* --config, "" = none */

@@ -13,6 +13,7 @@
 #include "base/span.h"
 #include "base/vlog.h"
 #include "conf/settings.h"
+#include "proto/meta.h"
 #include "sec/auth.h"
 
 #define MAX_TOKENS 24          /* memcached's tokenizer limit, terminal included */
@@ -360,6 +361,10 @@ static void nread_link(struct cmd_ctx *c)
 {
     struct proto_conn *pc = c->pc;
     struct thread_stats *ts = pc->stats;
+    if (pc->meta.active) {
+        meta_set_complete(c->srv, pc, c->out, pc->tail[0] == '\r' && pc->tail[1] == '\n');
+        return;
+    }
     pc->state = PROTO_LINE;
     unsigned cls = store_item_clsid(pc->item);
     STAT_INC(ts->cmd_set);
@@ -567,6 +572,22 @@ static void cmd_stats(struct cmd_ctx *c, struct span *tok, size_t ntokens)
     stats_command(c->srv->store, c->srv->settings, c->srv->stats_src, sub.p, sub.n, c->out);
 }
 
+/* ---- meta commands (proto/meta.c) ---------------------------------------- */
+
+static void run_meta(struct cmd_ctx *c, struct span *tok, size_t ntokens,
+                     void (*fn)(const struct meta_cmd *m))
+{
+    struct meta_cmd m = { c->srv, c->pc, c->out, tok, ntokens };
+    fn(&m);
+}
+
+static void cmd_mg(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_get); }
+static void cmd_ms(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_set); }
+static void cmd_md(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_delete); }
+static void cmd_ma(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_arith); }
+static void cmd_mn(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_noop); }
+static void cmd_me(struct cmd_ctx *c, struct span *t, size_t n) { run_meta(c, t, n, meta_debug); }
+
 /* ---- the command table ------------------------------------------------ */
 
 enum arity { ANY, AT_LEAST, BETWEEN, EITHER };
@@ -601,6 +622,13 @@ static const struct command commands[] = {
     { "shutdown",  ANY,      0, 0, cmd_shutdown },
     { "stats",     ANY,      0, 0, cmd_stats },
     { "refresh_certs", ANY,  0, 0, cmd_refresh_certs },
+    /* meta: any other two-letter "m" word answers ERROR, as memcached */
+    { "mg",        AT_LEAST, 3, 0, cmd_mg },
+    { "ms",        AT_LEAST, 3, 0, cmd_ms },
+    { "md",        AT_LEAST, 3, 0, cmd_md },
+    { "ma",        AT_LEAST, 3, 0, cmd_ma },
+    { "mn",        ANY,      0, 0, cmd_mn },
+    { "me",        ANY,      0, 0, cmd_me },
 };
 
 static bool arity_ok(const struct command *cmd, size_t n)
@@ -652,9 +680,10 @@ static bool is_http_request(const struct span *tok, size_t ntokens)
 }
 
 /* memcached writes its answers out after each get that reached its END
- * (process_get_command: conn_mwrite) and when a batch of input is done (a
- * new proto_process call here). Answers after that point are still queued
- * when it closes for HTTP, and are lost with the connection. */
+ * (process_get_command: conn_mwrite), after each "mn" (its purpose) and when
+ * a batch of input is done (a new proto_process call here). Answers after
+ * that point are still queued when it closes for HTTP, and are lost with the
+ * connection. */
 static void note_written(struct cmd_ctx *c, const struct command *cmd)
 {
     bool get = cmd->run == cmd_get || cmd->run == cmd_gets || cmd->run == cmd_gat
@@ -662,6 +691,9 @@ static void note_written(struct cmd_ctx *c, const struct command *cmd)
     size_t len = buf_len(c->out);
     if (get && !c->suspended && len >= c->out_mark + 5
             && memcmp(buf_head(c->out) + len - 5, "END\r\n", 5) == 0) {
+        c->written = len;
+    }
+    if (cmd->run == cmd_mn) {
         c->written = len;
     }
 }
@@ -727,7 +759,16 @@ static void run_command(struct cmd_ctx *c)
 static struct span answer_kind(struct span line)
 {
     static const char number[] = "(number)";
+    static const char *const meta[] = { "HD", "VA", "EN", "NF", "NS", "EX", "MN", "ME" };
     size_t digits = 0;
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+        /* a meta answer's flags carry cas, TTLs and keys: only its code
+         * shows, and a VA its length, as a VALUE header does */
+        if (span_starts_with(line, meta[i]) && (line.n == 2 || line.p[2] == ' ')) {
+            size_t keep = i == 1 ? 3 + span_find(span_sub(line, 3, SIZE_MAX), ' ') : 2;
+            return span_sub(line, 0, keep);
+        }
+    }
     while (digits < line.n && line.p[digits] >= '0' && line.p[digits] <= '9') {
         digits++;
     }
@@ -1022,5 +1063,6 @@ void proto_conn_release(const struct proto_server *srv, struct proto_conn *pc)
     if (pc->item != NULL) {
         store_item_free(srv->store, &pc->item);
     }
+    pc->meta.active = false;
     pc->state = PROTO_LINE;
 }

@@ -59,6 +59,19 @@ struct proto_server {
 
 enum proto_state { PROTO_LINE, PROTO_NREAD, PROTO_SWALLOW };
 
+/* An "ms" whose value is arriving: what its answer needs once the item is
+ * linked (memcached keeps the same in its write buffer). proto/meta.c. */
+#define META_OPAQUE_MAX 32
+struct meta_pending {
+    bool active;               /* the PROTO_NREAD item is an ms */
+    bool quiet;                /* q: no "HD" */
+    bool key_binary;           /* b: k answers in base64, then " b" */
+    uint8_t nret;              /* return flags 'O' 'k' 'c', in the order sent */
+    char ret[3];
+    uint8_t nopaque;
+    char opaque[META_OPAQUE_MAX];   /* the O token, 'O' included */
+};
+
 struct proto_conn {
     enum proto_state state;
     struct thread_stats *stats;
@@ -73,6 +86,7 @@ struct proto_conn {
     uint8_t tail_filled;
     enum store_mode mode;
     uint64_t cas_in;
+    struct meta_pending meta;
     /* PROTO_SWALLOW: a data block to discard */
     uint64_t swallow_left;
     /* a get whose output passed the high-water mark resumes at this offset

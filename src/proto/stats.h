@@ -53,24 +53,26 @@ typedef _Atomic uint64_t stat_t;
 
 /* Every per-thread counter; "stats reset" sets these (and only these) to 0. */
 #define THREAD_COUNTERS(X) \
-    X(cmd_get, METRIC_COUNTER, "keys looked up by get and gets, one per key") \
+    X(cmd_get, METRIC_COUNTER, "keys looked up by get, gets and mg, one per key (an mg hit with T counts as a touch)") \
     X(cmd_set, METRIC_COUNTER, \
-      "storage commands (set, add, replace, append, prepend, cas) whose data arrived, " \
+      "storage commands (set, add, replace, append, prepend, cas, ms) whose data arrived, " \
       "stored or not") \
     X(cmd_flush, METRIC_COUNTER, "flush_all commands, refused ones (-F) included") \
-    X(cmd_touch, METRIC_COUNTER, "touch commands, and keys looked up by gat and gats") \
-    X(cmd_meta, METRIC_COUNTER, "meta commands: always 0, they are not supported here") \
-    X(get_hits, METRIC_COUNTER, "keys get and gets found") \
-    X(get_misses, METRIC_COUNTER, "keys get and gets did not find (expired ones included)") \
-    X(delete_misses, METRIC_COUNTER, "delete commands that found no item") \
-    X(delete_hits, METRIC_COUNTER, "delete commands that removed an item") \
-    X(incr_misses, METRIC_COUNTER, "incr commands that found no item") \
-    X(incr_hits, METRIC_COUNTER, "incr commands that changed a value") \
-    X(decr_misses, METRIC_COUNTER, "decr commands that found no item") \
-    X(decr_hits, METRIC_COUNTER, "decr commands that changed a value") \
-    X(cas_misses, METRIC_COUNTER, "cas commands that found no item") \
-    X(cas_hits, METRIC_COUNTER, "cas commands that stored their value") \
-    X(cas_badval, METRIC_COUNTER, "cas commands refused because the item had changed (EXISTS)") \
+    X(cmd_touch, METRIC_COUNTER, "touch commands, keys looked up by gat and gats, and mg hits with T") \
+    X(cmd_meta, METRIC_COUNTER, \
+      "me (meta debug) commands answered; memcached 1.6.18 counts no other meta command " \
+      "here (mg, ms, md, ma count as get, set, delete, incr/decr and touch)") \
+    X(get_hits, METRIC_COUNTER, "keys get, gets and mg found (not mg hits with T)") \
+    X(get_misses, METRIC_COUNTER, "keys get, gets and mg did not find (expired ones included)") \
+    X(delete_misses, METRIC_COUNTER, "delete and md commands that found no item (md: or another cas)") \
+    X(delete_hits, METRIC_COUNTER, "delete and md commands that removed an item") \
+    X(incr_misses, METRIC_COUNTER, "incr and ma commands that found no item") \
+    X(incr_hits, METRIC_COUNTER, "incr and ma commands that changed a value") \
+    X(decr_misses, METRIC_COUNTER, "decr and ma commands that found no item") \
+    X(decr_hits, METRIC_COUNTER, "decr and ma commands that changed a value") \
+    X(cas_misses, METRIC_COUNTER, "cas commands (and ms with C) that found no item") \
+    X(cas_hits, METRIC_COUNTER, "cas commands (and ms with C) that stored their value") \
+    X(cas_badval, METRIC_COUNTER, "cas commands (and ms with C) refused because the item had changed (EXISTS)") \
     X(touch_hits, METRIC_COUNTER, "touch commands and gat/gats keys that found the item") \
     X(touch_misses, METRIC_COUNTER, "touch commands and gat/gats keys that did not") \
     X(store_too_large, METRIC_COUNTER, \

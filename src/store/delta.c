@@ -1,9 +1,11 @@
-/* delta.c: incr/decr. The stored value is untrusted client bytes and is not
- * NUL-terminated, so it is read only through base/num.c's bounded parser,
- * which accepts what memcached's safe_strtoull accepts on item data. A result
- * that fits the old width is written in place, space padded (as memcached
- * does); a wider one goes into a new item, allocated with no lock held and
- * linked only if the value still needs that width once the lock is back. */
+/* delta.c: incr/decr and meta's ma. The stored value is untrusted client
+ * bytes and is not NUL-terminated, so it is read only through base/num.c's
+ * bounded parser, which accepts what memcached's safe_strtoull accepts on
+ * item data. A result that fits the old width is written in place, space
+ * padded (as memcached does); a wider one goes into a new item, allocated
+ * with no lock held and linked only if the value still needs that width once
+ * the lock is back. Like memcached's do_item_update, a change counts as an
+ * access to the item but not as a fetch. */
 #include <string.h>
 
 #include "base/num.h"
@@ -13,7 +15,10 @@
 #define DELTA_RETRY_MAX 16
 
 /* memcached runs strtoull on the data, which stops at a NUL byte; cutting the
- * span there makes num_parse_u64 (safe_strtoull's rules) see the same bytes. */
+ * span there makes num_parse_u64 (safe_strtoull's rules) see the same bytes.
+ * Its '-' search for values of 2^63 and up is a strchr that runs past the
+ * value's "\r\n" into whatever memory follows, up to a NUL (zeroes in a
+ * fresh page); here it stops at the value's end. */
 static bool delta_parse(const char *s, size_t n, uint64_t *out)
 {
     const char *nul = memchr(s, '\0', n);
@@ -29,30 +34,70 @@ static uint64_t delta_apply(uint64_t v, bool incr, uint64_t delta)
 }
 
 /* Writes the digits over `it` when they fit, else into *spare (when it has
- * exactly that length) linked in its stead; false when neither. The caller
- * holds the stripe. */
-static bool delta_store(struct store *st, uint64_t hv, struct item *it,
-                        const char *digits, size_t len, struct item **spare)
+ * exactly that length) linked in its stead. Returns the item now holding the
+ * value, or NULL when neither. The caller holds the stripe. */
+static struct item *delta_store(struct store *st, uint64_t hv, struct item *it,
+                                const char *digits, size_t len, struct item **spare)
 {
     if (len <= it->ndata) {
         memcpy(item_data(it), digits, len);
         memset(item_data(it) + len, ' ', it->ndata - len);
         it->cas = store_next_cas(st);
-        return true;
+        return it;
     }
-    if (*spare != NULL && (*spare)->ndata == len) {
-        memcpy(item_data(*spare), digits, len);
-        (*spare)->flags = it->flags;
-        (*spare)->exptime = it->exptime;
-        item_link_locked(st, hv, *spare, it);
+    struct item *fresh = *spare;
+    if (fresh != NULL && fresh->ndata == len) {
+        memcpy(item_data(fresh), digits, len);
+        fresh->flags = it->flags;
+        fresh->exptime = it->exptime;
+        item_link_locked(st, hv, fresh, it);
         *spare = NULL;
-        return true;
+        return fresh;
     }
-    return false;
+    return NULL;
 }
 
-enum store_status store_delta(struct store *st, const char *key, size_t nkey,
-                              bool incr, uint64_t delta, uint64_t *result)
+/* memcached keeps an item larger than its slab_chunk_max in chunks, and its
+ * do_add_delta refuses a chunked item ("too large to be a number") whatever
+ * its bytes. Measured on 1.6.18: with key "k" and flags 0 a value of
+ * 524,228 bytes can be incremented, 524,229 cannot (524,236 with -C). */
+static bool delta_chunked(const struct store *st, const struct item *it)
+{
+    size_t max = st->cfg.chunk_max != 0 ? st->cfg.chunk_max : STORE_CHUNK_MAX_DEFAULT;
+    return item_mc_total(st, it) > max;
+}
+
+/* The checks memcached's do_add_delta makes, in its order: an empty or
+ * chunked value is not a number, then the cas, then the number itself. */
+static enum store_status delta_check(const struct store *st, const struct item *it,
+                                     const struct delta_op *op, uint64_t *v)
+{
+    if (it->ndata == 0 || delta_chunked(st, it)) {
+        return STORE_NON_NUMERIC;
+    }
+    if (op->cas_in != 0 && cas_visible(st, it->cas) != op->cas_in) {
+        return STORE_EXISTS;
+    }
+    return delta_parse(it->key + it->nkey, it->ndata, v) ? STORE_OK : STORE_NON_NUMERIC;
+}
+
+/* ma's callback on the item holding the result. When it replaced the old
+ * one, memcached's ma goes on changing the old (unlinked) item, so a new
+ * exptime is lost: kept as measured on 1.6.18. */
+static void delta_report(const struct store *st, const struct delta_op *op,
+                         struct item *old, struct item *now, uint64_t v)
+{
+    struct meta_view view;
+    meta_view_fill(st, now, &view);
+    view.number = v;
+    op->fn(op->ctx, &view);
+    if (now == old) {
+        now->exptime = view.exptime;
+    }
+}
+
+enum store_status delta_run(struct store *st, const char *key, size_t nkey,
+                            const struct delta_op *op, uint64_t *result)
 {
     if (nkey < 1 || nkey > STORE_KEY_MAX) {
         return STORE_NOT_FOUND;
@@ -67,18 +112,21 @@ enum store_status store_delta(struct store *st, const char *key, size_t nkey,
         char digits[DELTA_BUF];
         pthread_mutex_lock(m);
         struct item *it = item_find_live(st, hv, key, nkey);
-        if (it == NULL || !delta_parse(item_data(it), it->ndata, &v)) {
-            status = it == NULL ? STORE_NOT_FOUND : STORE_NON_NUMERIC;
+        status = it == NULL ? STORE_NOT_FOUND : delta_check(st, it, op, &v);
+        if (status != STORE_OK) {
             pthread_mutex_unlock(m);
             break;
         }
-        v = delta_apply(v, incr, delta);
+        v = delta_apply(v, op->incr, op->delta);
         size_t len = num_format_u64(v, digits);
         uint32_t flags = it->flags;
         rel_time_t exptime = it->exptime;
-        it->bits |= ITEM_ACCESSED | ITEM_FETCHED;
-        if (delta_store(st, hv, it, digits, len, &spare)) {
-            status = STORE_OK;
+        item_refresh(it, clock_now());
+        struct item *now = delta_store(st, hv, it, digits, len, &spare);
+        if (now == NULL) {
+            status = STORE_NO_MEMORY;
+        } else if (op->fn != NULL) {
+            delta_report(st, op, it, now, v);
         }
         pthread_mutex_unlock(m);
         if (status == STORE_NO_MEMORY) {
@@ -96,4 +144,11 @@ enum store_status store_delta(struct store *st, const char *key, size_t nkey,
         *result = v;
     }
     return status;
+}
+
+enum store_status store_delta(struct store *st, const char *key, size_t nkey,
+                              bool incr, uint64_t delta, uint64_t *result)
+{
+    struct delta_op op = { .incr = incr, .delta = delta };
+    return delta_run(st, key, nkey, &op, result);
 }

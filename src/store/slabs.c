@@ -277,7 +277,7 @@ static uint64_t class_uncut(const struct sclass *sc)
  * Stores only on change, so the shared lines are rarely written. */
 static void class_publish(struct store *st, struct sclass *sc)
 {
-    uint32_t t = sc->lru_tail != 0 ? item_at(st, sc->lru_tail)->time : TAIL_EMPTY;
+    uint32_t t = sc->lru_tail != 0 ? item_time(item_at(st, sc->lru_tail)) : TAIL_EMPTY;
     uint8_t slack = sc->nfree * 2 > sc->perpage;
     if (atomic_load_explicit(&st->pages_pub[sc->id], memory_order_relaxed) != sc->pages) {
         atomic_store_explicit(&st->pages_pub[sc->id], (uint32_t)sc->pages, memory_order_relaxed);
@@ -377,7 +377,7 @@ static void count_dead(struct sclass *sc, const struct item *it)
 static void count_evicted(struct sclass *sc, const struct item *it, rel_time_t now)
 {
     sc->evicted++;
-    sc->evicted_time = now > it->time ? now - it->time : 0;
+    sc->evicted_time = now > item_time(it) ? now - item_time(it) : 0;
     if (it->exptime != 0) {
         sc->evicted_nonzero++;
     }
@@ -425,7 +425,7 @@ static struct item *lru_evict(struct store *st, struct sclass *sc)
             got = it;
         } else if ((it->bits & ITEM_ACCESSED) != 0 && bumps < EVICT_BUMPS) {
             it->bits &= (uint8_t)~ITEM_ACCESSED;
-            it->time = now;
+            item_set_time(it, now);
             lru_remove(st, sc, it);
             lru_push_head(st, sc, it);
             bumps++;
@@ -507,7 +507,7 @@ static unsigned pick_donor(struct store *st, const struct sclass *sc, bool despe
     if (best[tier] == 0 || sc->lru_tail == 0 || desperate) {
         return best[tier];
     }
-    uint32_t own = item_at(st, sc->lru_tail)->time;
+    uint32_t own = item_time(item_at(st, sc->lru_tail));
     uint64_t own_age = now > own ? now - own : 0;
     uint64_t donor_age = now > oldest[0] ? now - oldest[0] : 0;
     return donor_age * 4 > own_age * 5 + 4 ? best[0] : 0;
@@ -751,7 +751,7 @@ void slabs_class_stats(struct store *st, unsigned id, struct store_class_stats *
     out->evicted_active = sc->evicted_active;
     out->evicted_time = sc->evicted_time;
     if (sc->lru_tail != 0) {
-        rel_time_t t = item_at(st, sc->lru_tail)->time;
+        rel_time_t t = item_time(item_at(st, sc->lru_tail));
         out->age = now > t ? now - t : 0;
     }
     unlock(&sc->lock);

@@ -125,8 +125,8 @@ enum item_life item_life(const struct store *st, const struct item *it, rel_time
     uint32_t old = atomic_load_explicit(&st->flush_old, memory_order_relaxed);
     uint32_t at = atomic_load_explicit(&st->flush_at, memory_order_relaxed);
     if (it->cas <= atomic_load_explicit(&st->flush_cas, memory_order_relaxed)
-        || (old != 0 && it->time <= old)
-        || (at != 0 && at <= now && it->time <= at)) {
+        || (old != 0 && item_time(it) <= old)
+        || (at != 0 && at <= now && item_time(it) <= at)) {
         return ITEM_FLUSHED;
     }
     if (it->exptime != 0 && it->exptime <= now) {
@@ -145,9 +145,28 @@ uint64_t store_cas_peek(const struct store *st)
     return atomic_load_explicit(&st->cas_last, memory_order_relaxed);
 }
 
-static uint64_t cas_visible(const struct store *st, uint64_t cas)
+uint64_t cas_visible(const struct store *st, uint64_t cas)
 {
     return st->cfg.use_cas ? cas : 0;
+}
+
+/* memcached's do_item_update: a read or an add that found the item moves its
+ * time (the "last access" mg l and me la show) at most once a minute, so a
+ * hot item's header is not written on every read. The caller holds the
+ * stripe. */
+void item_refresh(struct item *it, rel_time_t now)
+{
+    it->bits |= ITEM_ACCESSED;
+    if (item_time(it) + ITEM_UPDATE_INTERVAL < now) {
+        item_set_time(it, now);
+    }
+}
+
+/* A fetch (get, gat, touch, mg without u): memcached's do_item_bump. */
+void item_fetched(struct item *it)
+{
+    it->bits |= ITEM_FETCHED;
+    item_refresh(it, clock_now());
 }
 
 /* ---- lookup and linking (caller holds the stripe of hv) ------------------ */
@@ -176,7 +195,7 @@ struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size
 void item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old)
 {
     it->cas = store_next_cas(st);
-    it->time = clock_now();
+    item_set_time(it, clock_now());
     if (old != NULL) {
         hash_replace(st, hv, old, it);
     } else {
@@ -192,26 +211,34 @@ static bool key_ok(size_t nkey)
     return nkey >= 1 && nkey <= STORE_KEY_MAX;
 }
 
-/* memcached's size: 48-byte header, 8 of cas, key + NUL, value + "\r\n". */
-static bool too_large(const struct store *st, size_t nkey, uint64_t ndata)
+/* memcached's size: 48-byte header, 8 of cas, key + NUL, 4 for flags
+ * other than 0, value + "\r\n". */
+static bool too_large(const struct store *st, size_t nkey, uint64_t ndata, uint32_t flags)
 {
-    uint64_t mc = 48 + (st->cfg.use_cas ? 8 : 0) + (uint64_t)nkey + 1 + ndata + 2;
+    uint64_t mc = 48 + (st->cfg.use_cas ? 8 : 0) + (uint64_t)nkey + 1 + (flags ? 4 : 0)
+                  + ndata + 2;
     return mc > st->cfg.item_size_max;
+}
+
+static unsigned class_for_item(const struct store *st, size_t nkey, size_t ndata,
+                               uint32_t flags)
+{
+    if (!key_ok(nkey) || too_large(st, nkey, ndata, flags)) {
+        return 0;
+    }
+    return slabs_class_for(st, (uint64_t)ITEM_HDR + nkey + ndata);
 }
 
 unsigned store_class_for(const struct store *st, size_t nkey, size_t ndata)
 {
-    if (!key_ok(nkey) || too_large(st, nkey, ndata)) {
-        return 0;
-    }
-    return slabs_class_for(st, (uint64_t)ITEM_HDR + nkey + ndata);
+    return class_for_item(st, nkey, ndata, 0);
 }
 
 struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                             uint32_t flags, rel_time_t exptime, uint32_t ndata,
                             enum store_status *status)
 {
-    unsigned id = store_class_for(st, nkey, ndata);
+    unsigned id = class_for_item(st, nkey, ndata, flags);
     if (id == 0) {
         *status = STORE_TOO_LARGE;
         return NULL;
@@ -224,7 +251,7 @@ struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
     it->cas = 0;
     it->hash_next = 0;
     it->exptime = exptime;
-    it->time = clock_now();
+    item_set_time(it, clock_now());
     it->flags = flags;
     it->ndata = ndata;
     it->nkey = (uint8_t)nkey;
@@ -252,6 +279,17 @@ unsigned store_item_clsid(const struct item *it)
     return it->clsid;
 }
 
+const char *store_item_key(const struct item *it, size_t *nkey)
+{
+    *nkey = it->nkey;
+    return it->key;
+}
+
+void store_item_set_key_binary(struct item *it)
+{
+    it->bits |= ITEM_KEY_BINARY;
+}
+
 void store_item_free(struct store *st, struct item **it)
 {
     if (it != NULL && *it != NULL) {
@@ -262,6 +300,23 @@ void store_item_free(struct store *st, struct item **it)
 
 /* ---- storage commands ---------------------------------------------------- */
 
+/* memcached's do_store_item: a cas of 0 (and with -C every cas, as its items
+ * then hold none) matches nothing, so an existing item answers EXISTS; ms I
+ * stores an older cas than the item's as stale. */
+static enum store_status cas_check(const struct store *st, enum store_mode mode,
+                                   const struct item *old, uint64_t cas_in)
+{
+    uint64_t mine = cas_visible(st, cas_in), theirs;
+    if (old == NULL) {
+        return STORE_NOT_FOUND;
+    }
+    theirs = cas_visible(st, old->cas);
+    if (mine != 0 && mine == theirs) {
+        return STORE_OK;
+    }
+    return mode == STORE_CAS_STALE && mine != 0 && mine < theirs ? STORE_OK : STORE_EXISTS;
+}
+
 static enum store_status link_check(const struct store *st, enum store_mode mode,
                                     const struct item *old, uint64_t cas_in)
 {
@@ -271,11 +326,8 @@ static enum store_status link_check(const struct store *st, enum store_mode mode
     case STORE_ADD:
         return old == NULL ? STORE_OK : STORE_NOT_STORED;
     case STORE_CAS:
-        if (old == NULL) {
-            return STORE_NOT_FOUND;
-        }
-        /* with -C both sides read as 0, so cas always matches (memcached) */
-        return cas_visible(st, old->cas) == cas_visible(st, cas_in) ? STORE_OK : STORE_EXISTS;
+    case STORE_CAS_STALE:
+        return cas_check(st, mode, old, cas_in);
     default:
         return old != NULL ? STORE_OK : STORE_NOT_STORED;
     }
@@ -300,18 +352,24 @@ static void concat_link(struct store *st, uint64_t hv, struct item *spare,
  * for. memcached answers NOT_STORED also when the result is too large or
  * there is no memory for it. */
 static enum store_status link_concat(struct store *st, struct item *add, bool append,
-                                     uint64_t *cas_out)
+                                     uint64_t cas_in, uint64_t *cas_out)
 {
     uint64_t hv = hash_key(st, add->key, add->nkey);
     pthread_mutex_t *m = hash_lock_of(st, hv);
     enum store_status status = STORE_NOT_STORED;
     struct item *spare = NULL;
 
-    for (unsigned round = 0; round < RETRY_MAX && status != STORE_OK; round++) {
+    for (unsigned round = 0; round < RETRY_MAX && status == STORE_NOT_STORED; round++) {
         pthread_mutex_lock(m);
         struct item *old = item_find_live(st, hv, add->key, add->nkey);
         uint64_t need = old != NULL ? (uint64_t)old->ndata + add->ndata : 0;
-        if (old == NULL || too_large(st, add->nkey, need)) {
+        if (old != NULL && cas_visible(st, cas_in) != 0
+                && cas_visible(st, old->cas) != cas_in) {
+            status = STORE_EXISTS;          /* ms with C: the item changed */
+            pthread_mutex_unlock(m);
+            break;
+        }
+        if (old == NULL || too_large(st, add->nkey, need, old->flags)) {
             pthread_mutex_unlock(m);
             break;
         }
@@ -341,6 +399,14 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
     return status;
 }
 
+/* ms I with an older cas: the value is stored, but stays stale under the old
+ * item's TTL, and a W already sent for it still stands (memcached). */
+static void link_stale(struct item *it, const struct item *old)
+{
+    it->exptime = old->exptime;
+    it->bits |= ITEM_STALE | (old->bits & ITEM_WIN_SENT);
+}
+
 enum store_status store_item_link(struct store *st, struct item **itp,
                                   enum store_mode mode, uint64_t cas_in,
                                   uint64_t *cas_out)
@@ -351,7 +417,7 @@ enum store_status store_item_link(struct store *st, struct item **itp,
         return STORE_NOT_STORED;
     }
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
-        return link_concat(st, it, mode == STORE_APPEND, cas_out);
+        return link_concat(st, it, mode == STORE_APPEND, cas_in, cas_out);
     }
     uint64_t hv = hash_key(st, it->key, it->nkey);
     pthread_mutex_t *m = hash_lock_of(st, hv);
@@ -359,13 +425,16 @@ enum store_status store_item_link(struct store *st, struct item **itp,
     struct item *old = item_find_live(st, hv, it->key, it->nkey);
     enum store_status status = link_check(st, mode, old, cas_in);
     if (status == STORE_OK) {
+        if (mode == STORE_CAS_STALE && cas_visible(st, old->cas) != cas_visible(st, cas_in)) {
+            link_stale(it, old);
+        }
         item_link_locked(st, hv, it, old);
         if (cas_out != NULL) {
             *cas_out = cas_visible(st, it->cas);
         }
         it = NULL;
     } else if (old != NULL && mode == STORE_ADD) {
-        old->bits |= ITEM_ACCESSED;     /* memcached bumps the existing item */
+        item_refresh(old, clock_now());  /* memcached bumps the existing item */
     }
     pthread_mutex_unlock(m);
     store_item_free(st, &it);
@@ -386,8 +455,8 @@ void store_prefetch(const struct store *st, uint64_t hv, int stage)
 
 /* Locks key's stripe and returns its live item, or NULL for a miss; the
  * stripe stays locked either way (*m) until the caller unlocks it. */
-static struct item *find_locked(struct store *st, const char *key, size_t nkey,
-                                uint64_t *hv, pthread_mutex_t **m)
+struct item *find_locked(struct store *st, const char *key, size_t nkey,
+                         uint64_t *hv, pthread_mutex_t **m)
 {
     *hv = hash_key(st, key, nkey);
     *m = hash_lock_of(st, *hv);
@@ -409,7 +478,7 @@ enum store_status store_get(struct store *st, const char *key, size_t nkey,
         if (touch) {
             it->exptime = new_exptime;
         }
-        it->bits |= ITEM_ACCESSED | ITEM_FETCHED;
+        item_fetched(it);
         struct item_view view = {
             .key = it->key, .nkey = it->nkey, .flags = it->flags,
             .data = item_data(it), .ndata = it->ndata,
@@ -447,7 +516,7 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
     struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
         it->exptime = exptime;
-        it->bits |= ITEM_ACCESSED | ITEM_FETCHED;
+        item_fetched(it);
     }
     pthread_mutex_unlock(m);
     return it != NULL ? STORE_OK : STORE_NOT_FOUND;

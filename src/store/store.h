@@ -13,6 +13,8 @@
 
 #define STORE_KEY_MAX 250
 #define STORE_MAX_CLASSES 64
+#define STORE_CHUNK_MAX_DEFAULT ((size_t)512 * 1024)  /* half memcached's 1 MiB page,
+                                                          whatever -I */
 
 struct store_config {
     size_t mem_limit;        /* bytes of item memory (-m) */
@@ -21,6 +23,10 @@ struct store_config {
     size_t chunk_min;        /* -n: smallest chunk's data space */
     bool evictions;          /* false: -M, answer out-of-memory instead */
     bool use_cas;            /* false: -C, cas values are reported as 0 */
+    size_t chunk_max;        /* memcached's slab_chunk_max: an item larger than
+                                this (as memcached counts it) is chunked there,
+                                and incr/decr/ma refuse any chunked item as not
+                                a number; 0 = STORE_CHUNK_MAX_DEFAULT */
     unsigned hash_power;     /* log2 of buckets; 0 = sized from mem_limit */
     bool adaptive;           /* the daemon's setting: when pages are few (small
                                 -m), give each class a first page from a small
@@ -40,6 +46,8 @@ enum store_status {
 
 enum store_mode {
     STORE_SET, STORE_ADD, STORE_REPLACE, STORE_APPEND, STORE_PREPEND, STORE_CAS,
+    STORE_CAS_STALE,         /* ms I: as STORE_CAS, but an older cas stores the
+                                value marked stale under the old item's TTL */
 };
 
 /* A read-only look at a stored item, valid only during the callback. */
@@ -85,13 +93,17 @@ struct item *store_item_alloc(struct store *st, const char *key, size_t nkey,
                               uint32_t ndata, enum store_status *status);
 char *store_item_data(struct item *it);            /* ndata writable bytes */
 unsigned store_item_clsid(const struct item *it);  /* for per-class stats */
+const char *store_item_key(const struct item *it, size_t *nkey);
+void store_item_set_key_binary(struct item *it);   /* ms b: see meta_view */
 void store_item_free(struct store *st, struct item **it); /* abandon */
 
 /* Links the filled item under mode; always consumes it (sets *it = NULL).
- * cas_in is the cas value a STORE_CAS compares with. On STORE_OK *cas_out
- * (if not NULL) receives the new item's cas. APPEND/PREPEND answer
- * STORE_NOT_STORED also when the joined value is too large or finds no
- * memory, as memcached does. */
+ * cas_in is the cas value a STORE_CAS compares with; APPEND/PREPEND compare
+ * it too when it is not 0 (ms with C: STORE_EXISTS on a mismatch). On
+ * STORE_OK *cas_out (if not NULL) receives the new item's cas. APPEND/PREPEND
+ * answer STORE_NOT_STORED also when the joined value is too large or finds
+ * no memory, as memcached does. An ADD that finds the item counts as an
+ * access to it. */
 enum store_status store_item_link(struct store *st, struct item **it,
                                   enum store_mode mode, uint64_t cas_in,
                                   uint64_t *cas_out);
@@ -103,9 +115,65 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
 
 /* incr/decr: incr wraps at 2^64, decr floors at 0, as memcached. The value is
  * rewritten in place (space padded) when the new digits fit. *result gets the
- * new value on STORE_OK. */
+ * new value on STORE_OK. An item over chunk_max (see store_config) is
+ * STORE_NON_NUMERIC, whatever its bytes, as in memcached. */
 enum store_status store_delta(struct store *st, const char *key, size_t nkey,
                               bool incr, uint64_t delta, uint64_t *result);
+
+/* ---- meta commands (mg ms md ma me) ------------------------------------- */
+
+/* A linked item as a meta command sees it, under the item's lock: item,
+ * atime and the flags as they were before the command. The callback may
+ * change exptime and set won (and clear bump); the store writes them back. */
+struct meta_view {
+    struct item_view item;
+    rel_time_t exptime;       /* 0 = never; in and out */
+    rel_time_t atime;         /* last access: set, or fetched (at most once a
+                                 minute, as memcached moves it) */
+    uint64_t number;          /* store_meta_delta: the new value */
+    bool fetched;             /* read before (mg h, me fetch) */
+    bool stale;               /* marked stale (md I, ms I): mg answers X */
+    bool win_sent;            /* a client was sent W: the others get Z */
+    bool key_binary;          /* stored by ms with a base64 key (b) */
+    bool created;             /* made by this very command (N) */
+    bool won;                 /* out: this client gets W (sets win_sent) */
+    bool bump;                /* in/out: the command counts as a fetch */
+};
+typedef void (*store_meta_fn)(void *ctx, struct meta_view *view);
+
+/* mg and me: looks key up and calls fn once under its lock (STORE_OK), or
+ * not at all (STORE_NOT_FOUND). The fetch (bump: sets fetched, moves atime)
+ * comes after fn, so fn sees the item as it was. vivify: a miss links an
+ * empty item (flags 0, never expires, fresh cas) and calls fn with created;
+ * if it cannot be allocated the answer is STORE_NOT_FOUND. */
+enum store_status store_meta_get(struct store *st, const char *key, size_t nkey,
+                                 bool bump, bool vivify, store_meta_fn fn, void *ctx);
+
+/* md. has_cas: only an item whose cas is cas_in (else STORE_EXISTS). stale:
+ * instead of deleting, mark it stale with a fresh cas, forget a W sent for
+ * it, and set its exptime when set_exptime. */
+struct meta_delete_req {
+    bool has_cas, stale, set_exptime;
+    uint64_t cas_in;
+    rel_time_t exptime;
+};
+enum store_status store_meta_delete(struct store *st, const char *key, size_t nkey,
+                                    const struct meta_delete_req *req);
+
+/* ma: incr/decr as store_delta, then fn under the lock with the item (its
+ * new value in view->number). cas_in (not 0): only an item with that cas,
+ * else STORE_EXISTS (checked after the empty-value and chunk_max tests,
+ * before the number is read: memcached's order). vivify: a miss links `initial` (flags 0,
+ * never expires) and calls fn with created; STORE_NOT_FOUND then means it
+ * could not be allocated. As in memcached, when the new value is wider than
+ * the old one the item is replaced and fn's exptime is not written back. */
+struct meta_delta_req {
+    bool incr, vivify;
+    uint64_t delta, cas_in, initial;
+};
+enum store_status store_meta_delta(struct store *st, const char *key, size_t nkey,
+                                   const struct meta_delta_req *req,
+                                   store_meta_fn fn, void *ctx);
 
 /* flush_all: items stored before `when` (rel time) are invalid from `when`
  * on; when == 0 means now. */

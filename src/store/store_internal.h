@@ -6,11 +6,14 @@
  * Locking, stated once:
  *  - stripe lock (hash.c, one per group of buckets): the bucket chains and,
  *    for every item linked in them, the fields a client can change: exptime,
- *    cas, flags, the data bytes and `bits` (ACCESSED/FETCHED).
+ *    cas, flags, the data bytes and `bits` (ITEM_*).
  *  - class lock (slabs.c, one per memory class): the class's LRU, free list,
  *    carving state, counters, the used count of its pages, and `state` and
- *    `lru_prev`/`lru_next` of its chunks. `time` is written with the stripe
- *    held, and with the class lock too once the item is in the LRU.
+ *    `lru_prev`/`lru_next` of its chunks.
+ *  - `time` is a relaxed atomic: written with the stripe held (a fetch moves
+ *    it at most once a minute, item_refresh), and with the class lock too
+ *    when the evictor gives a second chance; the class lock alone may read
+ *    it (the age of an LRU's tail).
  *  - order: stripe -> class (blocking). Holding a class lock, a stripe is only
  *    ever trylock'ed (busy: skip that item). Class locks never nest; the page
  *    pool lock is innermost; the flush lock is a leaf. Nothing allocates while
@@ -36,12 +39,13 @@ struct item {
     uint32_t lru_next;       /* linked: older neighbour; free: free-list next */
     uint32_t hash_next;      /* bucket chain */
     rel_time_t exptime;      /* 0 = never */
-    rel_time_t time;         /* stored, or last given a second chance */
+    _Atomic rel_time_t time; /* stored, last fetched (at most once a minute, as
+                                memcached), or last given a second chance */
     uint32_t flags;          /* client flags */
     uint32_t ndata;          /* value bytes, no "\r\n" */
     uint8_t nkey;
     uint8_t state;           /* enum chunk_state, under the class lock */
-    uint8_t bits;            /* ITEM_ACCESSED | ITEM_FETCHED, under the stripe */
+    uint8_t bits;            /* ITEM_*, under the stripe */
     uint8_t clsid;
     char key[];              /* nkey bytes, then ndata bytes of value */
 };
@@ -57,6 +61,22 @@ enum chunk_state {
 
 #define ITEM_ACCESSED 0x01   /* read since its last second chance (CLOCK) */
 #define ITEM_FETCHED  0x02   /* ever read, for the *_unfetched counters */
+#define ITEM_STALE    0x04   /* meta: marked stale (md I, ms I): mg shows X */
+#define ITEM_WIN_SENT 0x08   /* meta: one client was sent W; the others get Z */
+#define ITEM_KEY_BINARY 0x10 /* meta: stored with a base64 key (ms b) */
+
+/* memcached's ITEM_UPDATE_INTERVAL: a read moves `time` at most this often. */
+#define ITEM_UPDATE_INTERVAL 60
+
+static inline rel_time_t item_time(const struct item *it)
+{
+    return atomic_load_explicit(&it->time, memory_order_relaxed);
+}
+
+static inline void item_set_time(struct item *it, rel_time_t t)
+{
+    atomic_store_explicit(&it->time, t, memory_order_relaxed);
+}
 
 enum item_life { ITEM_ALIVE, ITEM_EXPIRED, ITEM_FLUSHED };
 
@@ -155,6 +175,15 @@ static inline char *item_data(struct item *it)
     return it->key + it->nkey;
 }
 
+/* memcached's size of the item (ITEM_ntotal): its 48-byte header, 8 of cas
+ * (none with -C), the key and a NUL, 4 bytes of flags when not 0, the value
+ * and its "\r\n". */
+static inline uint64_t item_mc_total(const struct store *st, const struct item *it)
+{
+    return 48 + (st->cfg.use_cas ? 8 : 0) + (uint64_t)it->nkey + 1 + (it->flags != 0 ? 4 : 0)
+           + (uint64_t)it->ndata + 2;
+}
+
 /* store.c */
 enum item_life item_life(const struct store *st, const struct item *it, rel_time_t now);
 uint64_t store_next_cas(struct store *st);
@@ -164,6 +193,26 @@ struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
 struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size_t nkey);
 void item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old);
 void item_unlink_locked(struct store *st, uint64_t hv, struct item *it, enum unlink_why why);
+void item_refresh(struct item *it, rel_time_t now);
+void item_fetched(struct item *it);
+struct item *find_locked(struct store *st, const char *key, size_t nkey,
+                         uint64_t *hv, pthread_mutex_t **m);
+uint64_t cas_visible(const struct store *st, uint64_t cas);
+
+/* delta.c: one incr/decr; ma's extras (a cas to match, a callback on the
+ * result under the lock) are optional. */
+struct delta_op {
+    bool incr;
+    uint64_t delta;
+    uint64_t cas_in;         /* 0: any cas */
+    store_meta_fn fn;        /* NULL: plain incr/decr */
+    void *ctx;
+};
+enum store_status delta_run(struct store *st, const char *key, size_t nkey,
+                            const struct delta_op *op, uint64_t *result);
+
+/* meta.c */
+void meta_view_fill(const struct store *st, struct item *it, struct meta_view *v);
 
 /* hash.c */
 int hash_init(struct store *st);

@@ -3,7 +3,9 @@ tools/genman from the option, audit and metric tables, cannot drift from them:
 every row of the option table appears in both pages (as a flag in (8), as a
 config name or a command-line-only name in (5)), every --check-config finding
 in (8), every flag of --help in (8), every field of stats in (8)'s METRICS
-section, in stats' order; both render with groff and man without a warning;
+section, in stats' order; memcached's options without effect here and the
+refused ones are marked so in both pages; both render with groff and man
+without a warning;
 and the pages the build left beside genman (BUILD/man/) are what it writes now.
 (tests/integration/test_stats.py checks METRICS against a running stats.)"""
 import os
@@ -46,7 +48,8 @@ class ManPages(unittest.TestCase):
             elif f[0] == "metric":
                 cls.metrics.append({"name": f[1], "kind": f[2], "table": f[3]})
             else:
-                cls.rows.append({"name": f[0], "short": f[1], "where": f[2], "group": f[3]})
+                cls.rows.append({"name": f[0], "short": f[1], "where": f[2], "group": f[3],
+                                 "effect": f[4]})
         cls.path8 = os.path.join(cls.tmp, "hardcached.8")
         cls.path5 = os.path.join(cls.tmp, "hardcached.conf.5")
         for path, text in ((cls.path8, cls.page8), (cls.path5, cls.page5)):
@@ -81,6 +84,20 @@ class ManPages(unittest.TestCase):
             self.assertEqual(len(section), 2)
             where = section[1] if r["where"] == "cli" else section[0]
             self.assertTrue(".TP\n" + want in where, "%s is in the wrong section" % r["name"])
+
+    def test_ignored_and_refused_are_marked(self):
+        effects = {r["effect"] for r in self.rows}
+        self.assertEqual(effects, {"implemented", "ignored", "refused"})
+        for r in self.rows:
+            if r["effect"] == "implemented":
+                continue
+            self.assertIn(r["group"], ("memcached", "extended"), r["name"])
+            word = r["effect"].capitalize() + ": "
+            for page in (self.page8, self.page5):
+                tag = re.escape(roff_name(r["name"]))
+                marked = re.search(r"\\fB(\\-\\-)?%s(\\|=)[^\n]*\n%s" % (tag, word), page)
+                self.assertTrue(marked, "%s is not marked %s" % (r["name"], word))
+        self.assertIn("memcached\\-option\\-ignored", self.page8)
 
     def test_every_finding_in_hardcached_8(self):
         self.assertGreater(len(self.findings), 20)

@@ -5,9 +5,12 @@ be replayed by itself. Each sequence works in its own key namespace (a prefix wi
 sequence number), plus a few short un-prefixed keys that it deletes first. Commands are
 valid and malformed ASCII protocol: every storage and retrieval command, delete, incr,
 decr, touch, flush_all (immediate, noreply, junk and delayed), version, verbosity, junk
-lines, lines that look like HTTP requests but are not closed for it; edge numbers, wrong token counts, empty tokens, leading/trailing spaces, tabs, NUL
-and control bytes in keys, wrong declared lengths and bad data terminators, noreply
-everywhere.
+lines, lines that look like HTTP requests but are not closed for it; edge numbers, wrong
+token counts, empty tokens, leading/trailing spaces, tabs, NUL and control bytes in keys,
+wrong declared lengths and bad data terminators, noreply everywhere. About 40% of the
+generated commands are meta commands (mg ms md ma mn, quiet pipelines ended by mn,
+stale/win/recache scripts, malformed meta lines: diffmeta.py says what and how) on the
+same keys as the classic ones.
 
 What it avoids, and why (each is a property of the test, not an exemption):
 - chunks that leave the server waiting for bytes (a declared length longer than what
@@ -20,13 +23,19 @@ What it avoids, and why (each is a property of the test, not an exemption):
   whitespace: ../shared/NOTES.md), tracked conservatively per key;
 - append/prepend after incr/decr on a key (incr's in-place space padding, which may
   legitimately differ, would end up inside the value);
-- cas unique literals that could match a real cas on one server and not the other.
-Chunks that fall under a deliberate difference (docs/COMPATIBILITY.md) are generated,
-classified by mcmodel.classify_line and marked `skip`: the test does not compare them (it
-sends them to a scratch memcached, to check the classifier's reading of 1.6.18)."""
+- cas unique literals that could match a real cas on one server and not the other;
+- the meta cases diffmeta.py lists (me; R tokens near a TTL; 't' on an item the same
+  command expires; s/h and the stale/win machinery on keys incr/decr/ma changed; ma on a
+  key an earlier command of the same pipeline addressed).
+Chunks that fall under a deliberate difference (docs/COMPATIBILITY.md: (a)-(e), and for
+the meta commands the row of "Other differences" that applies (a)-(d) to them) are
+generated, classified by mcmodel.classify_line and marked `skip`: the test does not
+compare them (it sends them to a scratch memcached, to check the classifier's reading of
+1.6.18). Pipelines and scripts leave such a command out instead."""
 import random
 import string
 
+import diffmeta
 import mcmodel as M
 
 SAFE_KEY = (string.ascii_letters + string.digits + "_-.:").encode()
@@ -44,23 +53,31 @@ EDGE = [b"0", b"1", b"-1", b"-0", b"+1", b"2147483647", b"2147483648", b"-214748
         b"9223372036854775807", b"9223372036854775808", b"18446744073709551615",
         b"18446744073709551616", b"99999999999999999999", b"-18446744073709551615",
         b"12a", b"a12", b"0x10", b"1e3", b"\t5", b"5\t", b"0100", b"", b"-", b"+", b"1.5",
-        b"\t", b"+-1", b"1\x0b"]
+        b"\t", b"+-1", b"1\x0b",
+        # >= 2^63, then whitespace and a '-' in the same word: 1.6.18's safe_strtoull/
+        # safe_strtoul look for the '-' with strchr over the whole word, and reject
+        b"9223372036854775808\t-", b"18446744073709551615\tx-"]
 EXPTIMES = [(45, b"0"), (15, b"1000"), (5, b"86400"), (4, b"2592000"), (5, b"-1"),
             (4, b"2592001"), (3, b"1000000000"), (5, "ABSFUT"), (14, "EDGE")]
 CAS_LITERALS = [b"0", b"18446744073709551615", b"9223372036854775808", b"12a", b"-1",
-                b"18446744073709551616", b"", b"abc"]
+                b"18446744073709551616", b"", b"abc", b"18446744073709551615\t-"]
 COMMANDS = [(16, "set"), (6, "add"), (5, "replace"), (5, "append"), (4, "prepend"),
             (9, "cas"), (14, "get"), (9, "gets"), (4, "gat"), (3, "gats"), (7, "delete"),
             (8, "incr"), (6, "decr"), (4, "touch"), (1, "flush_all"), (1.5, "version"),
-            (1, "verbosity"), (2.5, "junk"), (1.5, "http")]
+            (1, "verbosity"), (2.5, "junk"), (1.5, "http"),
+            # meta commands: about 40% of the draws (pipelines and scripts send several)
+            (20, "mg"), (15, "ms"), (7, "md"), (9, "ma"), (2, "mn"), (6, "meta_pipe"),
+            (3, "meta_stale"), (5, "meta_junk")]
 # First words a generated chunk may start with; anything else memcached knows is off
-# limits (stats, watch, quit, shutdown, lru, slabs, meta commands ...).
+# limits (stats, watch, quit, shutdown, lru, slabs, me ...). "mz" and "mx" are two-letter
+# 'm' words 1.6.18 answers ERROR to.
 ALLOWED_FIRST = {b"set", b"add", b"replace", b"append", b"prepend", b"cas", b"get", b"gets",
                  b"gat", b"gats", b"delete", b"incr", b"decr", b"touch", b"flush_all",
-                 b"version", b"verbosity"}
+                 b"version", b"verbosity", b"mg", b"ms", b"md", b"ma", b"mn", b"mz", b"mx"}
 MAX_LINE = 2000
 BIG_VALUE = 1000000          # fits in a 1 MB item on both servers
 TOO_BIG_VALUE = 1048577      # larger than -I 1m allows, whatever the item header size
+BIG_NUMBER_PAD = 600000      # well past 1.6.18's chunked-item threshold (~524,250 bytes)
 MAX_PAD = 1100000
 ABSFUT_MODEL = b"1900000000"  # stands for "now + 2 days" when the model reads a chunk
 CAS_MODEL = b"77777777777777"  # stands for a real cas unique when the model reads a chunk
@@ -84,16 +101,21 @@ def pick(rng, weighted):
 
 class Chunk:
     """Bytes to send as one step, with placeholders resolved per server at send time:
-    ('cas', r) -> one of the cas uniques that server returned earlier in the sequence,
-    ('absfut',) -> an absolute unix time two days ahead (same for both servers)."""
+    ('cas', r[, prefix]) -> prefix + one of the cas uniques that server returned earlier
+    in the sequence (in order of first appearance; r = -1 is the newest),
+    ('absfut'[, prefix]) -> prefix + an absolute unix time two days ahead (same for both
+    servers). The prefix is a meta flag letter (b"C", b"T", b"N")."""
 
     def __init__(self, parts):
         self.parts = parts
         self.skip = set()          # deliberate differences (letters) -> not sent
         self.versions = 1          # VERSION lines that end this chunk's answer
-        self.store_key = None      # key of a storage command (STORED clears padding)
-        self.arith_key = None      # key of an incr/decr (its value may be space-padded)
+        self.store_key = None      # key of a storage command (STORED/HD clears padding)
+        self.arith_keys = []       # keys of incr/decr/ma (their values may be space-padded)
         self.set_noreply_key = None  # well-formed "set ... noreply": clears padding
+        self.meta_keys = set()     # keys the chunk's meta commands address (decoded)
+        self.single = True         # one generated command (False: a pipeline)
+        self.nlines = 1            # command lines, as memcached splits them
         self.desc = ""
 
     def resolve(self, cas_seen, absfut):
@@ -102,16 +124,22 @@ class Chunk:
             if isinstance(p, bytes):
                 out.append(p)
             elif p[0] == "cas":
-                out.append(cas_seen[p[1] % len(cas_seen)] if cas_seen else b"0")
+                prefix = p[2] if len(p) > 2 else b""
+                out.append(prefix + (cas_seen[p[1] % len(cas_seen)] if cas_seen else b"0"))
             else:
-                out.append(absfut)
+                out.append((p[1] if len(p) > 1 else b"") + absfut)
         return b"".join(out)
 
     def model_bytes(self):
         return self.resolve([CAS_MODEL], ABSFUT_MODEL)
 
 
-class SequenceGenerator:
+class SequenceGenerator(diffmeta.MetaGen):
+    EDGE, WORDS, CAS_MODEL, Chunk = EDGE, WORDS, CAS_MODEL, Chunk
+
+    def pick(self, weighted):
+        return pick(self.rng, weighted)
+
     def __init__(self, seed, index):
         self.rng = random.Random("%s:%d" % (seed, index))
         self.index = index
@@ -119,8 +147,10 @@ class SequenceGenerator:
         self.raw_keys = []
         self.keys = [self.new_key() for _ in range(self.rng.randint(1, 4))]
         self.ub = {}            # key -> upper bound of its numeric value, None = unsafe
-        self.arith = set()      # keys incr/decr has touched
+        self.arith = set()      # keys incr/decr/ma has touched
         self.numeric = []       # keys a number was stored under (incr/decr favour them)
+        self.flagged = set()    # keys md I / ms I / mg N R touched (stale, win bits)
+        self.stored = []        # keys a storage command read a value for
 
     # --- keys and values ------------------------------------------------------------
 
@@ -169,7 +199,14 @@ class SequenceGenerator:
             return rng.choice([b"\r\n", b"\n", b"\r"]).join(parts)
         if r < 0.995:
             return rng.choice([b"", b"a", b"\r\n", b"\0", b" x ", b"END\r\n"])
-        return b"L" * (BIG_VALUE if rng.random() < 0.6 else TOO_BIG_VALUE)
+        r = rng.random()
+        if r < 0.45:
+            return b"L" * BIG_VALUE
+        if r < 0.70:
+            # a number padded to a size memcached stores chunked (over its 512 KiB slab
+            # chunk limit; 1.6.18 then refuses incr/decr/ma whatever the bytes say)
+            return b"%d" % rng.randint(0, 99) + b" " * BIG_NUMBER_PAD
+        return b"L" * TOO_BIG_VALUE
 
     def exptime(self):
         e = pick(self.rng, EXPTIMES)
@@ -369,7 +406,7 @@ class SequenceGenerator:
         if any(M.http_closes(M.strip_line(u.raw)) for u in units):
             return None       # a close cannot be compared on this wire
         if first.cmd in (b"incr", b"decr") and first.ntok in (4, 5):
-            if self.ub.get(first.words[1], 0) is None:
+            if self.ub.get(first.words[1], 0) is None or first.words[1] in self.flagged:
                 return None
         if first.cmd in (b"append", b"prepend") and len(first.words) > 1:
             if first.words[1] in self.arith:
@@ -378,11 +415,19 @@ class SequenceGenerator:
             v = M.safe_strtol(field)
             if v is not None and 1 <= M.wrap32(v) <= 9:
                 return None
+        if first.cmd in M.META and not self.check_meta(first):
+            return None
         if self._cas_placeholder(chunk):
-            # A real cas unique must land exactly in the cas field, nowhere else.
-            if not (first.cmd == b"cas" and first.ntok in (7, 8)
-                    and first.words[5] == CAS_MODEL
-                    and sum(w == CAS_MODEL for u in units for w in u.words) == 1):
+            # A real cas unique must land exactly in the cas field (or a meta C flag),
+            # nowhere else.
+            if first.cmd in M.META:
+                ok = (b"C" + CAS_MODEL in M.meta_flags(first.words, first.ntok)
+                      and sum(CAS_MODEL in w for u in units for w in u.words) == 1)
+            else:
+                ok = (first.cmd == b"cas" and first.ntok in (7, 8)
+                      and first.words[5] == CAS_MODEL
+                      and sum(w == CAS_MODEL for u in units for w in u.words) == 1)
+            if not ok:
                 return None
         elif first.cmd == b"cas" and first.ntok in (7, 8):
             v = M.safe_strtoul(first.words[5])
@@ -411,16 +456,20 @@ class SequenceGenerator:
         """Update the incr/decr safety model and the padding bookkeeping."""
         u = units[0]
         chunk.versions = 1 + sum(1 for x in units if x.cmd == b"version")
-        if u.cmd in M.STORAGE:
+        if u.cmd in M.META:
+            self.account_meta(chunk, u)
+        elif u.cmd in M.STORAGE:
             st = M.storage_1618(u.words, u.ntok)
             if st.kind == "read":
                 key = u.words[1]
                 chunk.store_key = key
+                if key not in self.stored:
+                    self.stored.append(key)
                 data = u.data
                 if data.endswith(b"\r\n"):
                     value = data[:-2]
                     if u.cmd in (b"append", b"prepend"):
-                        if value and any(b in b"0123456789+-" or b in M.C_SPACE for b in value):
+                        if M.may_extend_number(value):
                             self.ub[key] = None
                     else:
                         risk = M.numeric_risk(value)
@@ -432,7 +481,7 @@ class SequenceGenerator:
                             chunk.set_noreply_key = key
         elif u.cmd in (b"incr", b"decr") and u.ntok in (4, 5):
             key = u.words[1]
-            chunk.arith_key = key
+            chunk.arith_keys.append(key)
             self.arith.add(key)
             delta = M.safe_strtoul(u.words[2])
             if delta is not None and u.cmd == b"incr":
@@ -440,15 +489,25 @@ class SequenceGenerator:
                 self.ub[key] = None if old is None or old + delta >= (1 << 63) else old + delta
 
     def make(self, cmd):
+        if cmd in diffmeta.META_DESCS:
+            return Chunk(self.meta_parts(cmd))
         if cmd in ("set", "add", "replace", "append", "prepend", "cas"):
             return Chunk(self.storage_parts(cmd))
         if cmd in ("get", "gets", "gat", "gats"):
             return Chunk(self.retrieval_parts(cmd))
         return Chunk(self.simple_parts(cmd))
 
-    def chunk(self):
+    def chunks(self):
+        """One generated step: a list of chunks (one, or a script's several)."""
         for _ in range(30):
             cmd = pick(self.rng, COMMANDS)
+            if cmd in ("meta_pipe", "meta_stale"):
+                out = self.pipeline() if cmd == "meta_pipe" else self.stale_script()
+                for c in out:
+                    c.desc = cmd
+                if out:
+                    return out
+                continue
             c = self.make(cmd)
             units = self._check(c)
             if units is None:
@@ -458,16 +517,17 @@ class SequenceGenerator:
             if not c.skip:
                 self._account(c, units)
             c.desc = cmd
-            return c
+            c.nlines = len(units)
+            return [c]
         c = Chunk([b"get " + self.prefix + b"fallback\r\n"])
         c.desc = "fallback"
-        return c
+        return [c]
 
     def sequence(self):
-        """The chunks of this sequence: clean-up of its short shared keys, then 5-30
-        generated commands (a verbosity change is always followed by 'verbosity 0')."""
+        """The chunks of this sequence: clean-up of its short shared keys, then 5-32
+        generated steps (a verbosity change is always followed by 'verbosity 0')."""
         out = []
-        body = [self.chunk() for _ in range(self.rng.randint(5, 30))]
+        body = [c for _ in range(self.rng.randint(5, 32)) for c in self.chunks()]
         for k in dict.fromkeys(self.raw_keys):
             c = Chunk([b"delete " + k + b" noreply\r\n"])
             c.desc = "cleanup"

@@ -1,17 +1,22 @@
 """mcmodel.py: a model of how memcached 1.6.18 reads the ASCII protocol (line splitting,
-tokenizing, C strtol-family number parsing, which storage lines read a data block) and of
-the deliberate differences hardcached makes (docs/COMPATIBILITY.md, items a-e).
+tokenizing, C strtol-family number parsing, which storage and `ms` lines read a data
+block, which meta tokens are flags, what a `b` key decodes to) and of the deliberate
+differences hardcached makes (docs/COMPATIBILITY.md, items a-e, and the meta row of its
+"Other differences", which applies a-d to the meta commands).
 
 The differential test uses it for two things only, both decided from the bytes it is
 about to send, never from the answers: (1) skipping exactly the commands that fall under a
 documented deliberate difference, and (2) making sure a generated chunk never leaves the
 server waiting for bytes (that would swallow the next command). It is not an oracle for
 answers: the answers are always compared against the real memcached."""
+import base64
+import binascii
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 U64 = 1 << 64
 KEY_MAX_LENGTH = 250
+REALTIME_MAXDELTA = 60 * 60 * 24 * 30   # exptimes above this are absolute unix times
 MAX_TOKENS = 24          # memcached's tokenizer array; at most 23 words are split out
 C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
 
@@ -38,6 +43,12 @@ DIFF_NAMES = {
     "d": "data length outside int32 rejected",
     "e": "flush_all with a positive delay (1.6.18 revival quirk)",
 }
+
+
+# Meta commands (protocol.txt "Meta Commands"): 'me' is known but never generated.
+META = (b"mg", b"ms", b"md", b"ma", b"mn", b"me")
+MFLAG_MAX_OPT_LENGTH = 20   # proto_text.c: ntokens above this is "options flags too long"
+MFLAG_MAX_OPAQUE_LENGTH = 32  # an 'O' token (flag letter included) longer than this fails
 
 
 def is_known_command(word):
@@ -148,6 +159,34 @@ def tokenize(line):
     return words, min(len(words), MAX_TOKENS - 1) + 1
 
 
+def meta_flag_start(cmd):
+    """Index of the first flag token of a meta command line (after key, and datalen)."""
+    return 3 if cmd == b"ms" else 2
+
+
+def meta_flags(words, ntok):
+    """The flag tokens of a meta line, as 1.6.18 walks them (up to the terminal token)."""
+    if not words:
+        return []
+    return words[meta_flag_start(words[0]):ntok - 1]
+
+
+def meta_key(words, ntok):
+    """The key a well-formed meta line addresses, decoded when it carries a 'b' flag
+    (None when there is none, or it is not valid base64: then 1.6.18 reads no key)."""
+    if len(words) < 2 or ntok < 3:
+        return None
+    key = words[1]
+    if any(f[:1] == b"b" for f in meta_flags(words, ntok)):
+        try:
+            key = base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if not key:
+            return None
+    return key
+
+
 def noreply_of(words, ntok):
     return ntok >= 2 and len(words) >= ntok - 1 and words[ntok - 2] == b"noreply"
 
@@ -193,6 +232,26 @@ def storage_1618(words, ntok):
     return Storage("read", vlen, flags=flags & 0xFFFFFFFF, exptime=wrap32(exptime))
 
 
+def mset_1618(words, ntok):
+    """How 1.6.18 frames an 'ms <key> <datalen> <flags>*' line (proto_text.c,
+    process_mset_command, measured): 'ERROR' without a key; 'error' (a CLIENT_ERROR line,
+    nothing read after it: the next bytes are commands) for a key over 250 bytes, no
+    datalen, more than 19 words, or a datalen that is not a number in 0..2^31-3 after
+    1.6.18's narrowing to int32; else 'read': datalen + 2 bytes are read, then stored or,
+    after any error in the flags (or a value too large), swallowed."""
+    if ntok < 3:
+        return Storage("ERROR")
+    if len(words[1]) > KEY_MAX_LENGTH or ntok == 3 or ntok > MFLAG_MAX_OPT_LENGTH:
+        return Storage("error")
+    vlen = safe_strtol(words[2])
+    if vlen is None:
+        return Storage("error")
+    vlen = wrap32(vlen)
+    if vlen < 0 or vlen > INT32_MAX - 2:
+        return Storage("error")
+    return Storage("read", vlen)
+
+
 def storage_hardcached(words, ntok):
     """docs/COMPATIBILITY.md (a)-(d): numbers out of their field's range are rejected,
     and a line rejected for its key, flags, exptime or cas unique has its data block
@@ -215,6 +274,64 @@ def storage_hardcached(words, ntok):
 
 # --- deliberate differences -----------------------------------------------------------
 
+META_PREPARSE_OK = frozenset(b"bNTRlOPLkstcfvhuqFCMJDI")   # 1.6.18's _meta_flag_preparse
+
+
+def meta_returning_error(flags):
+    """Whether 1.6.18's flag pre-parse stops on these flags with an error of its own
+    (a flag byte >= 0x7f or seen twice: "duplicate flag"; an unknown one: "invalid
+    flag"), which both servers answer alike whatever numbers the flags carry."""
+    seen = set()
+    for f in flags:
+        o = f[0]
+        if o >= 127 or o in seen or o not in META_PREPARSE_OK:
+            return True
+        seen.add(o)
+    return False
+
+
+def classify_meta(words, ntok):
+    """docs/COMPATIBILITY.md, "Other differences", the meta row: rules (a)-(d) applied to
+    the meta commands, as measured on hardcached:
+    (a) an ms line 1.6.18 rejects for its key (over 250 bytes) or its word count (over
+        19 words) whose length is a number from 0 to 2^31-3 has its data block
+        swallowed (1.6.18 reads the block as commands);
+    (b) an F token of 2^32 or more (1.6.18 narrows it) is refused, in any meta command;
+    (c) an N, R or T token outside int32 (1.6.18 narrows it) is refused;
+    (d) an ms length outside int32 that 1.6.18 narrows to one it reads is refused.
+    (b) and (c) only where 1.6.18 parses the flags (the line passed its key, word count
+    and ms length checks) and stops on none of them with an error of its own."""
+    cmd = words[0]
+    reasons = set()
+    if ntok < 3 or cmd not in (b"mg", b"ms", b"md", b"ma"):
+        return reasons
+    if cmd == b"ms":
+        st = mset_1618(words, ntok)
+        vlen = safe_strtol(words[2]) if ntok > 3 else None
+        if (st.kind == "error" and vlen is not None and 0 <= vlen <= INT32_MAX - 2
+                and (len(words[1]) > KEY_MAX_LENGTH or ntok > MFLAG_MAX_OPT_LENGTH)):
+            reasons.add(DIFF_MALFORMED_STORAGE_SWALLOW)
+        if st.kind != "read":
+            return reasons
+        if not in_int32(vlen):
+            reasons.add(DIFF_LENGTH_RANGE)
+    elif len(words[1]) > KEY_MAX_LENGTH or ntok > MFLAG_MAX_OPT_LENGTH:
+        return reasons
+    flags = meta_flags(words, ntok)
+    if meta_returning_error(flags):
+        return reasons
+    for f in flags:
+        if f[:1] == b"F":
+            v = safe_strtoul(f[1:])
+            if v is not None and v > 0xFFFFFFFF:
+                reasons.add(DIFF_FLAGS_RANGE)
+        elif f[:1] in (b"N", b"R", b"T"):
+            v = safe_strtol(f[1:])
+            if v is not None and not in_int32(v):
+                reasons.add(DIFF_EXPTIME_RANGE)
+    return reasons
+
+
 def classify_line(line):
     """The set of deliberate differences (letters a-e) that apply to one command line,
     as memcached would split it out of the stream. Empty set: both must answer alike."""
@@ -222,6 +339,8 @@ def classify_line(line):
     if not words:
         return set()
     cmd = words[0]
+    if cmd in META:
+        return classify_meta(words, ntok)
     if cmd in STORAGE:
         old, new = storage_1618(words, ntok), storage_hardcached(words, ntok)
         if old.kind == "ERROR":
@@ -296,8 +415,8 @@ def parse_stream(buf):
         pos = nl + 1
         words, ntok = tokenize(strip_line(raw))
         unit = Unit(raw, words, ntok)
-        if words and words[0] in STORAGE:
-            st = storage_1618(words, ntok)
+        if words and (words[0] in STORAGE or words[0] == b"ms"):
+            st = storage_1618(words, ntok) if words[0] in STORAGE else mset_1618(words, ntok)
             need = st.consumed()
             if need:
                 if len(buf) - pos < need:
@@ -308,6 +427,12 @@ def parse_stream(buf):
                 pos += need
         units.append(unit)
     return units, None
+
+
+def may_extend_number(value):
+    """Whether appending/prepending `value` could turn a stored value into a larger
+    number (or whitespace) for incr/decr: any digit, sign or whitespace byte in it."""
+    return len(value.translate(None, b"0123456789+-" + C_SPACE)) != len(value)
 
 
 def numeric_risk(value):
@@ -353,6 +478,20 @@ def check_prediction(line, first):
         else:
             ok = quiet or got not in (b"ERROR\r\n", BAD_FORMAT)
         return None if ok else "model predicted %s for a storage line" % st.kind
+    if cmd == b"ms":
+        # Meta errors are never suppressed ('q' hides only HD); no "noreply" word.
+        st = mset_1618(words, ntok)
+        if st.kind == "ERROR":
+            ok = got == b"ERROR\r\n"
+        elif st.kind == "error":
+            ok = got is not None and got.startswith(b"CLIENT_ERROR ")
+        elif any(f[:1] == b"q" for f in meta_flags(words, ntok)):
+            ok = True     # its HD may be suppressed: the first answer can be a later line's
+        else:
+            ok = got != b"ERROR\r\n"
+        return None if ok else "model predicted %s for an ms line" % st.kind
+    if cmd in META:
+        return None
     if quiet:
         return None
     exptime_word = None

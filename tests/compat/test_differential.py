@@ -1,14 +1,16 @@
 """test_differential.py: the differential test. Seeded random sequences of valid and
-malformed ASCII commands (diffgen.py) go to the server under test and to memcached 1.6.18
-side by side; every answer must be byte-for-byte the same after the normalisation that
-diffwire.py documents (version text, cas numbering, incr/decr padding). Commands that fall
-under a deliberate difference listed in docs/COMPATIBILITY.md are recognised from their
-bytes before sending (mcmodel.classify_line) and not compared; nothing else is exempt.
+malformed ASCII commands, classic and meta (diffgen.py, diffmeta.py), go to the server
+under test and to memcached 1.6.18 side by side; every answer must be byte-for-byte the
+same after the normalisation that diffwire.py documents (version text, cas numbering,
+incr/decr padding, the 't'/'l' clock readings of meta answers within two seconds).
+Commands that fall under a deliberate difference listed in docs/COMPATIBILITY.md are
+recognised from their bytes before sending (mcmodel.classify_line) and not compared;
+nothing else is exempt.
 Those commands go to a third daemon, a scratch memcached, instead: its answers check that
 the model behind the classification reads 1.6.18 right (mcmodel.check_prediction).
 
 Environment:
-  HC_DIFF_SEQS   number of sequences (default 3000, about 5 s against memcached)
+  HC_DIFF_SEQS   number of sequences (default 3000, about 10 s against memcached)
   HC_DIFF_SEED   seed (default: random; always printed, with a replay command)
   HC_DIFF_ONLY   comma-separated sequence numbers to run alone (replay of a failure)
   HC_DIFF_BUDGET seconds the run may take before it stops and fails (default 120)
@@ -39,13 +41,24 @@ def first_line(data):
     return mcmodel.strip_line(data.split(b"\n", 1)[0])
 
 
+def meta_kind(words):
+    """'HD c t W' for a meta answer line: its code and the letters of its tokens."""
+    code = words[0].decode("latin-1")
+    letters = " ".join(w[:1].decode("latin-1") for w in words[2 if code == "VA" else 1:])
+    return (code + " " + letters).strip()
+
+
 def answer_kind(e):
     """A short label for one answer element, for the coverage summary."""
     if isinstance(e, tuple):
+        if e[0] == "VA":
+            return meta_kind(e[1])
         return "VALUE(cas)" if len(e[1]) == 5 else "VALUE"
     line = e.rstrip(b"\r\n")
     if line.isdigit():
         return "<number>"
+    if line[:2] in diffwire.META_CODES and line[2:3] in (b"", b" "):
+        return meta_kind(line.split(b" "))
     return line.decode("latin-1")[:60]
 
 
@@ -69,6 +82,7 @@ class DifferentialTest(unittest.TestCase):
         stats = collections.Counter()
         skipped = collections.Counter()
         self.answers = collections.Counter()
+        self.descs = collections.Counter()
         mismatches = []
         start = time.monotonic()
         with compat_env.reference_server() as ref, compat_env.target_server() as tgt, \
@@ -115,12 +129,16 @@ class DifferentialTest(unittest.TestCase):
                 self.scratch.close()
         elapsed = time.monotonic() - start
         skip_txt = ", ".join("(%s) %d" % (k, skipped[k]) for k in sorted(skipped)) or "none"
-        print("differential: %d sequences, %d commands compared, %d not compared as "
-              "deliberate differences [%s], %d mismatching sequences, %.1fs, seed %s" % (
-                  stats["sequences"], stats["compared"], stats["skipped"], skip_txt,
+        print("differential: %d sequences, %d chunks compared (%d command lines: %d meta, "
+              "%d classic), %d not compared as deliberate differences [%s], %d mismatching "
+              "sequences, %.1fs, seed %s" % (
+                  stats["sequences"], stats["compared"], stats["lines"], stats["meta"],
+                  stats["lines"] - stats["meta"], stats["skipped"], skip_txt,
                   len(mismatches), elapsed, seed))
+        print("differential: chunks by generator: %s" % ", ".join(
+            "%s %d" % (k, n) for k, n in self.descs.most_common()))
         print("differential: answers compared (memcached's, by kind): %s" % ", ".join(
-            "%s %d" % (k, n) for k, n in self.answers.most_common(40)))
+            "%s %d" % (k, n) for k, n in self.answers.most_common(60)))
         if mismatches:
             self.fail("differential: %d sequence(s) answered differently (seed %s):\n%s"
                       % (len(mismatches), seed, "\n".join(mismatches)))
@@ -147,30 +165,40 @@ class DifferentialTest(unittest.TestCase):
             absfut = b"%d" % (int(time.time()) + 2 * 86400)
             bt = c.resolve(nt.cas_seen(), absfut)
             br = c.resolve(nr.cas_seen(), absfut)
-            if c.arith_key is not None:
-                padded.add(c.arith_key)
+            padded.update(c.arith_keys)
+            va_padded = bool(c.meta_keys & padded)
             wt.send(bt)
             wr.send(br)
             et, raw_t, err_t = wt.read_answer(c.versions, timeout=3)
             er, raw_r, err_r = wr.read_answer(c.versions, timeout=3)
             stats["compared"] += 1
+            stats["lines"] += c.nlines
+            if c.desc in diffgen.diffmeta.META_DESCS:
+                stats["meta"] += c.nlines
+            self.descs[c.desc] += 1
             if err_r:
                 # The reference itself did not answer: the generator produced something
                 # it must not (a harness bug). Report it like a mismatch, loudly.
                 return self.report(seed, i, j, c, bt, br, raw_t, err_t, raw_r,
                                    "HARNESS BUG: memcached gave no complete answer: " + err_r,
                                    history)
-            problem = mcmodel.check_prediction(first_line(br), er[0] if len(er) > 1 else None)
+            problem = (mcmodel.check_prediction(first_line(br), er[0] if len(er) > 1 else None)
+                       if c.single else None)
             if problem:
                 return self.report(seed, i, j, c, bt, br, raw_t, err_t, raw_r,
                                    "HARNESS BUG: mcmodel disagrees with memcached: " + problem,
                                    history)
-            if err_t or nt.apply(et, padded) != nr.apply(er, padded):
+            if err_t or nt.apply(et, padded, va_padded) != nr.apply(er, padded, va_padded):
                 return self.report(seed, i, j, c, bt, br, raw_t, err_t, raw_r, None, history)
+            if not diffwire.drift_ok(nt.drift, nr.drift):
+                return self.report(seed, i, j, c, bt, br, raw_t, err_t, raw_r,
+                                   "t/l clock readings differ by more than %ds: %s vs %s" % (
+                                       diffwire.DRIFT_TOLERANCE, nt.drift, nr.drift), history)
             history.append("  [%d] %s" % (j, _r(br, 200)))
             for e in er[:-1]:
                 self.answers[answer_kind(e)] += 1
-            if c.store_key is not None and er and er[0] == b"STORED\r\n":
+            if c.store_key is not None and c.single and er and (
+                    er[0] == b"STORED\r\n" or er[0][:3] in (b"HD\r", b"HD ")):
                 padded.discard(c.store_key)
             if c.set_noreply_key is not None:
                 padded.discard(c.set_noreply_key)
@@ -237,6 +265,70 @@ class ModelSelfTest(unittest.TestCase):
         }
         for line, want in cases.items():
             self.assertEqual(mcmodel.classify_line(line), want, line)
+
+    def test_classifier_meta(self):
+        """docs/COMPATIBILITY.md's meta row (rules (a)-(d) on meta commands), at the
+        boundaries measured on both servers."""
+        k251 = b"k" * 251
+        f17 = b" ".join(b"O%d" % i for i in range(17))
+        cases = {
+            b"ms " + k251 + b" 0": {"a"}, b"ms k 2 " + f17: {"a"},
+            b"ms " + k251 + b" 2147483645": {"a"}, b"ms " + k251 + b" 2147483646": set(),
+            b"ms " + k251 + b" -1": set(), b"ms " + k251 + b" 4294967298": set(),
+            b"ms k 2 F4294967296": {"b"}, b"mg k F4294967296": {"b"},
+            b"md k F18446744073709551615": {"b"}, b"ms k 2 F4294967295": set(),
+            b"ms k 2 F-18446744073709551615": set(), b"mn F4294967296": set(),
+            b"mg k T4294967296 v": {"c"}, b"ma k N2147483648 J5": {"c"},
+            b"md k I T-2147483649": {"c"}, b"mg k R2147483648": {"c"},
+            b"mg k T-2147483648": set(), b"mg k T9223372036854775808": set(),
+            b"ms k 4294967298 T0": {"d"}, b"ms k -4294967294": {"d"},
+            b"ms k 2147483648": set(), b"ms k abc T0": set(),
+            # 1.6.18 stops on an error of its own first: both answer it
+            b"mg k x T4294967296": set(), b"mg k T4294967296 v v": set(),
+            b"mg k \xc3 T4294967296": set(), b"ms k x T4294967296": set(),
+            b"mg " + k251 + b" F4294967296": set(),
+            # a b key that does not decode does not stop the pre-parse
+            b"mg !! b T4294967296": {"c"},
+        }
+        for line, want in cases.items():
+            self.assertEqual(mcmodel.classify_line(line), want, line)
+
+    def test_ms_framing(self):
+        """Which ms lines read a data block (and how long), as measured on 1.6.18."""
+        flags = lambda n: b" ".join(b"O%d" % i for i in range(n))  # noqa: E731
+        cases = {
+            b"ms k 2": ("read", 2), b"ms k 2 T0 F5 c k q": ("read", 2),
+            b"ms k 2 Zq": ("read", 2),            # a flag error: the block is swallowed
+            b"ms k 2 " + flags(16): ("read", 2),  # 19 words: duplicate flag, swallowed
+            b"ms k 2 " + flags(17): ("error", None),   # 20 words: too long, not read
+            b"ms k": ("error", None), b"ms": ("ERROR", None),
+            b"ms " + b"k" * 251 + b" 2": ("error", None),
+            b"ms k -1": ("error", None), b"ms k x": ("error", None),
+            b"ms k 2147483646": ("error", None), b"ms k 2147483645": ("read", 2147483645),
+            b"ms k 4294967298 T0": ("read", 2),    # 1.6.18 narrows the length to int32
+            b"ms k\x002 T0": ("error", None),      # NUL ends the line
+        }
+        for line, (kind, length) in cases.items():
+            st = mcmodel.mset_1618(*mcmodel.tokenize(line))
+            self.assertEqual((st.kind, st.length), (kind, length), line)
+        units, problem = mcmodel.parse_stream(b"ms k 2 q\r\nab\r\nmn\r\n")
+        self.assertEqual(([u.cmd for u in units], problem), ([b"ms", b"mn"], None))
+
+    def test_meta_key(self):
+        for line, key in ((b"mg Zm9v b k", b"foo"), (b"mg Zm9v k", b"Zm9v"),
+                          (b"md Zm9 b", None), (b"mg", None), (b"ms Zm9v 2 b", b"foo"),
+                          (b"mg AA== b", b"\0")):
+            self.assertEqual(mcmodel.meta_key(*mcmodel.tokenize(line)), key, line)
+
+    def test_drift_tolerance(self):
+        n = diffwire.Normaliser()
+        out = n.apply([b"HD t30 l0 c77 t-1\r\n", ("VA", [b"VA", b"1", b"t5"], b"x\r\n")],
+                      set())
+        self.assertEqual(out, [b"HD t~ l~ c#0 t-1\r\n", b"VA 1 t~\r\nx\r\n"])
+        self.assertEqual(n.drift, [30, 0, 5])
+        self.assertTrue(diffwire.drift_ok([30, 0, 5], [28, 1, 5]))
+        self.assertFalse(diffwire.drift_ok([30, 0, 5], [27, 0, 5]))
+        self.assertFalse(diffwire.drift_ok([30], [30, 1]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@
  * --tls-client-identity's value also goes through tlsid_parse here: a list
  * it refuses must have made the parse fail; every identity it accepts is
  * printable, within bounds, matches itself, and stops matching once a NUL or
- * a control byte is put in or after it (what a certificate could smuggle). */
+ * a control byte is put in or after it (what a certificate could smuggle).
+ * The start-up notices for memcached's options without effect go to
+ * /dev/null (printed for every input they would drown the fuzzer's output);
+ * each accepted one must have been recorded at most once. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +79,27 @@ static void cli_check_tlsid(const struct settings *s, enum options_result res)
     }
 }
 
+/* Each of memcached's options without effect is recorded once, and only
+ * OPT_IGNORED rows are. */
+static void cli_check_ignored(const struct settings *s)
+{
+    if (s->nignored < 0 || s->nignored > SETTINGS_MAX_IGNORED) {
+        fuzz_die(CLI_TARGET, "ignored options: count out of bounds", "");
+    }
+    for (int i = 0; i < s->nignored; i++) {
+        if (s->ignored[i].row >= options_count ||
+            !(options_table[s->ignored[i].row].flags & OPT_IGNORED)) {
+            fuzz_die(CLI_TARGET, "a recorded ignored option is not an OPT_IGNORED row", "");
+        }
+        for (int j = 0; j < i; j++) {
+            if (s->ignored[j].row == s->ignored[i].row) {
+                fuzz_die(CLI_TARGET, "an ignored option recorded twice",
+                         options_table[s->ignored[i].row].name);
+            }
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -108,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_die(CLI_TARGET, "accepted settings fail options_validate", err);
         }
         fuzz_check_rows_round_trip(CLI_TARGET, &s);
+        cli_check_ignored(&s);
         break;
     case OPTIONS_EXIT_OK:
         break;

@@ -211,6 +211,38 @@ static uint64_t value_header(const char *line, size_t n)
     return bytes;
 }
 
+/* "VA <length> <flags>*" (mg with v, ma with v): the data block's length. */
+static uint64_t meta_value_header(const char *line, size_t n)
+{
+    size_t end = 3;
+    while (end < n && line[end] != ' ') {
+        end++;
+    }
+    if (!all_digits(line + 3, end - 3) || (end < n && end + 1 == n)) {
+        proto_die("malformed VA line");
+    }
+    uint64_t bytes = 0;
+    for (size_t k = 3; k < end; k++) {
+        bytes = bytes * 10 + (uint64_t)(line[k] - '0');
+    }
+    if (bytes > settings.item_size_max) {
+        proto_die("VA longer than -I");
+    }
+    return bytes;
+}
+
+/* A meta answer code, alone or followed by its flags. */
+static bool meta_code(const char *line, size_t n)
+{
+    static const char *const codes[] = { "HD", "EN", "NF", "NS", "EX", "MN", "ME" };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        if (starts(line, n, codes[i]) && (n == 2 || (line[2] == ' ' && n > 3))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One complete answer line (without "\r\n"): one of memcached's. */
 static void answer_line(struct framing *fr, const char *line, size_t n)
 {
@@ -226,8 +258,13 @@ static void answer_line(struct framing *fr, const char *line, size_t n)
         fr->data_left = fr->data_len + 2;
         return;
     }
-    if (all_digits(line, n)) {
-        return;                  /* incr/decr */
+    if (starts(line, n, "VA ")) {
+        fr->data_len = meta_value_header(line, n);
+        fr->data_left = fr->data_len + 2;
+        return;
+    }
+    if (all_digits(line, n) || meta_code(line, n)) {
+        return;                  /* incr/decr; meta answers without a value */
     }
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
         if (n == strlen(exact[i]) && memcmp(line, exact[i], n) == 0) {

@@ -325,6 +325,15 @@ static void m_ssl_ignored(void)
     s.ssl_verify_mode = 2;
 }
 static void m_ssl_ignored_one(void) { snprintf(s.ssl_ciphers, sizeof s.ssl_ciphers, "HIGH"); }
+static void m_memcached_ignored(void)
+{
+    ck_assert(options_apply(&s, options_find("enable-largepages"), NULL, err, sizeof err));
+    ck_assert(options_apply(&s, options_find("slab_automove"), "2", err, sizeof err));
+}
+static void m_memcached_ignored_value(void)
+{
+    ck_assert(options_apply(&s, options_find("slab_automove"), "2", err, sizeof err));
+}
 static void m_tls_identity(void)
 {
     tls_on();
@@ -402,6 +411,10 @@ static const struct {
       "not: TLS is off and they are ignored (as in memcached)" },
     { "ssl-without-tls", m_ssl_ignored_one, "ssl_ciphers is set but -Z is not: TLS is off "
       "and it is ignored" },
+    { "memcached-option-ignored", m_memcached_ignored, "-L/--enable-largepages: ignored: "
+      "memcached preallocates item memory in large pages" },
+    { "memcached-option-ignored", m_memcached_ignored_value, "-o/--extended: slab_automove=2: "
+      "ignored: pages move between memory classes on demand" },
     { "tls-client-identity", m_tls_identity, "only TLS clients whose verified certificate "
       "carries one of 3 identities are served (dns:app.example, uri:spiffe://example.org/app, "
       "cn:client1); others are closed after the handshake" },
@@ -491,6 +504,36 @@ START_TEST(test_every_rule_has_a_case)
         }
         ck_assert_msg(found, "finding %s has no test case", audit_rules[r].id);
     }
+}
+END_TEST
+
+/* Every one of memcached's options without effect: one info finding each, in
+ * the order given, and the configuration stays OK (exit 0). An ignored ssl_*
+ * key is not also an ssl-without-tls finding. */
+START_TEST(test_memcached_ignored_all)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        if (!(r->flags & OPT_IGNORED)) {
+            continue;
+        }
+        char low[32];
+        snprintf(low, sizeof low, "%.0f", r->min);        /* INT: its lowest value */
+        const char *v = r->kind == OPT_K_FLAG ? NULL : r->kind == OPT_K_CHOICE ? r->choices[0]
+                      : r->kind == OPT_K_STRING ? ":" : r->kind == OPT_K_DOUBLE ? "0.5" : low;
+        ck_assert_msg(options_apply(&s, r, v, err, sizeof err), "%s: %s", r->name, err);
+        n++;
+    }
+    evaluate();
+    ck_assert_uint_eq(count("memcached-option-ignored"), n);
+    ck_assert_uint_eq(rep.n, n);
+    ck_assert_int_eq(sev_of("memcached-option-ignored"), AUDIT_INFO);
+    ck_assert(strncmp(find("memcached-option-ignored")->what, "-L/--enable-largepages: ", 24)
+              == 0);
+    ck_assert_int_eq(print(), AUDIT_EXIT_OK);
+    ck_assert(strstr(out, "info memcached-option-ignored: -o/--extended: ssl_kernel_tls: "
+                     "ignored: TLS runs in OpenSSL in user space") != NULL);
 }
 END_TEST
 
@@ -1197,6 +1240,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tc, test_defaults_are_clean);
     tcase_add_loop_test(tc, test_each_finding, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_every_rule_has_a_case);
+    tcase_add_test(tc, test_memcached_ignored_all);
     tcase_add_test(tc, test_quiet_when_safe);
     tcase_add_test(tc, test_exposure_rules);
     tcase_add_test(tc, test_allow_wider_names_networks);

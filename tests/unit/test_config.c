@@ -3,7 +3,9 @@
  * table, so a new row is covered (accepted in a file or refused as
  * command-line only, error text, round trip) without new code here. The
  * shipped deploy/hardcached.conf is checked against the table: every name
- * known, every default shown equal to the binary's. */
+ * known, every default shown equal to the binary's; memcached's options
+ * without effect, and the refused ones, are accepted in a file by the same
+ * names but not shown in it. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -298,6 +300,33 @@ START_TEST(test_round_trip_every_row)
         { "ssl_ciphers", "ECDHE+AESGCM:!aNULL" }, { "ssl_ca_cert", "/ca.pem" },
         { "ssl_session_cache", "yes" }, { "ssl_min_version", "3" },
         { "listen", "notls:127.0.0.1:11212,10.0.0.1:11211" },
+        /* memcached's options without effect: recorded as written */
+        { "enable-largepages", "yes" }, { "prefix-delimiter", "|" }, { "protocol", "auto" },
+        { "disable-dumping", "yes" }, { "disable-watch", "no" }, { "napi-ids", "4" },
+        { "maxconns_fast", "yes" }, { "tail_repair_time", "60" },
+        { "hash_algorithm", "murmur3" }, { "no_lru_crawler", "yes" },
+        { "lru_crawler_sleep", "100" }, { "lru_crawler_tocrawl", "4294967295" },
+        { "no_lru_maintainer", "yes" }, { "hot_lru_pct", "20" }, { "warm_lru_pct", "40" },
+        { "hot_max_factor", "0.2" }, { "warm_max_factor", "2.00" },
+        { "temporary_ttl", "61" }, { "slab_chunk_max", "524288" },
+        { "watcher_logbuf_size", "256" }, { "worker_logbuf_size", "64" },
+        { "track_sizes", "yes" }, { "no_hashexpand", "yes" }, { "modern", "yes" },
+        { "no_modern", "no" }, { "sock_cookie_id", "7" }, { "ext_page_size", "64" },
+        { "ext_wbuf_size", "4" }, { "ext_threads", "1" }, { "ext_item_size", "512" },
+        { "ext_item_age", "3600" }, { "ext_low_ttl", "0" }, { "ext_drop_unread", "yes" },
+        { "ext_recache_rate", "2000" }, { "ext_compact_under", "16" },
+        { "ext_drop_under", "16" }, { "ext_max_frag", "0.8" }, { "ext_max_sleep", "1000000" },
+        { "slab_automove_freeratio", "0.01" }, { "ssl_wbuf_size", "16" },
+        { "ssl_kernel_tls", "yes" }, { "no_maxconns_fast", "yes" },
+        { "slab_reassign", "yes" }, { "no_slab_reassign", "yes" }, { "slab_automove", "2" },
+        { "no_slab_automove", "yes" }, { "slab_automove_ratio", "0.8" },
+        { "slab_automove_window", "30" }, { "lru_crawler", "yes" },
+        { "lru_maintainer", "yes" }, { "no_chunked_items", "yes" },
+        { "inline_ascii_resp", "yes" }, { "no_inline_ascii_resp", "yes" },
+        { "drop_privileges", "yes" }, { "no_drop_privileges", "yes" },
+        { "resp_obj_mem_limit", "1" }, { "ext_io_depth", "1" },
+        /* refused, but "no" asks for nothing */
+        { "enable-sasl", "no" },
     };
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -305,7 +334,8 @@ START_TEST(test_round_trip_every_row)
         for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
             listed = listed || strcmp(values[j].name, r->name) == 0;
         }
-        ck_assert_msg(listed || (r->flags & OPT_CLI_ONLY) || r->kind == OPT_K_ALLOW_FILE,
+        ck_assert_msg(listed || (r->flags & OPT_CLI_ONLY) || r->kind == OPT_K_ALLOW_FILE ||
+                      ((r->flags & OPT_REFUSED) && r->kind != OPT_K_FLAG),
                       "add a value for %s", r->name);
     }
     for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
@@ -549,6 +579,53 @@ START_TEST(test_allow_files_recorded)
 }
 END_TEST
 
+/* memcached's names in a file: the ones without effect are accepted and
+ * recorded, and announced once the start validates; the refused ones name
+ * the file and line. */
+START_TEST(test_memcached_names_in_a_file)
+{
+    struct settings s;
+    char conf[512], notes[4096] = "";
+    ck_parse_ok(&s, "protocol = ascii\nlru_crawler = yes\nno_lru_maintainer = yes\n"
+                "slab_automove = 2\nenable-largepages = no\nenable-sasl = no\n"
+                "hash_algorithm = xxh3\n");
+    ck_assert_int_eq(s.nignored, 6);
+    ck_assert_str_eq(options_ignored_value(&s, row("enable-largepages")), "no");
+    ck_assert_str_eq(options_ignored_value(&s, row("lru_crawler")), "yes");
+    ck_assert_ptr_null(options_ignored_value(&s, row("enable-sasl")));
+    ck_parse_err(&s, "hardcached: t.conf:2: enable-sasl: refused: SASL needs the binary "
+                 "protocol", "port = 1\nenable-sasl = yes\n");
+    ck_parse_err(&s, "hardcached: t.conf:1: memory-file: refused: a memory file keeps the "
+                 "cache's contents on disk", "memory-file = /dev/shm/mc\n");
+    ck_parse_err(&s, "hardcached: t.conf:1: ext_path: refused: extstore writes items",
+                 "ext_path = /mnt/ext:64G\n");
+    ck_parse_err(&s, "hardcached: t.conf:1: protocol: expected ascii or auto: the binary "
+                 "protocol", "protocol = binary\n");
+    ck_parse_err(&s, "t.conf:1: slab_automove: expected an integer 0-2, got \"x\"",
+                 "slab_automove = x\n");
+    ck_parse_err(&s, "t.conf:1: slab_automove: missing value", "slab_automove =\n");
+    ck_parse_err(&s, "t.conf:2: lru_crawler: set twice", "lru_crawler = yes\nlru_crawler = no\n");
+    ck_parse_err(&s, "t.conf:1: license: only valid on the command line", "license = yes\n");
+
+    /* through a start: one notice line each, file first, then the command line */
+    tmp_path(conf, sizeof conf, "mc.conf");
+    write_file(conf, "modern = yes\ndisable-watch = yes\n", 0644);
+    FILE *note = fmemopen(notes, sizeof notes - 1, "w");
+    ck_assert_ptr_nonnull(note);
+    ck_assert_msg(RUN(&s, "--config", conf, "-o", "modern,slab_reassign") == OPTIONS_RUN,
+                  "%s", err);
+    options_print_ignored(&s, note);        /* what main() prints at a start */
+    fclose(note);
+    ck_assert_str_eq(notes, "hardcached: -o/--extended: modern: ignored: nothing to enable "
+                     "(memcached 1.6 enables nothing with it either)\n"
+                     "hardcached: -W/--disable-watch: ignored: always so here; there are no "
+                     "watch commands\n"
+                     "hardcached: -o/--extended: slab_reassign: ignored: always so here; pages "
+                     "move between memory classes on demand, when a class needs memory; no "
+                     "background thread decides\n");
+}
+END_TEST
+
 /* --------------------------------------------- deploy/hardcached.conf, no drift */
 
 static FILE *open_shipped(void)
@@ -636,10 +713,11 @@ START_TEST(test_shipped_config_matches_the_table)
     fclose(f);
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
-        if (!(r->flags & OPT_CLI_ONLY)) {
-            ck_assert_msg(seen[i] == 1, "deploy/hardcached.conf shows %s %zu times",
-                          r->name, seen[i]);
-        }
+        /* memcached's options without effect, or refused, are not shown: the
+         * file documents what can be set (hardcached.conf(5) lists them all) */
+        bool shown = !(r->flags & (OPT_CLI_ONLY | OPT_IGNORED | OPT_REFUSED));
+        ck_assert_msg(seen[i] == (shown ? 1u : 0u), "deploy/hardcached.conf shows %s %zu "
+                      "times", r->name, seen[i]);
     }
     /* as shipped it changes nothing */
     settings_defaults(&s);
@@ -669,6 +747,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_cli_overrides_file);
     tcase_add_test(tc, test_config_flag_errors);
     tcase_add_test(tc, test_allow_files_recorded);
+    tcase_add_test(tc, test_memcached_names_in_a_file);
     tcase_add_test(tc, test_shipped_config_matches_the_table);
     suite_add_tcase(su, tc);
     return su;

@@ -1,7 +1,10 @@
 /* test_options.c: the option table and the command-line parser. Most tests
  * walk options_table[] rather than list options by hand, so a new row is
  * covered (bounds, junk, error text, --help, round trip) without new code
- * here; the hand-written cases pin memcached's spelling and meaning. */
+ * here; the hand-written cases pin memcached's spelling and meaning. The
+ * rows of memcached's options without effect (OPT_IGNORED) and the refused
+ * ones (OPT_REFUSED) are walked too: each is accepted and announced once, or
+ * refused with its reason. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <limits.h>
@@ -16,7 +19,8 @@
 #include "sec/allowlist.h"
 
 static char err[1024];
-static char outbuf[16384];
+static char outbuf[65536];
+static char notices[16384];     /* what the last run() printed as notices */
 
 /* The allowlist the last run() built; the next run() frees it, so tests
  * may look at s.allow until they parse again (and never free it). */
@@ -34,9 +38,16 @@ static enum options_result run(struct settings *s, char **argv)
     settings_defaults(s);
     err[0] = '\0';
     outbuf[0] = '\0';
+    memset(notices, 0, sizeof notices);
     FILE *out = fmemopen(outbuf, sizeof outbuf - 1, "w");
+    FILE *note = fmemopen(notices, sizeof notices - 1, "w");
     ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_nonnull(note);
     enum options_result r = options_parse_cli(s, argc, argv, err, sizeof err, out);
+    if (r == OPTIONS_RUN && !s->check_config) {
+        options_print_ignored(s, note);     /* what main() prints at a start */
+    }
+    fclose(note);
     fclose(out);
     last_allow = s->allow;
     last_inline = s->allow_inline;
@@ -360,8 +371,10 @@ START_TEST(test_bounds_every_numeric_row)
             ck_assert(strncmp(err, "expected", 8) == 0 || r->form != NULL);
             ck_assert(memcmp(&s, &before, sizeof s) == 0);
         }
-        ck_assert(!options_apply(&s, r, NULL, err, sizeof err));
-        ck_assert(strncmp(err, "missing value", 13) == 0);
+        if (!(r->flags & OPT_BARE)) {
+            ck_assert(!options_apply(&s, r, NULL, err, sizeof err));
+            ck_assert(strncmp(err, "missing value", 13) == 0);
+        }
     }
 }
 END_TEST
@@ -554,17 +567,19 @@ START_TEST(test_extended)
     ck_assert_int_eq(s.idle_timeout, 5);
     ck_ok(&s, "--extended=hashpower=32", "-o", "idle_timeout=0");
     ck_assert_uint_eq(s.hash_power, 32);
-    ck_err(&s, "-o/--extended: unknown key \"no_lru_crawler\"; expected key=value"
-           "[,key=value...] with keys idle_timeout, hashpower", "-o", "no_lru_crawler");
+    ck_err(&s, "-o/--extended: unknown key \"no_lru_crawling\"; expected key[=value]"
+           "[,key[=value]...] with memcached's -o keys (listed under -o in --help)",
+           "-o", "no_lru_crawling");
     ck_err(&s, "unknown key \"bogus\"", "-o", "bogus=1");
+    ck_err(&s, "unknown key \"slab_sizes\"", "-o", "slab_sizes=96-192");  /* not in -h */
     ck_err(&s, "-o/--extended: hashpower: expected an integer 12-32, got \"11\"",
            "-o", "hashpower=11");
     ck_err(&s, "-o/--extended: idle_timeout: missing value; expected an integer",
            "-o", "idle_timeout");
     ck_err(&s, "idle_timeout: expected an integer", "-o", "idle_timeout=");
-    ck_err(&s, "-o/--extended: expected key=value", "-o", ",");
-    ck_err(&s, "-o/--extended: expected key=value", "-o", "idle_timeout=1,");
-    ck_err(&s, "-o/--extended: expected key=value", "-o", "");
+    ck_err(&s, "-o/--extended: expected key[=value]", "-o", ",");
+    ck_err(&s, "-o/--extended: expected key[=value]", "-o", "idle_timeout=1,");
+    ck_err(&s, "-o/--extended: expected key[=value]", "-o", "");
     ck_err(&s, "missing value", "-o");
 
     settings_defaults(&s);
@@ -582,7 +597,7 @@ START_TEST(test_cli_errors)
     struct settings s;
     ck_err(&s, "hardcached: unknown option \"-x\" (see --help)", "-x");
     ck_err(&s, "unknown option \"-x\"", "-vx");
-    ck_err(&s, "unknown option \"-B\"", "-B", "ascii");
+    ck_err(&s, "unknown option \"-q\"", "-q");
     ck_err(&s, "hardcached: unknown or ambiguous option \"--bogus\"", "--bogus");
     ck_err(&s, "unknown or ambiguous option \"--disable\"", "--disable");
     ck_err(&s, "hardcached: -d/--daemon: takes no value, got \"--daemon=1\"", "--daemon=1");
@@ -744,10 +759,248 @@ START_TEST(test_not_yet_is_refused)
 }
 END_TEST
 
+/* ------------------------------------------- memcached's options: the kinds */
+
+/* A value memcached accepts for an ignored row: its lowest bound, its first
+ * choice, one byte; none for a flag. */
+static const char *accepted_value(const struct option_row *r, char *buf, size_t len)
+{
+    switch (r->kind) {
+    case OPT_K_FLAG: return NULL;
+    case OPT_K_CHOICE: return r->choices[0];
+    case OPT_K_STRING: return ":";
+    case OPT_K_DOUBLE:
+        snprintf(buf, len, "%g", (r->flags & OPT_MIN_EXCLUSIVE) ? r->min + 0.5 : r->min);
+        return buf;
+    default:
+        bound_text(r, r->min, buf, len);
+        return buf;
+    }
+}
+
+/* argv for one row: "-X", "--name=v" or "-o", "key[=v]" into a and b. */
+static int argv_for(const struct option_row *r, const char *v, char *a, char *b, size_t len)
+{
+    if (r->group == OPT_G_EXTENDED) {
+        snprintf(a, len, "-o");
+        snprintf(b, len, "%s%s%s", r->name, v ? "=" : "", v ? v : "");
+        return 2;
+    }
+    if (v == NULL) {
+        snprintf(a, len, "--%s", r->name);
+        return 1;
+    }
+    snprintf(a, len, "--%s=%s", r->name, v);
+    return 1;
+}
+
+/* Settings with the record of ignored options cleared: what they change. */
+static void without_ignored(struct settings *s)
+{
+    memset(s->ignored, 0, sizeof s->ignored);
+    s->nignored = 0;
+}
+
+/* Every ignored row: accepted, changes no setting, recorded once, announced
+ * in one notice line naming it and saying why; --check-config prints none. */
+START_TEST(test_ignored_options)
+{
+    struct settings s, d;
+    settings_defaults(&d);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        char buf[64], a[128], b[128], label[64], want[1024];
+        if (!(r->flags & OPT_IGNORED)) {
+            continue;
+        }
+        const char *v = accepted_value(r, buf, sizeof buf);
+        int n = argv_for(r, v, a, b, sizeof a);
+        ck_assert_msg(run(&s, n == 2 ? (char *[]){ "hardcached", a, b, NULL }
+                                     : (char *[]){ "hardcached", a, NULL }) == OPTIONS_RUN,
+                      "%s: %s", r->name, err);
+        ck_assert_int_eq(s.nignored, 1);
+        ck_assert_ptr_nonnull(options_ignored_value(&s, r));
+        without_ignored(&s);
+        ck_assert_msg(memcmp(&s, &d, sizeof s) == 0, "%s changed a setting", r->name);
+        options_label(r, label, sizeof label);
+        snprintf(want, sizeof want, "hardcached: %s%s%s: ignored: %s\n", label,
+                 v ? "=" : "", v ? v : "", r->help);
+        ck_assert_str_eq(notices, want);
+        ck_assert_str_eq(options_effect(r), "ignored");
+        /* given twice: recorded and announced once, with the last value */
+        ck_assert_int_eq(n == 2 ? run(&s, (char *[]){ "hardcached", a, b, a, b, NULL })
+                                : run(&s, (char *[]){ "hardcached", a, a, NULL }), OPTIONS_RUN);
+        ck_assert_int_eq(s.nignored, 1);
+        ck_assert_ptr_null(strchr(strchr(notices, '\n') + 1, '\n'));
+        /* --check-config lists them instead (audit.c) */
+        ck_assert_int_eq(n == 2 ? run(&s, (char *[]){ "hardcached", "--check-config", a, b,
+                                                      NULL })
+                                : run(&s, (char *[]){ "hardcached", "--check-config", a,
+                                                      NULL }), OPTIONS_RUN);
+        ck_assert_int_eq(s.nignored, 1);
+        ck_assert_str_eq(notices, "");
+    }
+}
+END_TEST
+
+/* All of them at once: recorded in the order given, one line each. */
+START_TEST(test_ignored_all_at_once)
+{
+    static char *const argv[] = {
+        "hardcached", "-L", "-X", "-W", "-D", ":", "-B", "ascii", "-N", "1", "-o",
+        "modern,no_modern,maxconns_fast,no_maxconns_fast,lru_crawler,no_lru_crawler,"
+        "lru_maintainer,no_lru_maintainer,slab_reassign,no_slab_reassign,slab_automove,"
+        "no_slab_automove,hash_algorithm=murmur3,tail_repair_time=60",
+        "-o", "hot_lru_pct=20,warm_lru_pct=40,hot_max_factor=0.2,warm_max_factor=2.0,"
+        "temporary_ttl=61,slab_chunk_max=524288,track_sizes,no_hashexpand,sock_cookie_id=7",
+        "-o", "ext_page_size=64,ext_wbuf_size=4,ext_threads=1,ext_io_depth=1,"
+        "ext_item_size=512,ext_item_age=3600,ext_low_ttl=0,ext_drop_unread,"
+        "ext_recache_rate=2000,ext_compact_under=10,ext_drop_under=10,ext_max_frag=0.8,"
+        "ext_max_sleep=1000000,slab_automove_freeratio=0.01,slab_automove_ratio=0.8,"
+        "slab_automove_window=30",
+        "-o", "watcher_logbuf_size=256,worker_logbuf_size=64,ssl_wbuf_size=16,ssl_kernel_tls,"
+        "no_chunked_items,inline_ascii_resp,no_inline_ascii_resp,drop_privileges,"
+        "no_drop_privileges,resp_obj_mem_limit,lru_crawler_sleep=100,lru_crawler_tocrawl=0",
+        NULL,
+    };
+    struct settings s;
+    size_t ignored = 0, lines = 0;
+    for (size_t i = 0; i < options_count; i++) {
+        ignored += (options_table[i].flags & OPT_IGNORED) != 0;
+    }
+    ck_assert_msg(run(&s, (char **)argv) == OPTIONS_RUN, "%s", err);
+    ck_assert_int_eq(s.nignored, (int)ignored);          /* every one of them */
+    ck_assert_str_eq(options_table[s.ignored[0].row].name, "enable-largepages");
+    ck_assert_str_eq(options_table[s.ignored[s.nignored - 1].row].name, "lru_crawler_tocrawl");
+    for (const char *p = notices; (p = strchr(p, '\n')) != NULL; p++) {
+        lines++;
+    }
+    ck_assert_uint_eq(lines, ignored);
+    ck_assert(strncmp(notices, "hardcached: -L/--enable-largepages: ignored: ", 45) == 0);
+    ck_assert(strstr(notices, "\nhardcached: -o/--extended: hash_algorithm=murmur3: ignored: "
+                     "the hash table always uses XXH3") != NULL);
+    ck_assert(strstr(notices, "\nhardcached: -o/--extended: slab_automove: ignored: ") != NULL);
+}
+END_TEST
+
+/* Every refused row: one line with "refused:" and the reason; a refused
+ * flag set to no (a config file's enable-sasl = no) asks for nothing. */
+START_TEST(test_refused_options)
+{
+    struct settings s, d;
+    settings_defaults(&d);
+    for (size_t i = 0; i < options_count; i++) {
+        const struct option_row *r = &options_table[i];
+        char a[128], b[128], label[64], want[1024];
+        if (!(r->flags & OPT_REFUSED)) {
+            continue;
+        }
+        int n = argv_for(r, r->kind == OPT_K_FLAG ? NULL : "/var/lib/x:1G", a, b, sizeof a);
+        options_label(r, label, sizeof label);
+        snprintf(want, sizeof want, "hardcached: %s: refused: %s", label, r->help);
+        ck_assert_int_eq(n == 2 ? run(&s, (char *[]){ "hardcached", a, b, NULL })
+                                : run(&s, (char *[]){ "hardcached", a, NULL }), OPTIONS_ERROR);
+        ck_assert_str_eq(err, want);
+        ck_assert_str_eq(options_effect(r), "refused");
+        settings_defaults(&s);
+        ck_assert(!apply(&s, r->name, "yes"));
+        ck_assert_str_eq(err, want + strlen(label) + 14);     /* without the label */
+        ck_assert(apply(&s, r->name, "no") == (r->kind == OPT_K_FLAG));
+        ck_assert(memcmp(&s, &d, sizeof s) == 0);
+    }
+    ck_err(&s, "hardcached: -S/--enable-sasl: refused: SASL needs the binary protocol, "
+           "which hardcached does not speak yet; use -Y FILE (ASCII authentication) instead",
+           "-S");
+    ck_err(&s, "-e/--memory-file: refused: a memory file keeps the cache's contents on "
+           "disk", "-e", "/dev/shm/memcached");
+    ck_err(&s, "-o/--extended: ext_path: refused: extstore writes items to files while "
+           "serving, and hardcached opens no file after start-up", "-o",
+           "ext_page_size=64,ext_path=/mnt/ext:64G");
+    ck_err(&s, "-e/--memory-file: missing value; refused: a memory file", "-e");
+    /* -B binary: a value of an ignored option that is refused */
+    ck_err(&s, "hardcached: -B/--protocol: expected ascii or auto: the binary protocol (and "
+           "SASL with it) is not implemented yet; use -B ascii, with clients that speak "
+           "ASCII, got \"binary\"", "-B", "binary");
+    ck_ok(&s, "--protocol=auto");
+}
+END_TEST
+
+/* A bad value for an accepted option is still an error, as in memcached. */
+START_TEST(test_ignored_values_checked)
+{
+    static const struct { const char *arg, *want; } bad[] = {
+        { "slab_automove=x", "slab_automove: expected an integer 0-2, got \"x\"" },
+        { "slab_automove=3", "slab_automove: expected an integer 0-2, got \"3\"" },
+        { "hash_algorithm=md5", "hash_algorithm: expected jenkins, murmur3 or xxh3, got" },
+        { "tail_repair_time=5", "tail_repair_time: expected an integer 10-2147483647" },
+        { "hot_lru_pct=80", "hot_lru_pct: expected an integer 1-79, got \"80\"" },
+        { "warm_lru_pct=0", "warm_lru_pct: expected an integer 1-79" },
+        { "slab_automove_ratio=0", "slab_automove_ratio: expected a decimal number above 0" },
+        { "slab_automove_window=2", "slab_automove_window: expected an integer 3-" },
+        { "lru_crawler_tocrawl=-1", "lru_crawler_tocrawl: expected an integer 0-4294967295" },
+        { "lru_crawler_sleep=1000001", "lru_crawler_sleep: expected an integer 0-1000000" },
+        { "ext_item_size=x", "ext_item_size: expected an integer" },
+        { "ext_max_frag=2", "ext_max_frag: expected a decimal number from 0 and at most 1" },
+        { "sock_cookie_id", "sock_cookie_id: missing value" },
+        { "lru_crawler=x", "lru_crawler: expected yes or no, got \"x\"" },
+        { "hot_lru_pct=60,warm_lru_pct=30", "hot_lru_pct: 60 and warm_lru_pct 30 add up to "
+          "more than 80 (memcached refuses it too)" },
+        { "hot_lru_pct=41", "hot_lru_pct: 41 and warm_lru_pct 40 add up to more than 80" },
+        { "slab_chunk_max=3000", "slab_chunk_max: 3000 must divide 1048576" },
+        { "slab_chunk_max=0", "slab_chunk_max: expected an integer 1-1048576" },
+        { "hot_max_factor=0.12345678901234567890123456789012", "hot_max_factor: longer than 31 bytes" },
+    };
+    struct settings s;
+    char arg[128], want[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(arg, sizeof arg, "%s", bad[i].arg);
+        snprintf(want, sizeof want, "hardcached: -o/--extended: %s", bad[i].want);
+        ck_assert_int_eq(run(&s, (char *[]){ "hardcached", "-o", arg, NULL }), OPTIONS_ERROR);
+        ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s: %s", bad[i].arg, err);
+        ck_assert_str_eq(notices, "");                 /* a refused start says nothing else */
+    }
+    ck_err(&s, "hardcached: -N/--napi-ids: expected an integer 1-256, got \"0\"", "-N", "0");
+    ck_err(&s, "hardcached: -D/--prefix-delimiter: missing value", "-D");
+    ck_err(&s, "hardcached: -D/--prefix-delimiter: expected 1-31 printable bytes", "-D", "");
+    ck_err(&s, "hardcached: -L/--enable-largepages: takes no value", "--enable-largepages=1");
+    ck_ok(&s, "-o", "hot_lru_pct=40,warm_lru_pct=40,slab_chunk_max=16384", "-I", "2m");
+    ck_ok(&s, "-o", "slab_automove,slab_automove=0,resp_obj_mem_limit,resp_obj_mem_limit=1");
+    ck_assert_str_eq(options_ignored_value(&s, row("slab_automove")), "0");
+}
+END_TEST
+
+/* Debian's /etc/memcached.conf as its wrapper passes it, and Puppet-module
+ * style lines: they parse, and only -d changes nothing else. */
+START_TEST(test_memcached_command_lines)
+{
+    struct settings s;
+    ck_ok(&s, "-m", "64", "-p", "11211", "-u", "memcache", "-l", "127.0.0.1", "-P",
+          "/var/run/memcached/memcached.pid");
+    ck_assert_int_eq(s.nignored, 0);
+    ck_assert_str_eq(notices, "");
+    ck_ok(&s, "-d", "-P", "/var/run/memcached.pid", "-m", "2048", "-l", "127.0.0.1",
+          "-p", "11211", "-U", "0", "-u", "memcache", "-L", "-c", "8192", "-t", "4",
+          "-I", "2m", "-n", "72", "-f", "1.05", "-M", "-o", "modern,idle_timeout=600", "-X",
+          "-vv");
+    ck_assert_int_eq(s.nignored, 3);
+    ck_assert_int_eq(s.idle_timeout, 600);
+    ck_assert(!s.evictions && s.daemonize && s.verbose == 2);
+    ck_assert(strstr(notices, "-o/--extended: modern: ignored") != NULL);
+    ck_err(&s, "-S/--enable-sasl: refused", "-d", "-m", "64", "-S", "-u", "memcache");
+    ck_err(&s, "-U/--udp-port: UDP is not supported", "-m", "64", "-U", "11211");
+}
+END_TEST
+
 /* --------------------------------------------------- the table itself */
 
 static bool ctype_fits(const struct option_row *r)
 {
+    if (r->flags & (OPT_IGNORED | OPT_REFUSED)) {
+        /* no field: the kind only checks the value */
+        return r->ctype == OPT_C_NONE && r->size == 0 && r->offset == 0 &&
+               (r->kind == OPT_K_FLAG || r->kind == OPT_K_INT || r->kind == OPT_K_DOUBLE ||
+                r->kind == OPT_K_STRING || (r->kind == OPT_K_CHOICE && r->choices != NULL));
+    }
     switch (r->kind) {
     case OPT_K_FLAG:   return r->ctype == OPT_C_BOOL;
     case OPT_K_DOUBLE: return r->ctype == OPT_C_DOUBLE;
@@ -785,6 +1038,18 @@ START_TEST(test_table_consistency)
         ck_assert_msg(r->unit == 0 || r->kind == OPT_K_INT, "%s: unit", r->name);
         ck_assert_msg(strchr(r->name, r->group == OPT_G_EXTENDED ? '-' : '_') == NULL,
                       "%s: spelling", r->name);
+        if (r->flags & (OPT_IGNORED | OPT_REFUSED)) {
+            /* memcached's own, with the reason as help; nothing of ours */
+            ck_assert_msg(r->group != OPT_G_HARDENING && r->stats_name == NULL &&
+                          r->def == NULL && (r->form == NULL || r->kind == OPT_K_CHOICE),
+                          "%s: an ignored or refused row", r->name);
+            ck_assert_msg(!((r->flags & OPT_IGNORED) && (r->flags & OPT_REFUSED)), "%s",
+                          r->name);
+            ck_assert_msg(r->kind != OPT_K_STRING || (r->flags & OPT_REFUSED) ||
+                          r->max < SETTINGS_IGNORED_VALUE, "%s: value too long", r->name);
+        }
+        ck_assert_msg(!(r->flags & OPT_BARE) ||
+                      ((r->flags & OPT_IGNORED) && r->group == OPT_G_EXTENDED), "%s", r->name);
         if (r->group == OPT_G_EXTENDED) {
             /* a -o key takes a value, or is a bare word (ssl_session_cache) */
             ck_assert_msg(r->short_flag == 0 && (takes_value(r) || r->kind == OPT_K_FLAG) &&
@@ -816,6 +1081,12 @@ START_TEST(test_table_consistency)
     ck_assert_int_eq(row("tls-client-identity")->group, OPT_G_HARDENING);
     ck_assert_int_eq(row("enable-ssl")->short_flag, 'Z');
     ck_assert_int_eq(row("auth-file")->short_flag, 'Y');
+    size_t ignored = 0;
+    for (size_t i = 0; i < options_count; i++) {
+        ignored += (options_table[i].flags & OPT_IGNORED) != 0;
+    }
+    ck_assert_uint_le(ignored, SETTINGS_MAX_IGNORED);   /* all of them fit at once */
+    ck_assert_uint_le(options_count, OPTIONS_MAX_ROWS);
 }
 END_TEST
 
@@ -850,6 +1121,10 @@ START_TEST(test_values_round_trip)
         { "ssl_ciphers", "ECDHE+AESGCM:!aNULL" }, { "ssl_session_cache", "yes" },
         { "tls-client-identity", "dns:a.example, cn:Ops Team" },
         { "auth-file", "/etc/hc/auth" }, { "auth-fail-limit", "0" },
+        /* memcached's, without effect: recorded as given */
+        { "slab_automove", "2" }, { "lru_crawler", "yes" }, { "lru_crawler", "off" },
+        { "protocol", "auto" }, { "hot_max_factor", "0.5" }, { "prefix-delimiter", ":" },
+        { "enable-largepages", "1" }, { "hash_algorithm", "jenkins" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct settings s, t;
@@ -955,13 +1230,17 @@ START_TEST(test_stats_settings_defaults)
         { "udpport", "0" }, { "inter", "127.0.0.1,::1" }, { "verbosity", "0" },
         { "evictions", "on" }, { "domain_socket", "NULL" }, { "umask", "700" },
         { "shutdown_command", "no" }, { "growth_factor", "1.25" },
-        { "chunk_size", "48" }, { "num_threads", "4" }, { "reqs_per_event", "20" },
-        { "cas_enabled", "yes" }, { "tcp_backlog", "1024" },
+        { "chunk_size", "48" }, { "num_threads", "4" }, { "detail_enabled", "no" },
+        { "reqs_per_event", "20" }, { "cas_enabled", "yes" }, { "tcp_backlog", "1024" },
         { "binding_protocol", "ascii" }, { "auth_enabled_sasl", "no" },
         { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
         { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
-        { "flush_enabled", "yes" }, { "idle_timeout", "0" },
-        { "read_buf_mem_limit", "67108864" }, { "ssl_enabled", "no" },
+        /* facts of hardcached, whatever memcached option is given */
+        { "slab_reassign", "yes" }, { "lru_crawler", "no" },
+        { "flush_enabled", "yes" }, { "dump_enabled", "no" }, { "hash_algorithm", "xxh3" },
+        { "lru_maintainer_thread", "no" }, { "lru_segmented", "no" }, { "temp_lru", "no" },
+        { "idle_timeout", "0" }, { "read_buf_mem_limit", "67108864" },
+        { "track_sizes", "no" }, { "inline_ascii_response", "no" }, { "ssl_enabled", "no" },
         { "ssl_chain_cert", "(null)" }, { "ssl_key", "(null)" },      /* 1.6.18's spelling */
         { "ssl_verify_mode", "0" }, { "ssl_keyformat", "1" }, { "ssl_ciphers", "NULL" },
         { "ssl_ca_cert", "NULL" }, { "ssl_session_cache", "no" }, { "ssl_kernel_tls", "no" },
@@ -1360,6 +1639,11 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_tls_cross_checks);
     tcase_add_test(tc, test_tls_client_identity);
     tcase_add_test(tc, test_not_yet_is_refused);
+    tcase_add_test(tc, test_ignored_options);
+    tcase_add_test(tc, test_ignored_all_at_once);
+    tcase_add_test(tc, test_refused_options);
+    tcase_add_test(tc, test_ignored_values_checked);
+    tcase_add_test(tc, test_memcached_command_lines);
     tcase_add_test(tc, test_table_consistency);
     tcase_add_test(tc, test_defaults_round_trip);
     tcase_add_test(tc, test_values_round_trip);

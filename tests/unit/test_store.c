@@ -244,9 +244,14 @@ START_TEST(cas_disabled)
     ck_assert_uint_eq(cas, 0);
     struct got g;
     ck_assert(get("c", &g) && g.cas == 0);
-    /* memcached -C: both sides read 0, so any cas value matches */
-    ck_assert_int_eq(put("c", S("2"), 0, 0, STORE_CAS, 12345, NULL), STORE_OK);
-    assert_value("c", "2");
+    /* memcached -C: its items hold no cas, and a cas of 0 matches nothing:
+     * every cas of an existing item is EXISTS (measured on 1.6.18), while an
+     * append's cas is not checked at all */
+    ck_assert_int_eq(put("c", S("2"), 0, 0, STORE_CAS, 12345, NULL), STORE_EXISTS);
+    ck_assert_int_eq(put("c", S("2"), 0, 0, STORE_CAS, 0, NULL), STORE_EXISTS);
+    ck_assert_int_eq(put("none", S("2"), 0, 0, STORE_CAS, 0, NULL), STORE_NOT_FOUND);
+    ck_assert_int_eq(put("c", S("2"), 0, 0, STORE_APPEND, 12345, NULL), STORE_OK);
+    assert_value("c", "12");
     ck_assert_uint_gt(store_cas_peek(st), 0);   /* the sequence still runs */
 }
 END_TEST
