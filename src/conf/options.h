@@ -67,6 +67,8 @@ enum option_stats {
     OPT_S_TLSVER,     /* an ssl_min_version number as tlsv1.N */
     OPT_S_VERIFY,     /* an ssl_verify_mode as memcached prints it: OpenSSL's
                          SSL_VERIFY_* flags for it (0, 1, 3, 7) */
+    OPT_S_PROTOCOL,   /* -B as memcached prints it: auto-negotiate, ascii, binary */
+    OPT_S_ASCII_AUTH, /* yes when the -Y file serves ASCII logins (given, no -S) */
 };
 
 enum option_flags {
@@ -219,8 +221,12 @@ void options_label(const struct option_row *row, char *buf, size_t len);
  * False with a full one-line message (with "hardcached: ") in err. When
  * all pass, seals the allowlist (s->allow), which is then ready for
  * allowlist_admit, and, unless --check-config (whose audit lists them),
- * prints nothing (options_print_ignored does). */
-bool options_validate(const struct settings *s, char *err, size_t errlen);
+ * prints nothing (options_print_ignored does). Then resolves what several
+ * options decide together, as memcached does: -B auto becomes binary with
+ * -S and ascii with -Y, and -S's credentials (--sasl-pwdb, else the
+ * MEMCACHED_SASL_PWDB environment variable) are put in auth_file, where the
+ * -Y file is loaded and checked from. Calling it again changes nothing. */
+bool options_validate(struct settings *s, char *err, size_t errlen);
 
 /* The connection-buffer budget in force: --conn-mem-limit (0: the default),
  * at least 2 x -I + 2 MiB so the largest item can always be answered. Each

@@ -1,6 +1,6 @@
 /* options_check.c: the checks between options and of final values (-I
  * against -m, -u root refused, --format without --check-config, what -Z
- * needs, memcached's own rules for options that have no effect here), run
+ * and -S need, memcached's own rules for options that have no effect here), run
  * once after every source (defaults, file, command line) has been applied;
  * then the start-up notice for each of memcached's options given that has
  * no effect here; and the one value derived from several options (the
@@ -183,6 +183,79 @@ static bool check_memcached_rules(const struct settings *s, char *err, size_t er
     return true;
 }
 
+/* memcached's name for the file of its own SASL password database. */
+#define SASL_PWDB_ENV "MEMCACHED_SASL_PWDB"
+
+/* -S's credentials: --sasl-pwdb, else MEMCACHED_SASL_PWDB; NULL if neither. */
+static const char *sasl_source(const struct settings *s)
+{
+    const char *env = getenv(SASL_PWDB_ENV);
+    if (s->sasl_pwdb[0] != '\0') {
+        return s->sasl_pwdb;
+    }
+    return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+/* memcached's rules between -B, -S and -Y: SASL is binary only, -Y ASCII
+ * only (it refuses -S -B ascii and -Y -B binary with these words). -B auto
+ * is resolved by options_validate. */
+static bool check_protocol(const struct settings *s, char *err, size_t errlen)
+{
+    size_t n = label_prefix("protocol", err, errlen);
+    if (s->sasl && s->protocol == SETTINGS_PROTO_ASCII) {
+        snprintf(err + n, errlen - n, "ascii: you cannot allow the ASCII protocol while "
+                 "using SASL (-S), as memcached says; use -B binary or no -B");
+    } else if (!s->sasl && s->auth_file[0] != '\0' && s->protocol == SETTINGS_PROTO_BINARY) {
+        snprintf(err + n, errlen - n, "binary: you cannot allow the BINARY protocol while "
+                 "using ascii authentication tokens (-Y), as memcached says");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+/* SECURITY: -S must have credentials (never served open), and -Y beside it
+ * would be ambiguous: memcached 1.6.18 then serves ASCII only and never
+ * reaches SASL. Both refused, naming the way out. */
+static bool check_sasl(const struct settings *s, char *err, size_t errlen)
+{
+    const char *src = sasl_source(s);
+    size_t n = label_prefix(s->sasl ? "enable-sasl" : "sasl-pwdb", err, errlen);
+    if (!s->sasl) {
+        if (s->sasl_pwdb[0] == '\0') {
+            return true;
+        }
+        snprintf(err + n, errlen - n, "only applies with -S/--enable-sasl");
+    } else if (s->auth_file[0] != '\0' && (src == NULL || strcmp(s->auth_file, src) != 0)) {
+        snprintf(err + n, errlen - n, "cannot be used with -Y/--auth-file (ASCII logins; "
+                 "memcached would then serve ASCII only and never SASL): give SASL's "
+                 "credentials with --sasl-pwdb or " SASL_PWDB_ENV " and drop -Y");
+    } else if (src == NULL) {
+        snprintf(err + n, errlen - n, "needs credentials: --sasl-pwdb FILE or the "
+                 SASL_PWDB_ENV " environment variable naming a file of \"user:password\" "
+                 "lines (the format of -Y's file)");
+    } else if (strlen(src) >= sizeof s->sasl_pwdb) {
+        snprintf(err + n, errlen - n, SASL_PWDB_ENV " is longer than %zu bytes",
+                 sizeof s->sasl_pwdb - 1);
+    } else {
+        return true;
+    }
+    return false;
+}
+
+/* What -B auto and -S mean once everything is known (see options_validate). */
+static void resolve_protocol(struct settings *s)
+{
+    const char *src = sasl_source(s);
+    if (s->sasl && src != NULL) {
+        memmove(s->sasl_pwdb, src, strlen(src) + 1);
+        memcpy(s->auth_file, s->sasl_pwdb, sizeof s->auth_file);
+        s->protocol = SETTINGS_PROTO_BINARY;
+    } else if (s->auth_file[0] != '\0' && s->protocol == SETTINGS_PROTO_AUTO) {
+        s->protocol = SETTINGS_PROTO_ASCII;
+    }
+}
+
 static cross_check_fn *const cross_checks[] = {
     check_item_vs_memory,
     check_chunk_vs_item,
@@ -192,6 +265,8 @@ static cross_check_fn *const cross_checks[] = {
     check_tls_verify_ca,
     check_tls_identity,
     check_memcached_rules,
+    check_protocol,
+    check_sasl,
 };
 
 void options_print_ignored(const struct settings *s, FILE *out)
@@ -204,13 +279,14 @@ void options_print_ignored(const struct settings *s, FILE *out)
     fflush(out);
 }
 
-bool options_validate(const struct settings *s, char *err, size_t errlen)
+bool options_validate(struct settings *s, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof cross_checks / sizeof cross_checks[0]; i++) {
         if (!cross_checks[i](s, err, errlen)) {
             return false;
         }
     }
+    resolve_protocol(s);
     /* The one change validation makes (through the pointer): the allowlist
      * is final, sorted and searchable from here on. */
     if (s->allow != NULL) {

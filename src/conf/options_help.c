@@ -76,7 +76,7 @@ void options_ignored_text(const struct settings *s, int i, char *buf, size_t len
 
 void options_print_version(FILE *out)
 {
-    fprintf(out, "hardcached %s (memcached 1.6 ASCII protocol)\n", HARDCACHED_VERSION);
+    fprintf(out, "hardcached %s (memcached 1.6 ASCII and binary protocols)\n", HARDCACHED_VERSION);
 }
 
 void options_print_help(FILE *out)

@@ -1,7 +1,7 @@
 /* options_stats.c: `stats settings`, memcached's list of its settings: the
  * rows with a stats name, printed in memcached 1.6's order and formats
  * (enum option_stats), then ours; facts of hardcached that memcached
- * reports as settings (no SASL, no LRU crawler, the hash) come from
+ * reports as settings (no LRU crawler, the hash) come from
  * stats_fixed[]: fixed values, true whatever memcached option was given
  * (those have no effect here). */
 #include "conf/options.h"
@@ -27,8 +27,6 @@ static const char *const stats_order[] = {
 /* Settings memcached reports that are facts of hardcached, not options. */
 static const struct { const char *name, *value; } stats_fixed[] = {
     { "detail_enabled", "no" },       /* no per-prefix statistics (-D) */
-    { "binding_protocol", "ascii" },
-    { "auth_enabled_sasl", "no" },
     { "maxconns_fast", "yes" },       /* -c reached: ERROR, then close */
     { "slab_reassign", "yes" },       /* pages move between classes on demand */
     { "lru_crawler", "no" },          /* expired items are dropped lazily */
@@ -71,6 +69,15 @@ static void stats_value(const struct settings *s, const struct option_row *r,
         snprintf(buf, len, "%d", mode >= 0 && mode <= 3 ? flags[mode] : mode);
         break;
     }
+    case OPT_S_PROTOCOL: {
+        static const char *const words[] = { "auto-negotiate", "ascii", "binary" };
+        int proto = *(const int *)p;
+        snprintf(buf, len, "%s", proto >= 0 && proto <= 2 ? words[proto] : "?");
+        break;
+    }
+    case OPT_S_ASCII_AUTH:
+        snprintf(buf, len, "%s", *(const char *)p && !s->sasl ? "yes" : "no");
+        break;
     case OPT_S_ENTRIES:
         snprintf(buf, len, "%zu", allowlist_count(*(struct allowlist *const *)p));
         break;

@@ -23,8 +23,11 @@ static const char *const audit_fail_ons[] = {
     [AUDIT_FAIL_ON_WARNING] = "warning", [AUDIT_FAIL_ON_CRITICAL] = "critical", NULL,
 };
 
-/* -B's words that are accepted (both mean ASCII here), and -o hash_algorithm's. */
-static const char *const protocols[] = { "ascii", "auto", NULL };
+/* -B's words, indexed by SETTINGS_PROTO_*, and -o hash_algorithm's. */
+static const char *const protocols[] = {
+    [SETTINGS_PROTO_AUTO] = "auto", [SETTINGS_PROTO_ASCII] = "ascii",
+    [SETTINGS_PROTO_BINARY] = "binary", NULL,
+};
 static const char *const hash_algorithms[] = { "jenkins", "murmur3", "xxh3", NULL };
 
 /* Why whole families of memcached's -o keys have no effect here. */
@@ -149,24 +152,22 @@ const struct option_row options_table[] = {
       .min = 1, .max = 65535, .def = "1024", .metavar = "<num>",
       .help = "queue limit of not yet accepted connections",
       .stats_name = "tcp_backlog", .stats = OPT_S_NUM },
-    /* SECURITY: -B binary is refused, not ignored: a binary client (and its
-     * SASL) would get nothing it asked for. */
-    { .name = "protocol", .short_flag = 'B', .kind = OPT_K_CHOICE, .choices = protocols,
-      .metavar = "<ascii|auto>", .flags = OPT_IGNORED,
-      .form = "expected ascii or auto: the binary protocol (and SASL with it) is not "
-              "implemented yet; use -B ascii, with clients that speak ASCII",
-      .help = "only memcached's ASCII protocol is spoken, so ascii and auto both mean "
-              "ASCII (binary is not implemented yet, and -B binary is refused)" },
+    { .name = "protocol", .short_flag = 'B', .kind = OPT_K_CHOICE, OPTION_FIELD(protocol),
+      .choices = protocols, .def = "auto", .metavar = "<auto|ascii|binary>",
+      .help = "protocol: auto (the first byte of a connection decides: 0x80 is binary), "
+              "ascii or binary; -S makes auto binary, -Y makes it ascii",
+      .stats_name = "binding_protocol", .stats = OPT_S_PROTOCOL },
     { .name = "max-item-size", .short_flag = 'I', .kind = OPT_K_SIZE,
       OPTION_FIELD(item_size_max), .min = 1024, .max = (double)GiB, .def = "1m",
       .metavar = "<size>",
       .help = "largest item accepted, k/m/g suffix; at most half of -m",
       .stats_name = "item_size_max", .stats = OPT_S_NUM },
-    /* SECURITY: accepting -S and serving without SASL would let anyone in
-     * who the operator meant to authenticate (promise 9). */
-    { .name = "enable-sasl", .short_flag = 'S', .kind = OPT_K_FLAG, .flags = OPT_REFUSED,
-      .help = "SASL needs the binary protocol, which hardcached does not speak yet; use "
-              "-Y FILE (ASCII authentication) instead" },
+    /* SECURITY: -S without credentials is refused (options_check.c), never
+     * served open; SASL's password travels in clear text without -Z. */
+    { .name = "enable-sasl", .short_flag = 'S', .kind = OPT_K_FLAG, OPTION_FIELD(sasl),
+      .help = "SASL PLAIN authentication over the binary protocol (the ASCII protocol is "
+              "then off); credentials from --sasl-pwdb or MEMCACHED_SASL_PWDB",
+      .stats_name = "auth_enabled_sasl", .stats = OPT_S_YESNO },
     { .name = "disable-flush-all", .short_flag = 'F', .kind = OPT_K_FLAG,
       OPTION_FIELD(flush_enabled), .flags = OPT_INVERT,
       .help = "disable the flush_all command",
@@ -179,7 +180,7 @@ const struct option_row options_table[] = {
       .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
       .help = "ASCII protocol authentication: \"user:password\" lines; a client "
               "logs in with \"set <any> 0 0 <len>\" carrying \"user password\"",
-      .stats_name = "auth_enabled_ascii", .stats = OPT_S_GIVEN },
+      .stats_name = "auth_enabled_ascii", .stats = OPT_S_ASCII_AUTH },
     /* SECURITY: a memory file puts the cache's contents on disk, where they
      * outlive the process and its permissions. */
     { .name = "memory-file", .short_flag = 'e', .kind = OPT_K_STRING, .flags = OPT_REFUSED,
@@ -260,15 +261,20 @@ const struct option_row options_table[] = {
     { .name = "auth-fail-limit", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
       OPTION_FIELD(auth_fail_limit), .min = 0, .max = 1000000, .def = "10",
       .metavar = "<num>",
-      .help = "-Y: after this many failed logins from one source within "
+      .help = "-Y and -S: after this many failed logins from one source within "
               "--auth-fail-window, its new connections are closed at accept "
               "until the window ends; 0: never",
       .stats_name = "auth_fail_limit", .stats = OPT_S_NUM },
     { .name = "auth-fail-window", .kind = OPT_K_INT, .group = OPT_G_HARDENING,
       OPTION_FIELD(auth_fail_window), .min = 1, .max = 24 * 3600, .def = "60",
       .metavar = "<sec>",
-      .help = "-Y: the window of --auth-fail-limit, in seconds",
+      .help = "-Y and -S: the window of --auth-fail-limit, in seconds",
       .stats_name = "auth_fail_window", .stats = OPT_S_NUM },
+    { .name = "sasl-pwdb", .kind = OPT_K_STRING, .group = OPT_G_HARDENING,
+      OPTION_FIELD(sasl_pwdb), .min = 1, .max = SETTINGS_PATH_MAX - 1, .metavar = "<file>",
+      .help = "-S: SASL's credentials, \"user:password\" lines as -Y's file (memcached "
+              "reads the file named by MEMCACHED_SASL_PWDB, which is read too when this "
+              "is not given)" },
 
     /* Start-up mode (SPEC §2, §6): command line only, applied in the first
      * pass over argv, so the file is read before the other flags and an

@@ -94,8 +94,18 @@ struct settings {
      * of ("dns:NAME,uri:URI,cn:NAME"); "" = any certificate the CA signed */
     char tls_client_identity[SETTINGS_IDENTITY_MAX];
 
+    /* the protocol (-B): enum settings_protocol; after options_validate,
+     * never AUTO with -S (BINARY) or -Y (ASCII), as memcached resolves it */
+    int protocol;
+
     /* ASCII authentication (-Y; sec/auth.c) */
-    char auth_file[SETTINGS_PATH_MAX]; /* -Y "user:password" lines; "" = off */
+    char auth_file[SETTINGS_PATH_MAX]; /* -Y "user:password" lines; "" = off; with
+                                          -S, SASL's credentials (options_validate
+                                          copies --sasl-pwdb or MEMCACHED_SASL_PWDB
+                                          here, so one loader and one check serve both) */
+    /* SASL (-S; proto/binary.c): PLAIN over the binary protocol */
+    bool sasl;                      /* -S */
+    char sasl_pwdb[SETTINGS_PATH_MAX]; /* --sasl-pwdb: "user:password" lines, as -Y */
     int auth_fail_limit;            /* --auth-fail-limit: failures per source per window, 10 */
     int auth_fail_window;           /* --auth-fail-window seconds, 60 */
 
@@ -110,6 +120,9 @@ struct settings {
     int audit_format;               /* --format: AUDIT_FORMAT_TEXT (default), _JSON */
     int audit_fail_on;              /* --fail-on: AUDIT_FAIL_ON_WARNING (default), _CRITICAL */
 };
+
+/* -B's words, in the order of the option row's choices. */
+enum settings_protocol { SETTINGS_PROTO_AUTO = 0, SETTINGS_PROTO_ASCII = 1, SETTINGS_PROTO_BINARY = 2 };
 
 enum { AUDIT_FORMAT_TEXT = 0, AUDIT_FORMAT_JSON = 1 };
 enum { AUDIT_FAIL_ON_WARNING = 0, AUDIT_FAIL_ON_CRITICAL = 1 };

@@ -13,6 +13,7 @@
 #include "base/span.h"
 #include "base/vlog.h"
 #include "conf/settings.h"
+#include "proto/binary.h"
 #include "proto/meta.h"
 #include "sec/auth.h"
 
@@ -1010,10 +1011,28 @@ static size_t process_unauth(struct cmd_ctx *c, const char *in, size_t len, enum
     return n + 1 + (size_t)vlen + 2;
 }
 
+/* -B: which protocol a connection speaks; under auto its first byte says
+ * (memcached's try_read_command_negotiate: 0x80 is binary, anything else
+ * ASCII), once and for good. */
+static enum proto_wire pick_wire(const struct proto_server *srv, char first)
+{
+    int proto = srv->settings != NULL ? srv->settings->protocol : SETTINGS_PROTO_ASCII;
+    if (proto == SETTINGS_PROTO_AUTO) {
+        return (unsigned char)first == BIN_REQ_MAGIC ? PROTO_WIRE_BINARY : PROTO_WIRE_ASCII;
+    }
+    return proto == SETTINGS_PROTO_BINARY ? PROTO_WIRE_BINARY : PROTO_WIRE_ASCII;
+}
+
 size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
                      const char *in, size_t len, struct buf *out, int *budget,
                      enum proto_stop *why)
 {
+    if (pc->wire == PROTO_WIRE_UNDECIDED && len > 0) {
+        pc->wire = (uint8_t)pick_wire(srv, in[0]);
+    }
+    if (pc->wire == PROTO_WIRE_BINARY) {
+        return binary_process(srv, pc, in, len, out, budget, why);
+    }
     struct cmd_ctx c = { .srv = srv, .pc = pc, .out = out };
     size_t done = 0;
     *why = PROTO_STOP_NEED_INPUT;

@@ -1,6 +1,8 @@
-/* proto.h: memcached's ASCII protocol as a pure transformation: bytes in,
- * calls into the store, bytes out. No sockets and no system calls here; the
- * network layer owns I/O and feeds us whatever arrived. */
+/* proto.h: memcached's protocols, ASCII (ascii.c, meta.c) and binary
+ * (binary.c), as a pure transformation: bytes in, calls into the store, bytes
+ * out. No sockets and no system calls here; the network layer owns I/O and
+ * feeds us whatever arrived; the first byte of a connection picks the
+ * protocol (-B auto). */
 #ifndef HC_PROTO_PROTO_H
 #define HC_PROTO_PROTO_H
 
@@ -59,6 +61,21 @@ struct proto_server {
 
 enum proto_state { PROTO_LINE, PROTO_NREAD, PROTO_SWALLOW };
 
+/* Which protocol a connection speaks: decided by -B, or under -B auto by
+ * its first byte (0x80, the binary request magic, is binary), once. */
+enum proto_wire { PROTO_WIRE_UNDECIDED = 0, PROTO_WIRE_ASCII, PROTO_WIRE_BINARY };
+
+/* The binary request a streaming value (PROTO_NREAD) belongs to, and the
+ * SASL exchange's state (proto/binary.c). */
+enum proto_sasl { PROTO_SASL_NONE = 0, PROTO_SASL_CONTINUE, PROTO_SASL_DONE };
+struct bin_pending {
+    uint8_t opcode;            /* as sent: the answer carries it */
+    bool quiet;                /* a ...Q opcode: success is not answered */
+    uint32_t opaque;           /* echoed in the answer */
+    uint16_t held_status;      /* PROTO_SWALLOW: the error answered once the body is */
+    const char *held_text;     /*   swallowed, as memcached writes it (NULL: none) */
+};
+
 /* An "ms" whose value is arriving: what its answer needs once the item is
  * linked (memcached keeps the same in its write buffer). proto/meta.c. */
 #define META_OPAQUE_MAX 32
@@ -94,10 +111,14 @@ struct proto_conn {
     size_t get_resume;
     /* names this connection in the -vv log (net/conn.c sets its fd) */
     int trace_id;
-    /* -Y: logged in; failed logins so far (net/conn.c feeds the per-source
-     * throttle with their increase) */
+    /* -Y or -S: logged in; failed logins so far (net/conn.c feeds the
+     * per-source throttle with their increase) */
     bool authenticated;
     uint32_t auth_failures;
+    /* the protocol (enum proto_wire) and the binary protocol's state */
+    uint8_t wire;
+    uint8_t sasl;              /* enum proto_sasl */
+    struct bin_pending bin;
 };
 
 enum proto_stop {
@@ -112,7 +133,8 @@ void proto_conn_init(struct proto_conn *pc, struct thread_stats *stats);
 void proto_conn_release(const struct proto_server *srv, struct proto_conn *pc);
 
 /* Runs commands from in[0, len); appends answers to out. Executes at most
- * *budget commands (decremented). Returns the number of bytes consumed. */
+ * *budget commands (decremented; a binary packet is one). Returns the number
+ * of bytes consumed. */
 size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
                      const char *in, size_t len, struct buf *out, int *budget,
                      enum proto_stop *why);

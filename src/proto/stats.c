@@ -75,33 +75,39 @@ void stats_reset(void)
     pthread_mutex_unlock(&stats_lock);
 }
 
-/* Set when an answer line did not fit the connection's output buffer: the
- * partial answer is then replaced by memcached's out-of-memory error. */
-static _Thread_local bool stats_truncated;
+#define STAT_VALUE_MAX 500     /* a value longer than this is cut, as it was */
 
-static void emit(struct buf *out, const char *name, const char *fmt, ...)
+static void emit(struct stats_sink *out, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void emit(struct buf *out, const char *name, const char *fmt, ...)
+static void emit(struct stats_sink *out, const char *name, const char *fmt, ...)
 {
-    char line[512];
-    int n = snprintf(line, sizeof(line), "STAT %s ", name);
+    char value[STAT_VALUE_MAX + 1];
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+    int m = vsnprintf(value, sizeof(value), fmt, ap);
     va_end(ap);
     if (m < 0) {
         return;
     }
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 3) {
-        len = sizeof(line) - 3;
+    size_t len = (size_t)m < STAT_VALUE_MAX ? (size_t)m : STAT_VALUE_MAX;
+    out->put(out, name, strlen(name), value, len);
+}
+
+/* The text protocol's sink: "STAT name value\r\n" into the buf in ctx. */
+static void put_text(struct stats_sink *sink, const char *name, size_t nname,
+                     const char *value, size_t nvalue)
+{
+    struct buf *out = sink->ctx;
+    if (!buf_reserve(out, 5 + nname + 1 + nvalue + 2)) {
+        sink->full = true;
+        return;
     }
-    line[len++] = '\r';
-    line[len++] = '\n';
-    if (!buf_append(out, line, len)) {
-        stats_truncated = true;
-    }
+    buf_append(out, "STAT ", 5);
+    buf_append(out, name, nname);
+    buf_append(out, " ", 1);
+    buf_append(out, value, nvalue);
+    buf_append(out, "\r\n", 2);
 }
 
 #define EMIT_U64(out, name, v) emit((out), (name), "%" PRIu64, (uint64_t)(v))
@@ -385,7 +391,7 @@ bool stats_check(const struct metric *net, size_t nnet, char *err, size_t errlen
 
 /* ---- "stats" ------------------------------------------------------------------------- */
 
-static void emit_field(struct buf *out, const struct metric *m, const struct stat_value *v)
+static void emit_field(struct stats_sink *out, const struct metric *m, const struct stat_value *v)
 {
     switch (m->kind) {
     case METRIC_TEXT:
@@ -401,7 +407,7 @@ static void emit_field(struct buf *out, const struct metric *m, const struct sta
 }
 
 static void stats_general(struct store *st, const struct settings *s,
-                          const struct stats_source *src, struct buf *out)
+                          const struct stats_source *src, struct stats_sink *out)
 {
     struct stats_input in = { .s = s };
     struct stats_field f[STATS_MAX_FIELDS];
@@ -420,14 +426,15 @@ static void stats_general(struct store *st, const struct settings *s,
 
 static void emit_setting(void *ctx, const char *name, const char *value)
 {
+    struct stats_sink *sink = ctx;
     if (strcmp(name, "verbosity") == 0) {
-        emit(ctx, name, "%u", vlog_level());   /* "verbosity N" changes it */
+        emit(sink, name, "%u", vlog_level());   /* "verbosity N" changes it */
         return;
     }
-    emit(ctx, name, "%s", value);
+    emit(sink, name, "%s", value);
 }
 
-static void stats_slabs(struct store *st, struct buf *out)
+static void stats_slabs(struct store *st, struct stats_sink *out)
 {
     struct thread_stats t;
     stats_snapshot(&t);
@@ -458,7 +465,7 @@ static void stats_slabs(struct store *st, struct buf *out)
     EMIT_U64(out, "total_malloced", ss.total_malloced ? ss.total_malloced : malloced);
 }
 
-static void stats_items(struct store *st, struct buf *out)
+static void stats_items(struct store *st, struct stats_sink *out)
 {
     unsigned n = store_class_count(st);
     char name[64];
@@ -485,29 +492,38 @@ static void stats_items(struct store *st, struct buf *out)
     }
 }
 
-static void stats_answer(struct store *st, const struct settings *s,
-                         const struct stats_source *src, const char *sub, size_t nsub,
-                         struct buf *out)
+void stats_emit_section(struct store *st, const struct settings *s,
+                        const struct stats_source *src, enum stats_section which,
+                        struct stats_sink *sink)
 {
-    const struct span word = span_of(sub, nsub);     /* the subcommand, untrusted */
+    switch (which) {
+    case STATS_GENERAL: stats_general(st, s, src, sink); break;
+    case STATS_SETTINGS: options_each_setting(s, emit_setting, sink); break;
+    case STATS_ITEMS: stats_items(st, sink); break;
+    case STATS_SLABS: stats_slabs(st, sink); break;
+    case STATS_SIZES: emit(sink, "sizes_status", "%s", "disabled"); break;
+    }
+}
+
+/* The text protocol's sections, by their word after "stats". */
+static const struct { const char *word; enum stats_section which; } text_sections[] = {
+    { "settings", STATS_SETTINGS }, { "items", STATS_ITEMS }, { "slabs", STATS_SLABS },
+    { "sizes", STATS_SIZES },
+};
+
+/* Appends the answer of "stats <word>" (word may be empty), END included. */
+static void stats_answer(struct store *st, const struct settings *s,
+                         const struct stats_source *src, struct span word,
+                         struct stats_sink *sink, struct buf *out)
+{
     if (span_is_empty(word)) {
-        stats_general(st, s, src, out);
+        stats_general(st, s, src, sink);
     } else if (span_eq(word, "reset")) {
         stats_reset();
         buf_append_lit(out, "RESET\r\n");
         return;
-    } else if (span_eq(word, "settings")) {
-        options_each_setting(s, emit_setting, out);
-    } else if (span_eq(word, "items")) {
-        stats_items(st, out);
-    } else if (span_eq(word, "slabs")) {
-        stats_slabs(st, out);
     } else if (span_eq(word, "conns")) {
-        if (!src->conns(out)) {
-            stats_truncated = true;
-        }
-    } else if (span_eq(word, "sizes")) {
-        emit(out, "sizes_status", "%s", "disabled");
+        sink->full |= !src->conns(out);
     } else if (span_eq(word, "detail")) {
         buf_append_lit(out, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
         return;
@@ -516,12 +532,18 @@ static void stats_answer(struct store *st, const struct settings *s,
         buf_append_lit(out, "CLIENT_ERROR stats cachedump not allowed\r\n");
         return;
     } else {
-        buf_append_lit(out, "ERROR\r\n");
-        return;
+        size_t i = 0;
+        while (i < sizeof(text_sections) / sizeof(text_sections[0])
+               && !span_eq(word, text_sections[i].word)) {
+            i++;
+        }
+        if (i == sizeof(text_sections) / sizeof(text_sections[0])) {
+            buf_append_lit(out, "ERROR\r\n");
+            return;
+        }
+        stats_emit_section(st, s, src, text_sections[i].which, sink);
     }
-    if (!buf_append_lit(out, "END\r\n")) {
-        stats_truncated = true;
-    }
+    sink->full |= !buf_append_lit(out, "END\r\n");
 }
 
 void stats_command(struct store *st, const struct settings *s,
@@ -529,9 +551,9 @@ void stats_command(struct store *st, const struct settings *s,
                    struct buf *out)
 {
     size_t mark = buf_len(out);
-    stats_truncated = false;
-    stats_answer(st, s, src, sub, nsub, out);
-    if (stats_truncated) {
+    struct stats_sink sink = { put_text, out, false };
+    stats_answer(st, s, src, span_of(sub, nsub), &sink, out);   /* the word is untrusted */
+    if (sink.full) {
         out->end = out->start + mark;
         buf_append_lit(out, "SERVER_ERROR out of memory writing stats response\r\n");
     }

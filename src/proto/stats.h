@@ -186,4 +186,21 @@ void stats_command(struct store *st, const struct settings *s,
                    const struct stats_source *src, const char *args, size_t nargs,
                    struct buf *out);
 
+/* Where the stats of a section go, one (name, value) at a time: the text
+ * protocol's "STAT name value" lines, or the binary protocol's packets
+ * (proto/binary.c). put sets full when a stat did not fit; the caller then
+ * replaces the whole answer with its out-of-memory error. */
+struct stats_sink {
+    void (*put)(struct stats_sink *sink, const char *name, size_t nname,
+                const char *value, size_t nvalue);
+    void *ctx;
+    bool full;
+};
+
+/* The sections both protocols share, each produced by the same code. */
+enum stats_section { STATS_GENERAL, STATS_SETTINGS, STATS_ITEMS, STATS_SLABS, STATS_SIZES };
+void stats_emit_section(struct store *st, const struct settings *s,
+                        const struct stats_source *src, enum stats_section which,
+                        struct stats_sink *sink);
+
 #endif

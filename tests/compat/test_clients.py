@@ -1,13 +1,20 @@
 """test_clients.py: real Python memcached clients against the server under test:
 pymemcache (Client, HashClient), python-memcached (one server, two servers, and the
-README's workflow verbatim) and pylibmc (libmemcached, ASCII protocol). These are the
-libraries users already have; each round trip here is one they will make.
+README's workflow verbatim), pylibmc (libmemcached, ASCII and binary protocol, and
+binary with SASL) and python3-binary-memcached (bmemcached, binary, SASL); the binary
+and SASL round trips run against memcached 1.6.18 too, side by side, and must end alike.
+These are the libraries users already have; each round trip here is one they will make.
 Two daemons under test are started once for the whole module; each test uses its own
 key prefix so tests do not see each other's data (flush_all tests re-check afterwards)."""
 import itertools
+import logging
+import os
+import shutil
+import tempfile
 import unittest
 
 import compat_env
+import binwire
 
 _servers = []
 _counter = itertools.count()
@@ -272,6 +279,161 @@ class PylibmcTest(unittest.TestCase):
         self.assertGreater(curr_items(0), before[0], "no key landed on server 1")
         self.assertGreater(curr_items(1), before[1], "no key landed on server 2")
         mc.disconnect_all()
+
+
+def pylibmc_round_trip(server, **kw):
+    """What pylibmc's binary protocol client gets from a round trip of every
+    operation (kw: username and password for SASL)."""
+    import pylibmc
+    mc, p = pylibmc.Client(["127.0.0.1:%d" % server.port], binary=True,
+                           behaviors={"cas": True}, **kw), prefix()
+    got = [mc.set(p + "a", b"hello", time=300), mc.get(p + "a"), mc.get(p + "missing"),
+           mc.set_multi({p + "b": b"B", p + "c": b"C"}, time=300),
+           sorted((k[len(p):], v) for k, v in
+                  mc.get_multi([p + "a", p + "b", p + "c", p + "zz"]).items()),
+           mc.add(p + "d", b"x"), mc.add(p + "d", b"y"), mc.replace(p + "d", b"z"),
+           mc.append(p + "d", b"!"), mc.prepend(p + "d", b"<"), mc.get(p + "d"),
+           mc.set(p + "n", 7), mc.incr(p + "n", 3), mc.decr(p + "n", 4), mc.decr(p + "n", 100)]
+    value, cas = mc.gets(p + "a")
+    got += [value, mc.cas(p + "a", b"new", cas), mc.cas(p + "a", b"newer", cas),
+            mc.get(p + "a"), mc.touch(p + "a", 100), mc.delete(p + "a"), mc.delete(p + "a"),
+            mc.delete_multi([p + "b", p + "c"]), mc.get(p + "b"),
+            mc.set(p + "big", b"q" * 300000), mc.get(p + "big") == b"q" * 300000,
+            "curr_items" in mc.get_stats()[0][1]]
+    mc.disconnect_all()
+    return got
+
+
+def bmemcached_round_trip(server, user=None, password=None):
+    import bmemcached
+    mc, p = bmemcached.Client(["127.0.0.1:%d" % server.port], user, password), prefix()
+    got = [mc.set(p + "a", "hello"), mc.get(p + "a"), mc.get(p + "missing"),
+           mc.set_multi({p + "b": "B", p + "c": "C"}),
+           sorted((k[len(p):], v) for k, v in mc.get_multi([p + "a", p + "b", p + "zz"]).items()),
+           mc.add(p + "d", "x"), mc.add(p + "d", "y"), mc.replace(p + "d", "z"),
+           mc.set(p + "n", 5), mc.incr(p + "n", 2), mc.decr(p + "n", 10),
+           mc.delete(p + "a"), mc.delete(p + "a"), mc.get(p + "a")]
+    mc.disconnect_all()
+    return got
+
+
+PYLIBMC_WANT = [True, b"hello", None, [], [("a", b"hello"), ("b", b"B"), ("c", b"C")], True, False, True, True, True, b"<z!", True,
+                10, 6, 0, b"hello", True, False, b"new", True, True, False, True, None, True,
+                True, True]
+BMEMCACHED_WANT = [True, "hello", None, [], [("a", "hello"), ("b", "B")], True, False, True,
+                   True, 7, 0, True, True, None]
+
+
+class BinaryClientsTest(unittest.TestCase):
+    """pylibmc binary=True and bmemcached without SASL: the server under test
+    and memcached 1.6.18 give the same results."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ref = compat_env.reference_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ref.stop()
+
+    def test_pylibmc_binary(self):
+        want = pylibmc_round_trip(self.ref)
+        self.assertEqual(want, PYLIBMC_WANT)
+        self.assertEqual(pylibmc_round_trip(_servers[0]), want)
+
+    def test_bmemcached(self):
+        want = bmemcached_round_trip(self.ref)
+        self.assertEqual(want, BMEMCACHED_WANT)
+        self.assertEqual(bmemcached_round_trip(_servers[0]), want)
+
+
+USERS = {"alice": b"secret"}
+
+
+def sasl_server(tmp, reference):
+    """A -S daemon: memcached with a Cyrus sasldb, hardcached with the same
+    user in MEMCACHED_SASL_PWDB (memcached's variable)."""
+    if reference or compat_env.target_is_memcached():
+        folder = tempfile.mkdtemp(dir=tmp)
+        env = binwire.sasl_reference_env(folder, USERS)
+        return binwire.BinaryServer(args=compat_env.COMMON_ARGS + ["-S"], reference=True,
+                                    env=env)
+    env = dict(os.environ, MEMCACHED_SASL_PWDB=binwire.pwdb_file(tmp, USERS))
+    return binwire.BinaryServer(args=compat_env.COMMON_ARGS + ["-S"], env=env,
+                                binary=compat_env.harness.hardcached_binary())
+
+
+@unittest.skipUnless(binwire.have_sasl_reference(), "saslpasswd2 (Debian package sasl2-bin) "
+                     "is needed to run memcached -S beside the server under test")
+class SaslClientsTest(unittest.TestCase):
+    """pylibmc and bmemcached with SASL (PLAIN): round trips with the right
+    password; the wrong one and no login are refused, by both servers alike."""
+
+    @classmethod
+    def setUpClass(cls):
+        compat_env.require_target()
+        cls.tmp = tempfile.mkdtemp(prefix="hc-sasl-clients-")
+        os.chmod(cls.tmp, 0o711)
+        cls.servers = [sasl_server(cls.tmp, reference=True)]
+        try:
+            cls.servers.append(sasl_server(cls.tmp, reference=False))
+        except Exception:
+            cls.servers[0].stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for server in cls.servers:
+            server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_pylibmc_sasl(self):
+        ref, target = self.servers
+        want = pylibmc_round_trip(ref, username="alice", password="secret")
+        self.assertEqual(want, PYLIBMC_WANT)
+        self.assertEqual(pylibmc_round_trip(target, username="alice", password="secret"), want)
+
+    def test_bmemcached_sasl(self):
+        ref, target = self.servers
+        want = bmemcached_round_trip(ref, "alice", "secret")
+        self.assertEqual(want, BMEMCACHED_WANT)
+        self.assertEqual(bmemcached_round_trip(target, "alice", "secret"), want)
+
+    def refusals(self, server):
+        import bmemcached
+        import pylibmc
+        addr = ["127.0.0.1:%d" % server.port]
+        got = []
+        for kw in ({"username": "alice", "password": "wrong"}, {}):
+            mc = pylibmc.Client(addr, binary=True, **kw)
+            try:
+                got.append(("set", mc.set("refused", b"x")))
+            except pylibmc.Error as e:
+                got.append(("set", "AUTHENTICATION FAILURE" in str(e) or type(e).__name__))
+        for creds in (("alice", "wrong"), (None, None)):
+            mc = bmemcached.Client(addr, *creds)
+            for op, call in (("get", lambda: mc.get("refused")),
+                             ("set", lambda: mc.set("refused", "x"))):
+                try:
+                    got.append((op, call()))
+                except bmemcached.exceptions.MemcachedException as e:
+                    got.append((op, e.code))
+            mc.disconnect_all()
+        return got
+
+    def test_wrong_password_and_no_login_refused(self):
+        logging.disable(logging.CRITICAL)       # bmemcached logs each refusal
+        try:
+            ref, target = self.servers
+            want = self.refusals(ref)
+            # pylibmc: AUTHENTICATION FAILURE, then (no login) the refusal
+            # closes and libmemcached reports an error; bmemcached: status
+            # 0x20, and a set after the close is False
+            self.assertEqual(want, [("set", True), ("set", "Error"), ("get", 32), ("set", 32),
+                                    ("get", 32), ("set", False)])
+            self.assertEqual(self.refusals(target), want)
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,28 @@ Environment:
   HC_DIFF_ONLY   comma-separated sequence numbers to run alone (replay of a failure)
   HC_DIFF_BUDGET seconds the run may take before it stops and fails (default 120)
   HC_TARGET      memcached: compare memcached against itself (proves the harness is
-                 deterministic: zero mismatches expected)"""
+                 deterministic: zero mismatches expected)
+  HC_DIFF_MODE   text, binary or both (default both): which of the two tests runs
+
+The binary mode (BinaryDifferentialTest; generator, framing model, wire and normaliser in
+diffbin.py, which says what is generated, what is normalised and what is kept out, and
+why) sends seeded random binary-protocol packet sequences the same way: valid requests of
+every opcode, quiet pipelines ended by noop, wrong lengths, unknown opcodes, bad magic,
+truncated packets; answers are compared packet by packet, field by field, after its
+normalisation (cas numbering, the version string, stat names and values). A server under
+test that does not answer a binary noop fails it at once.
+  HC_DIFF_BIN_SEQS  number of binary sequences (default 1000, about 7 s against
+                    memcached); HC_DIFF_SEED, HC_DIFF_ONLY and HC_DIFF_BUDGET as above"""
 import collections
 import os
 import random
+import re
 import sys
 import time
 import unittest
 
 import compat_env
+import diffbin
 import diffgen
 import diffwire
 import mcmodel
@@ -62,8 +75,17 @@ def answer_kind(e):
     return line.decode("latin-1")[:60]
 
 
+def diff_mode():
+    mode = os.environ.get("HC_DIFF_MODE", "both").strip().lower() or "both"
+    if mode not in ("text", "binary", "both"):
+        raise SystemExit("HC_DIFF_MODE must be text, binary or both, not %r" % mode)
+    return mode
+
+
 class DifferentialTest(unittest.TestCase):
     def test_differential_against_memcached(self):
+        if diff_mode() == "binary":
+            self.skipTest("HC_DIFF_MODE=binary: only the binary mode runs")
         compat_env.require_target()
         nseq = int(os.environ.get("HC_DIFF_SEQS", "3000"))
         seed = os.environ.get("HC_DIFF_SEED") or str(random.SystemRandom().getrandbits(40))
@@ -71,7 +93,8 @@ class DifferentialTest(unittest.TestCase):
         budget = float(os.environ.get("HC_DIFF_BUDGET", "120"))
         indices = ([int(x) for x in only.split(",") if x.strip()] if only
                    else list(range(nseq)))
-        runner = "/usr/bin/python3 tests/lib/runner.py tests/compat compat test_differential.py"
+        runner = ("HC_DIFF_MODE=text /usr/bin/python3 tests/lib/runner.py tests/compat compat "
+                  "test_differential.py")
         replay_all = "%s HC_DIFF_SEED=%s HC_DIFF_SEQS=%d %s" % (
             compat_env.replay_env(), seed, nseq, runner)
         print("\ndifferential: seed %s, %d sequences, %s vs memcached 1.6.18\n"
@@ -244,6 +267,177 @@ class DifferentialTest(unittest.TestCase):
         return "\n".join(lines)
 
 
+class BinaryDifferentialTest(unittest.TestCase):
+    """The binary protocol, side by side with memcached 1.6.18 (diffbin.py)."""
+
+    def test_binary_differential_against_memcached(self):
+        if diff_mode() == "text":
+            self.skipTest("HC_DIFF_MODE=text: only the text mode runs")
+        compat_env.require_target()
+        nseq = int(os.environ.get("HC_DIFF_BIN_SEQS", "1000"))
+        seed = os.environ.get("HC_DIFF_SEED") or str(random.SystemRandom().getrandbits(40))
+        only = os.environ.get("HC_DIFF_ONLY")
+        budget = float(os.environ.get("HC_DIFF_BUDGET", "120"))
+        indices = ([int(x) for x in only.split(",") if x.strip()] if only
+                   else list(range(nseq)))
+        runner = ("HC_DIFF_MODE=binary /usr/bin/python3 tests/lib/runner.py tests/compat "
+                  "compat test_differential.py")
+        replay_all = "%s HC_DIFF_SEED=%s HC_DIFF_BIN_SEQS=%d %s" % (
+            compat_env.replay_env(), seed, nseq, runner)
+        name = compat_env.target_name()
+        print("\ndifferential (binary): seed %s, %d sequences, %s vs memcached 1.6.18\n"
+              "differential (binary): replay with: %s" % (seed, len(indices), name,
+                                                          replay_all))
+        sys.stdout.flush()
+        self.stats = collections.Counter()
+        self.answers = collections.Counter()
+        self.descs = collections.Counter()
+        self.ops = collections.Counter()
+        mismatches = []
+        start = time.monotonic()
+        with compat_env.reference_server() as ref, compat_env.target_server() as tgt:
+            try:
+                wt = diffbin.BinWire(tgt.port, "the server under test (%s)" % name)
+            except diffbin.NotBinary as e:
+                self.fail("differential (binary): %s. The binary protocol is not "
+                          "implemented (issue 11)." % e)
+            wr = diffbin.BinWire(ref.port, "the reference memcached")
+            try:
+                for i in indices:
+                    if time.monotonic() - start > budget:
+                        self.fail("differential (binary): budget of %.0fs used up after %d "
+                                  "of %d sequences (seed %s)" % (
+                                      budget, self.stats["sequences"], len(indices), seed))
+                    report = self.run_sequence(seed, i, wt, wr)
+                    self.stats["sequences"] += 1
+                    if not report:
+                        continue
+                    gone = [n for n, srv in (("server under test", tgt),
+                                             ("reference memcached", ref))
+                            if srv.proc.poll() is not None]
+                    if gone:
+                        report += "\n  %s exited (status %s): stopping" % (
+                            " and ".join(gone), tgt.proc.poll())
+                    mismatches.append(report + "\n  replay this sequence: %s "
+                                      "HC_DIFF_SEED=%s HC_DIFF_ONLY=%d %s\n  replay the "
+                                      "run: %s" % (compat_env.replay_env(), seed, i, runner,
+                                                   replay_all))
+                    print(mismatches[-1])
+                    sys.stdout.flush()
+                    if gone or len(mismatches) >= MAX_REPORTED:
+                        break
+                    try:
+                        wt.connect()
+                        wr.connect()
+                    except (OSError, diffbin.NotBinary) as e:
+                        mismatches.append("cannot reconnect after the mismatch (%s); server "
+                                          "under test exit status: %s" % (e, tgt.proc.poll()))
+                        break
+            finally:
+                wt.close()
+                wr.close()
+        elapsed = time.monotonic() - start
+        st = self.stats
+        print("differential (binary): %d sequences, %d chunks compared (%d requests; %d "
+              "ended by a close, %d by the client's half-close, %d sent in pieces), %d "
+              "response packets compared, %d mismatching sequences, %.1fs, seed %s" % (
+                  st["sequences"], st["chunks"], st["requests"], st["close"],
+                  st["halfclose"], st["split"], st["packets"], len(mismatches), elapsed,
+                  seed))
+        print("differential (binary): chunks by generator: %s" % ", ".join(
+            "%s %d" % (k, n) for k, n in self.descs.most_common()))
+        print("differential (binary): requests by opcode: %s" % ", ".join(
+            "%s %d" % (k, n) for k, n in self.ops.most_common()))
+        print("differential (binary): answers compared (memcached's, by opcode and "
+              "status): %s" % ", ".join("%s %d" % (k, n) for k, n in
+                                        self.answers.most_common(80)))
+        if mismatches:
+            self.fail("differential (binary): %d sequence(s) answered differently (seed "
+                      "%s):\n%s" % (len(mismatches), seed, "\n".join(mismatches)))
+        self.assertGreater(st["chunks"], 0)
+
+    def run_sequence(self, seed, i, wt, wr):
+        """Run binary sequence i on both servers; return a mismatch report or None."""
+        chunks = diffbin.BinSequenceGenerator(seed, i).sequence()
+        nt, nr = diffbin.BinNormaliser(), diffbin.BinNormaliser()
+        padded, history = set(), []
+        for j, c in enumerate(chunks):
+            absfut = int(time.time()) + 2 * 86400
+            bt = c.resolve(nt.cas_seen(), absfut)
+            br = c.resolve(nr.cas_seen(), absfut)
+            padded |= c.arith_keys
+            is_padded = bool(c.keys & padded)
+            at = wt.exchange(bt, c.mode, c.splits)
+            ar = wr.exchange(br, c.mode, c.splits)
+            self.stats["chunks"] += 1
+            self.stats["requests"] += c.npackets
+            self.stats[c.mode] += 1
+            self.stats["split"] += bool(c.splits)
+            self.descs[c.desc] += 1
+            for op in c.ops:
+                self.ops[diffbin.NAMES.get(op, "0x%02x" % op)] += 1
+            want = "sentinel" if c.mode == "sentinel" else "closed"
+            if ar.end != want or ar.err:
+                return self.report(seed, i, j, c, bt, br, at, ar, history, "HARNESS BUG: "
+                                   "the model of 1.6.18's framing predicted %s, memcached "
+                                   "ended with %s%s" % (
+                                       "the sentinel's answer" if want == "sentinel"
+                                       else "a close", ar.end,
+                                       " (%s)" % ar.err if ar.err else ""))
+            et, er = nt.apply(at.packets, is_padded), nr.apply(ar.packets, is_padded)
+            if at.end != ar.end or at.err or et != er:
+                return self.report(seed, i, j, c, bt, br, at, ar, history, None, et, er)
+            self.stats["packets"] += len(ar.packets)
+            for e in er:
+                d = dict(e)
+                self.answers["%s/%s" % (diffbin.NAMES.get(d["opcode"], "0x%02x" % d["opcode"]),
+                                        "stats" if d["kind"] == "STATS"
+                                        else "0x%02x" % d["status"])] += 1
+            history.append("  [%d] %s (%s, %d bytes): %s" % (
+                j, c.desc, c.mode, len(br), _r(br, 160)))
+            if c.mode != "sentinel":
+                wt.connect()
+                wr.connect()
+        return None
+
+    @staticmethod
+    def report(seed, i, j, c, bt, br, at, ar, history, harness_err, et=None, er=None):
+        name = "server under test (%s)" % compat_env.target_name()
+        lines = ["MISMATCH (binary) seed %s sequence %d chunk %d (%s, %s%s)" % (
+            seed, i, j, c.desc, c.mode, ", sent in %d pieces at %s" % (
+                len(c.splits) + 1, c.splits) if c.splits else "")]
+        if harness_err:
+            lines.append("  " + harness_err)
+        lines.append("  request bytes: %s" % _r(br, 1500))
+        if bt != br:
+            lines.append("  (to the %s, with its own cas values: %s)" % (name, _r(bt, 1500)))
+        lines.append("  memcached 1.6.18 reads it as (diffbin.mc_read): %s" % "; ".join(
+            diffbin.mc_read(c.model_bytes()).acts))
+        for who, a in ((name, at), ("reference memcached 1.6.18", ar)):
+            lines.append("  %s: %d packet(s), then %s%s" % (
+                who, len(a.packets), {"sentinel": "the sentinel noop's answer",
+                                      "closed": "closed the connection",
+                                      "timeout": "nothing more (timeout)"}[a.end],
+                " [%s]" % a.err if a.err else ""))
+            for p in a.packets[:12]:
+                lines.append("      " + diffbin.describe_raw(p))
+            if len(a.packets) > 12:
+                lines.append("      ... %d more" % (len(a.packets) - 12))
+        if et is not None and et != er:
+            k = next((n for n, (x, y) in enumerate(zip(et, er)) if x != y),
+                     min(len(et), len(er)))
+            if k < len(et) and k < len(er):
+                lines.append("  first difference, normalised answer element %d: %s" % (
+                    k, "; ".join(diffbin.field_diff(et[k], er[k]))))
+            else:
+                lines.append("  first difference: normalised answers have %d vs %d elements"
+                             % (len(et), len(er)))
+        if history:
+            lines.append("  earlier chunks of this sequence:")
+            lines.extend(history[-15:])
+        return "\n".join(lines)
+
+
 class ModelSelfTest(unittest.TestCase):
     """The classifier exempts exactly the documented cases (spot checks)."""
 
@@ -319,6 +513,107 @@ class ModelSelfTest(unittest.TestCase):
                           (b"md Zm9 b", None), (b"mg", None), (b"ms Zm9v 2 b", b"foo"),
                           (b"mg AA== b", b"\0")):
             self.assertEqual(mcmodel.meta_key(*mcmodel.tokenize(line)), key, line)
+
+    def test_binary_opcodes_match_protocol_binary_h(self):
+        """diffbin's opcode and status numbers are protocol_binary.h's (when the
+        memcached package installed it)."""
+        path = "/usr/include/memcached/protocol_binary.h"
+        if not os.path.exists(path):
+            self.skipTest("%s is not installed" % path)
+        text = open(path).read()
+        found = dict((m.group(1), int(m.group(2), 16)) for m in re.finditer(
+            r"PROTOCOL_BINARY_CMD_([A-Z_]+)\s*=\s*(0x[0-9a-fA-F]+)", text))
+        for name, op in diffbin.OPCODES.items():
+            self.assertEqual(found.get(name), op, name)
+        status = dict((m.group(1), int(m.group(2), 16)) for m in re.finditer(
+            r"PROTOCOL_BINARY_RESPONSE_([A-Z0-9_]+)\s*=\s*(0x[0-9a-fA-F]+)", text))
+        for name, v in (("SUCCESS", diffbin.SUCCESS), ("KEY_ENOENT", diffbin.KEY_ENOENT),
+                        ("KEY_EEXISTS", diffbin.KEY_EEXISTS), ("E2BIG", diffbin.E2BIG),
+                        ("EINVAL", diffbin.EINVAL), ("NOT_STORED", diffbin.NOT_STORED),
+                        ("DELTA_BADVAL", diffbin.DELTA_BADVAL),
+                        ("AUTH_ERROR", diffbin.AUTH_ERROR),
+                        ("UNKNOWN_COMMAND", diffbin.UNKNOWN_COMMAND),
+                        ("ENOMEM", diffbin.ENOMEM)):
+            self.assertEqual(status.get(name), v, name)
+        self.assertNotIn("VERBOSITY", found)   # 1.6.18 answers it "Unknown command"
+
+    def test_binary_framing_model(self):
+        """mc_read's reading of 1.6.18's framing, at the cases measured on the wire."""
+        P, B = diffbin.packet, diffbin.mc_read
+
+        def b(*packets):
+            c = diffbin.Chunk("self-test")
+            for p in packets:
+                c.add(p)
+            return c.model_bytes()
+
+        def rd(*packets):
+            f = B(b(*packets))
+            return (f.kind, f.need, f.what, f.dropped, f.why)
+
+        ext8 = b"\0" * 8
+        self.assertEqual(rd(P(diffbin.NOOP)), ("open", 0, "", False, ""))
+        self.assertEqual(rd(P(diffbin.SET, b"k", ext8, b"abc"))[:3], ("open", 0, ""))
+        # a value longer than the bytes sent: the server waits for the rest
+        f = B(b(P(diffbin.SET, b"k", ext8, b"abc", bodylen=9 + 10)))
+        self.assertEqual((f.kind, f.need, f.what), ("need", 7, "value"))
+        # unknown opcodes swallow the body length after the extras and key
+        f = B(b(P(0x40, b"key", b"ext!", b"body")))
+        self.assertEqual((f.kind, f.need, f.what), ("need", 7, "swallow"))
+        f = B(b(P(diffbin.VERBOSITY, ext=b"\0\0\0\1")))
+        self.assertEqual((f.kind, f.need, f.what), ("need", 4, "swallow"))
+        # SASL without -S: the value only
+        self.assertEqual(B(b(P(diffbin.SASL_AUTH, b"PLAIN", val=b"xy"))).kind, "open")
+        # closes: wrong lengths (answered), bad magic and an oversized header (not)
+        self.assertEqual(rd(P(diffbin.GET, b"k", b"1234"))[0::3], ("close", False))
+        self.assertEqual(rd(P(diffbin.GET, b"kk", bodylen=1))[0::3], ("close", False))
+        self.assertEqual(rd(P(diffbin.GET, b"k" * 251))[0::3], ("close", False))
+        self.assertEqual(rd(P(diffbin.GET, b"k"), P(diffbin.NOOP, magic=0x82))[0::3],
+                         ("close", True))
+        self.assertEqual(rd(P(diffbin.NOOP), P(diffbin.NOOP, magic=0x82))[0::3],
+                         ("close", False))
+        self.assertEqual(rd(P(diffbin.NOOP), P(diffbin.GET, b"k" * 16361))[0::3],
+                         ("close", False))
+        self.assertEqual(rd(P(diffbin.NOOP), P(diffbin.GET, b"k" * 16360))[0::4],
+                         ("close", "key length"))
+        # stat and touch leave a value behind the key in the stream
+        self.assertEqual(B(b(P(diffbin.STAT, b"items", bodylen=5 + 24), P(diffbin.NOOP))).kind,
+                         "open")
+        self.assertEqual(B(b(P(diffbin.TOUCH, b"k", b"\0" * 4, bodylen=5 + 24),
+                             P(diffbin.NOOP))).kind, "open")
+        # a value length of 2^31 or more: "Too large.", nothing swallowed
+        self.assertEqual(B(b(P(diffbin.SET, b"k", ext8, bodylen=0x80000009))).kind, "open")
+        # over the item size: swallowed
+        f = B(b(P(diffbin.SET, b"k", ext8, bodylen=9 + 2000000)))
+        self.assertEqual((f.kind, f.what, f.queued), ("need", "swallow", True))
+        self.assertEqual(B(b(P(diffbin.QUITQ))).why, "quit")
+
+    def test_binary_generator_is_deterministic(self):
+        a = [c.model_bytes() for c in diffbin.BinSequenceGenerator("7", 3).sequence()]
+        b = [c.model_bytes() for c in diffbin.BinSequenceGenerator("7", 3).sequence()]
+        self.assertEqual(a, b)
+        for i in range(40):
+            for c in diffbin.BinSequenceGenerator("9", i).sequence():
+                f = diffbin.mc_read(c.model_bytes())
+                self.assertFalse(f.dropped)
+                self.assertEqual({"open": "sentinel", "close": "close",
+                                  "need": "halfclose"}[f.kind], c.mode, (i, c.desc, f))
+
+    def test_binary_normaliser(self):
+        n = diffbin.BinNormaliser()
+        pk, rest, err = diffbin.parse_packets(
+            diffbin.HDR.pack(0x81, diffbin.GET, 0, 4, 0, 0, 7, 9, 777) + b"\0\0\0\1" + b"12 "
+            + diffbin.HDR.pack(0x81, diffbin.STAT, 3, 0, 0, 0, 4, 5, 0) + b"pidX"
+            + diffbin.HDR.pack(0x81, diffbin.STAT, 3, 0, 0, 0, 4, 5, 0) + b"pidY"
+            + diffbin.HDR.pack(0x81, diffbin.STAT, 0, 0, 0, 0, 0, 5, 0))
+        self.assertEqual((rest, err), (b"", None))
+        out = n.apply(pk, padded=True)
+        self.assertEqual(len(out), 3)            # get, STATS, terminator
+        self.assertEqual(n.apply(pk[3:], padded=True), out[1:])   # zero stats: the same
+        self.assertEqual(dict(out[0])["cas"], "#0")
+        self.assertEqual((dict(out[0])["value"], dict(out[0])["bodylen"]), (b"12", 6))
+        self.assertEqual(dict(out[1])["kind"], "STATS")
+        self.assertEqual(n.cas_seen(), [777])
 
     def test_drift_tolerance(self):
         n = diffwire.Normaliser()

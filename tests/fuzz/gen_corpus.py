@@ -341,7 +341,191 @@ def gen_auth():
         write("auth", name, bytes([chunk]) + body.encode("latin-1"))
 
 
+# --- binary -----------------------------------------------------------------
+# fuzz_binary.c: byte 0 knobs (bit0 -M, bit1 -C, bit2 -F, bit3 -I 1k, bit4 partial
+# drain, bits5-6 clock step, bit7 -m 64), byte 1 = nspec | budget << 4 | 0x40 -m 2 |
+# 0x80 repair, byte 2 repetitions, then nspec chunk bytes (bit7: second connection).
+# The harness sends each connection a noop first; the payload is binary packets.
+
+def bhdr(knobs=0, budget=2, reps=0, spec=b"", repair=False):
+    return bytes([knobs, len(spec) | (budget << 4) | (0x80 if repair else 0), reps]) + spec
+
+
+def bp(op, key=b"", ext=b"", val=b"", cas=0, opaque=0, magic=0x80, keylen=None,
+       extlen=None, bodylen=None):
+    import struct
+    kl = len(key) if keylen is None else keylen
+    el = len(ext) if extlen is None else extlen
+    bl = len(key) + len(ext) + len(val) if bodylen is None else bodylen
+    return struct.pack(">BBHBBHIIQ", magic, op, kl, el, 0, 0, bl, opaque, cas) + ext + key + val
+
+
+def be32(v):
+    import struct
+    return struct.pack(">I", v)
+
+
+def setx(flags=0, exp=0):
+    return be32(flags) + be32(exp)
+
+
+def incx(delta=1, initial=0, exp=0):
+    import struct
+    return struct.pack(">QQI", delta, initial, exp)
+
+
+B_OPS = {"get": 0x00, "set": 0x01, "add": 0x02, "replace": 0x03, "delete": 0x04,
+         "incr": 0x05, "decr": 0x06, "quit": 0x07, "flush": 0x08, "getq": 0x09,
+         "noop": 0x0a, "version": 0x0b, "getk": 0x0c, "getkq": 0x0d, "append": 0x0e,
+         "prepend": 0x0f, "stat": 0x10, "setq": 0x11, "addq": 0x12, "replaceq": 0x13,
+         "deleteq": 0x14, "incrq": 0x15, "decrq": 0x16, "quitq": 0x17, "flushq": 0x18,
+         "appendq": 0x19, "prependq": 0x1a, "verbosity": 0x1b, "touch": 0x1c,
+         "gat": 0x1d, "gatq": 0x1e, "sasl_list": 0x20, "sasl_auth": 0x21,
+         "sasl_step": 0x22, "gatk": 0x23, "gatkq": 0x24}
+
+
+def b_valid(name, key=b"k", opq=7):
+    """One well-formed request of each opcode."""
+    op = B_OPS[name]
+    if name in ("set", "add", "replace", "setq", "addq", "replaceq"):
+        return bp(op, key, setx(5, 0), b"value", opaque=opq)
+    if name in ("append", "prepend", "appendq", "prependq"):
+        return bp(op, key, val=b"+tail", opaque=opq)
+    if name in ("get", "getq", "getk", "getkq", "delete", "deleteq"):
+        return bp(op, key, opaque=opq)
+    if name in ("incr", "decr", "incrq", "decrq"):
+        return bp(op, key, incx(3, 10, 0), opaque=opq)
+    if name in ("touch", "gat", "gatq", "gatk", "gatkq"):
+        return bp(op, key, be32(100), opaque=opq)
+    if name in ("flush", "flushq"):
+        return bp(op, opaque=opq)
+    if name == "verbosity":
+        return bp(op, ext=be32(1), opaque=opq)
+    if name == "stat":
+        return bp(op, opaque=opq)
+    if name in ("sasl_auth", "sasl_step"):
+        return bp(op, b"PLAIN", val=b"\0alice\0secret", opaque=opq)
+    return bp(op, opaque=opq)
+
+
+def gen_binary():
+    seed = bp(0x01, b"k", setx(1, 0), b"42") + bp(0x01, b"s", setx(0, 0), b"text")
+    for name in B_OPS:
+        write("binary", "op_" + name, bhdr() + seed + b_valid(name) + b_valid(name, b"missing", 8)
+              + bp(0x0a, opaque=9))
+    everything = seed + b"".join(b_valid(n, opq=i) for i, n in enumerate(B_OPS)
+                                 if n not in ("quit", "quitq"))
+    write("binary", "all_ops", bhdr() + everything + bp(0x07, opaque=99))
+    write("binary", "all_ops_repair", bhdr(repair=True) + everything)
+    write("binary", "all_ops_bytewise", bhdr(spec=b"\x01") + everything)
+    write("binary", "all_ops_split_7_23", bhdr(spec=b"\x07\x17") + everything)
+    write("binary", "all_ops_two_conns", bhdr(spec=b"\x18\x98") + everything)
+    write("binary", "all_ops_budget_1", bhdr(budget=0) + everything)
+    write("binary", "all_ops_partial_drain", bhdr(knobs=0x10, budget=1) + everything)
+    quiet = b"".join(bp(B_OPS[n], b"q%d" % i, setx(i, 0) if n in ("setq", "addq", "replaceq")
+                        else incx(1, 5, 0) if n in ("incrq", "decrq")
+                        else be32(0) if n in ("gatq", "gatkq") else b"",
+                        b"v" if n in ("setq", "addq", "replaceq", "appendq", "prependq") else b"",
+                        opaque=i)
+                     for i, n in enumerate(["setq", "getq", "getkq", "addq", "replaceq",
+                                            "appendq", "prependq", "incrq", "decrq", "gatq",
+                                            "gatkq", "deleteq", "getq", "getkq", "flushq"]))
+    write("binary", "quiet_pipeline", bhdr() + quiet + bp(0x0a, opaque=77))
+    write("binary", "multiget", bhdr() + seed + b"".join(bp(0x0d, k) for k in
+                                                        (b"k", b"x", b"s", b"y", b"k"))
+          + bp(0x0c, b"s", opaque=5))
+    # cas: set, read its cas, store with a wrong and a zero cas; delete/incr with cas
+    write("binary", "cas", bhdr() + seed + bp(0x01, b"k", setx(), b"1", cas=12345)
+          + bp(0x01, b"new", setx(), b"1", cas=1) + bp(0x04, b"k", cas=99)
+          + bp(0x05, b"k", incx(1, 0, 0), cas=99) + bp(0x0e, b"k", val=b"x", cas=5)
+          + bp(0x02, b"k", setx(), b"1", cas=1))
+    # incr/decr: initial values, no-create, non-numeric, wrap, big numbers
+    write("binary", "arith", bhdr() + seed
+          + bp(0x05, b"n", incx(1, 100, 0)) + bp(0x05, b"n", incx(2 ** 64 - 1, 0, 0))
+          + bp(0x06, b"n", incx(1000, 0, 0)) + bp(0x05, b"m", incx(1, 0, 0xFFFFFFFF))
+          + bp(0x05, b"s", incx(1, 0, 0)) + bp(0x16, b"n", incx(1, 0, 0))
+          + bp(0x01, b"w", setx(), b"18446744073709551615") + bp(0x05, b"w", incx(1, 0, 0))
+          + bp(0x01, b"p", setx(), b"12 ") + bp(0x05, b"p", incx(1, 0, 0))
+          + bp(0x00, b"n"))
+    # exptimes and the clock (ticks of 40 s)
+    write("binary", "expiry", bhdr(knobs=0x60, spec=b"\x30") + bp(0x01, b"a", setx(0, 1), b"x")
+          + bp(0x01, b"b", setx(0, 100), b"y") + bp(0x01, b"c", setx(0, 2592001), b"z")
+          + bp(0x01, b"d", setx(0, 0xFFFFFFFF), b"w") + bp(0x1c, b"b", be32(1))
+          + bp(0x1d, b"d", be32(30)) + bp(0x00, b"a") + bp(0x00, b"b") + bp(0x00, b"c")
+          + bp(0x00, b"d") + bp(0x08, ext=be32(50)) + bp(0x00, b"d") + bp(0x0a))
+    # stats
+    write("binary", "stats", bhdr() + seed + b"".join(bp(0x10, k, opaque=i) for i, k in enumerate(
+        [b"", b"settings", b"items", b"slabs", b"sizes", b"conns", b"detail on", b"detail dump",
+         b"detail off", b"detail", b"nope", b"reset", b"settingsX"])))
+    # lengths that do not suit the opcode (each closes the connection)
+    bad = {
+        "get_extras": bp(0x00, b"k", b"1234"), "get_nokey": bp(0x00),
+        "get_value": bp(0x00, b"k", val=b"v"), "set_ext4": bp(0x01, b"k", b"1234", b"v"),
+        "set_nokey": bp(0x01, b"", setx(), b"v"), "incr_ext8": bp(0x05, b"k", b"12345678"),
+        "incr_value": bp(0x05, b"k", incx(), b"v"), "noop_body": bp(0x0a, val=b"x"),
+        "version_key": bp(0x0b, b"k"), "quit_ext": bp(0x07, ext=b"1234"),
+        "flush_ext8": bp(0x08, ext=b"12345678"), "flush_key": bp(0x08, b"k"),
+        "touch_ext0": bp(0x1c, b"k"), "append_ext": bp(0x0e, b"k", b"1234", b"v"),
+        "stat_ext": bp(0x10, ext=b"1234"), "delete_value": bp(0x04, b"k", val=b"v"),
+        "sasl_list_key": bp(0x20, b"k"), "sasl_auth_nokey": bp(0x21, val=b"x"),
+        "key_longer_than_body": bp(0x00, b"kkkk", bodylen=2),
+        "key_ext_longer_than_body": bp(0x01, b"k", setx(), bodylen=5),
+        "key_251": bp(0x00, b"k" * 251), "key_65535": bp(0x00, b"k" * 65535, bodylen=65535),
+        "ext_255": bp(0x00, b"k", b"e" * 255), "bad_magic_00": bp(0x0a, magic=0x00),
+        "bad_magic_81": bp(0x0a, magic=0x81), "text_after_binary": b"get k\r\n",
+    }
+    for name, pkt in bad.items():
+        write("binary", "bad_" + name, bhdr() + seed + pkt + bp(0x0a))
+    # unknown opcodes (1.6.18 swallows the body length after the extras and key)
+    write("binary", "unknown_ops", bhdr() + bp(0x1b, ext=be32(1)) + b"\0" * 4
+          + bp(0x40, b"key", b"ext!", b"body") + b"\0" * 7 + bp(0x30) + bp(0xff, val=b"x")
+          + bp(0x0a))
+    write("binary", "trailing_behind_stat_touch", bhdr() + seed
+          + bp(0x10, b"items", bodylen=5 + 24) + bp(0x0a, opaque=1)
+          + bp(0x1c, b"k", be32(0), bodylen=5 + 24) + bp(0x0b, opaque=2))
+    # truncated: the stream ends inside a header, the key, a value
+    for i, cut in enumerate((5, 23, 26, 40)):
+        write("binary", "truncated_%d" % i, bhdr() + seed + bp(0x01, b"key", setx(), b"v" * 20)[:cut])
+    # sizes: big value, too large (swallowed), body length >= 2^31, a huge swallow
+    write("binary", "big_value", bhdr(reps=0xff) + bp(0x11, b"big", setx(), b"B" * 60000)
+          + bp(0x09, b"big"))
+    write("binary", "too_large_1k", bhdr(knobs=0x08) + bp(0x01, b"big", setx(), b"x" * 1100)
+          + bp(0x00, b"big") + bp(0x0e, b"k", val=b"y" * 1100) + bp(0x0a))
+    write("binary", "body_2g", bhdr() + bp(0x01, b"k", setx(), bodylen=0x80000009)
+          + bp(0x0a) + bp(0x0e, b"k", bodylen=0xFFFFFFFF) + bp(0x0a))
+    write("binary", "body_256m", bhdr() + bp(0x01, b"k", setx(), bodylen=0x10000000) + b"x" * 4000)
+    # memory: fill with quiet sets (evictions; -M out of memory), pass the high-water mark
+    write("binary", "fill", bhdr(reps=0xfe) + bp(0x11, b"x", setx(), b"z" * 3000))
+    write("binary", "fill_no_evict", bhdr(knobs=0x01, reps=0xfe) + bp(0x11, b"x", setx(), b"z" * 3000)
+          + bp(0x02, b"y", setx(), b"q" * 5000))
+    write("binary", "high_water", bhdr(reps=0xfe) + bp(0x02, b"v", setx(), b"")
+          + bp(0x0e, b"v", val=b"x" * 4000) + bp(0x00, b"v") * 10)
+    write("binary", "page_moves", bhdr(budget=2 | 4) + b"".join(
+        bp(0x11, b"c%d" % n, setx(), b"y" * n) for n in (100, 1000, 3000, 6000, 30000))
+        + bp(0x10, b"slabs"))
+    # knobs: no cas (-C), flush disabled (-F), -I 1k
+    write("binary", "no_cas", bhdr(knobs=0x02) + seed + bp(0x00, b"k") + bp(0x01, b"k", setx(), b"2", cas=1))
+    write("binary", "flush_disabled", bhdr(knobs=0x04) + seed + bp(0x08) + bp(0x18, ext=be32(5)))
+    # -S (byte 2 bit 1; credentials alice:secret, bob:hunter2): logins, then commands
+    login = bp(0x21, b"PLAIN", val=b"\0alice\0secret", opaque=1)
+    write("binary", "sasl_login", bhdr(reps=0x02) + bp(0x20) + login + seed + bp(0x00, b"k"))
+    write("binary", "sasl_login_authzid", bhdr(reps=0x02) + bp(0x21, b"PLAIN",
+          val=b"bob\0bob\0hunter2") + seed)
+    write("binary", "sasl_wrong", bhdr(reps=0x02) + bp(0x21, b"PLAIN", val=b"\0alice\0secreT")
+          + bp(0x21, b"PLAIN", val=b"alice\0secret") + bp(0x21, b"CRAM-MD5", val=b"x")
+          + bp(0x22, b"PLAIN", val=b"\0alice\0secret") + login + seed)
+    write("binary", "sasl_step_continue", bhdr(reps=0x02) + bp(0x21, b"PLAIN")
+          + bp(0x22, b"PLAIN", val=b"\0alice\0secret") + seed)
+    write("binary", "sasl_refused_before_login", bhdr(reps=0x02) + bp(0x0b) + bp(0x0a) + seed)
+    write("binary", "sasl_mech_too_long", bhdr(reps=0x02) + bp(0x21, b"P" * 40, val=b"x") + login)
+    write("binary", "sasl_two_conns", bhdr(reps=0x02, spec=b"\x30\xb0") + login + seed
+          + bp(0x00, b"k") * 3)
+    # SASL opcodes without -S (Unknown command)
+    write("binary", "sasl_off", bhdr() + bp(0x20) + bp(0x21, b"PLAIN", val=b"\0alice\0secret")
+          + bp(0x22, b"PLAIN", val=b"x") + bp(0x00, b"k"))
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["proto", "cli", "allowlist", "config", "auth"]
+    which = sys.argv[1:] or ["proto", "cli", "allowlist", "config", "auth", "binary"]
     for w in which:
         globals()["gen_" + w]()

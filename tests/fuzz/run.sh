@@ -27,7 +27,7 @@ for a in "$@"; do
         *) TARGETS+=("$a") ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(proto cli allowlist config auth)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(proto cli allowlist config auth binary)
 
 CC=${FUZZ_CC:-clang}
 OUT=${FUZZ_OUT:-build/fuzz}
@@ -40,7 +40,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_ma
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # Per-target libFuzzer options (input size, time per input).
-declare -A MAXLEN=([proto]=16384 [cli]=2048 [allowlist]=4096 [config]=8192 [auth]=8192)
+declare -A MAXLEN=([proto]=16384 [cli]=2048 [allowlist]=4096 [config]=8192 [auth]=8192
+                  [binary]=16384)
 
 passed=0; failed=0
 mkdir -p "$OUT/obj"

@@ -126,6 +126,7 @@ ELSEWHERE = {
     "lock-memory": "tests/security/test_lock_memory.py",
     "enable-ssl": "tests/integration/test_tls.py",
     "auth-file": "tests/integration/test_auth.py",
+    "enable-sasl": "needs credentials: tests/integration/test_binary.py",
     "help": "exits 0 (ExitingFlags below)", "version": "exits 0 (ExitingFlags below)",
     "license": "exits 0 (ExitingFlags below)", "extended": "every -o key here",
 }
@@ -308,10 +309,10 @@ class OneAtATime(HardcachedCase):
         self.assertTrue(harness.port_is_closed(port))
 
     def test_refused_say_what_instead(self):
-        self.assertRefused(["-S"], ["-S/--enable-sasl: refused: SASL needs the binary protocol",
-                                    "use -Y FILE"])
-        self.assertRefused(["-B", "binary"], ["-B/--protocol: expected ascii or auto",
-                                              "use -B ascii", 'got "binary"'])
+        self.assertRefused(["-S"], ["-S/--enable-sasl: needs credentials: --sasl-pwdb FILE",
+                                    "MEMCACHED_SASL_PWDB"])
+        self.assertRefused(["-S", "-B", "ascii"], ["-B/--protocol: ascii: you cannot allow "
+                                                   "the ASCII protocol while using SASL"])
         self.assertRefused(["-e", "/dev/shm/hc"], ["-e/--memory-file: refused:", "remove -e"])
         self.assertRefused(["-o", "ext_page_size=64,ext_path=/var/lib/ext:1G"],
                            ["-o/--extended: ext_path: refused:", "opens no file after start-up",
@@ -329,7 +330,7 @@ class OneAtATime(HardcachedCase):
                              (["-o", "slab_chunk_max=3000"], "slab_chunk_max: 3000 must divide"),
                              (["-o", "lru_crawler=maybe"], "lru_crawler: expected yes or no"),
                              (["-N", "0"], "-N/--napi-ids: expected an integer"),
-                             (["-B", "udp"], "-B/--protocol: expected ascii or auto")):
+                             (["-B", "udp"], "-B/--protocol: expected auto, ascii or binary")):
             with self.subTest(args=args):
                 self.assertRefused(args, [needle])
 
@@ -372,7 +373,7 @@ class AllTogether(HardcachedCase):
         st = srv.stats("settings")
         self.assertEqual(st["hash_algorithm"], "xxh3")     # the facts, whatever was asked
         self.assertEqual(st["lru_crawler"], "no")
-        self.assertEqual(st["binding_protocol"], "ascii")
+        self.assertEqual(st["binding_protocol"], "auto-negotiate")    # -B auto
         self.assertEqual(st["idle_timeout"], "600")          # and what is implemented, is
         self.assertEqual(st["num_threads"], "2")
 
@@ -624,13 +625,15 @@ class PuppetLines(HardcachedCase):
         self.assertEqual((st["item_size_max"], st["evictions"], st["idle_timeout"],
                           st["hashpower_init"]), (str(2 << 20), "off", "600", "16"))
 
-    def test_sasl_is_refused(self):
+    def test_sasl_needs_its_credentials(self):
+        """-S as memcached's init scripts give it: memcached finds its users in
+        Cyrus SASL's configuration; hardcached wants --sasl-pwdb or
+        MEMCACHED_SASL_PWDB and says so (tests/integration/test_binary.py runs it)."""
         port = harness.free_port()
         rc, out, err = run(localize(debian_wrapper_argv(PUPPET_SASL), port, self.tmp))
         self.assertEqual(rc, EX_USAGE, err)
         self.assertEqual(len(err.strip("\n").split("\n")), 1, err)
-        self.assertIn("-S/--enable-sasl: refused:", err)
-        self.assertIn("use -Y FILE", err)
+        self.assertIn("-S/--enable-sasl: needs credentials", err)
         self.assertTrue(harness.port_is_closed(port))
 
     def test_unix_socket(self):

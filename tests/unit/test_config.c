@@ -325,8 +325,7 @@ START_TEST(test_round_trip_every_row)
         { "inline_ascii_resp", "yes" }, { "no_inline_ascii_resp", "yes" },
         { "drop_privileges", "yes" }, { "no_drop_privileges", "yes" },
         { "resp_obj_mem_limit", "1" }, { "ext_io_depth", "1" },
-        /* refused, but "no" asks for nothing */
-        { "enable-sasl", "no" },
+        { "enable-sasl", "yes" }, { "sasl-pwdb", "/etc/hardcached/sasl.pwdb" },
     };
     for (size_t i = 0; i < options_count; i++) {
         const struct option_row *r = &options_table[i];
@@ -589,18 +588,18 @@ START_TEST(test_memcached_names_in_a_file)
     ck_parse_ok(&s, "protocol = ascii\nlru_crawler = yes\nno_lru_maintainer = yes\n"
                 "slab_automove = 2\nenable-largepages = no\nenable-sasl = no\n"
                 "hash_algorithm = xxh3\n");
-    ck_assert_int_eq(s.nignored, 6);
+    ck_assert_int_eq(s.nignored, 5);
     ck_assert_str_eq(options_ignored_value(&s, row("enable-largepages")), "no");
     ck_assert_str_eq(options_ignored_value(&s, row("lru_crawler")), "yes");
     ck_assert_ptr_null(options_ignored_value(&s, row("enable-sasl")));
-    ck_parse_err(&s, "hardcached: t.conf:2: enable-sasl: refused: SASL needs the binary "
-                 "protocol", "port = 1\nenable-sasl = yes\n");
+    ck_assert_ptr_null(options_ignored_value(&s, row("protocol")));
+    ck_assert_int_eq(s.protocol, SETTINGS_PROTO_ASCII);
     ck_parse_err(&s, "hardcached: t.conf:1: memory-file: refused: a memory file keeps the "
                  "cache's contents on disk", "memory-file = /dev/shm/mc\n");
     ck_parse_err(&s, "hardcached: t.conf:1: ext_path: refused: extstore writes items",
                  "ext_path = /mnt/ext:64G\n");
-    ck_parse_err(&s, "hardcached: t.conf:1: protocol: expected ascii or auto: the binary "
-                 "protocol", "protocol = binary\n");
+    ck_parse_err(&s, "hardcached: t.conf:1: protocol: expected auto, ascii or binary, got "
+                 "\"udp\"", "protocol = udp\n");
     ck_parse_err(&s, "t.conf:1: slab_automove: expected an integer 0-2, got \"x\"",
                  "slab_automove = x\n");
     ck_parse_err(&s, "t.conf:1: slab_automove: missing value", "slab_automove =\n");

@@ -269,9 +269,9 @@ START_TEST(test_help_and_version)
 {
     struct settings s;
     ck_assert_int_eq(RUN(&s, "-V"), OPTIONS_EXIT_OK);
-    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII protocol)\n");
+    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII and binary protocols)\n");
     ck_assert_int_eq(RUN(&s, "--version"), OPTIONS_EXIT_OK);
-    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII protocol)\n");
+    ck_assert_str_eq(outbuf, "hardcached 0.1.0 (memcached 1.6 ASCII and binary protocols)\n");
     ck_assert_int_eq(RUN(&s, "-h"), OPTIONS_EXIT_OK);
     ck_assert(strncmp(outbuf, "hardcached 0.1.0", 16) == 0);
     ck_assert_int_eq(RUN(&s, "--help", "-p", "junk"), OPTIONS_EXIT_OK);
@@ -908,20 +908,35 @@ START_TEST(test_refused_options)
         ck_assert(apply(&s, r->name, "no") == (r->kind == OPT_K_FLAG));
         ck_assert(memcmp(&s, &d, sizeof s) == 0);
     }
-    ck_err(&s, "hardcached: -S/--enable-sasl: refused: SASL needs the binary protocol, "
-           "which hardcached does not speak yet; use -Y FILE (ASCII authentication) instead",
-           "-S");
+    ck_err(&s, "hardcached: -S/--enable-sasl: needs credentials: --sasl-pwdb FILE or the "
+           "MEMCACHED_SASL_PWDB environment variable", "-S");
     ck_err(&s, "-e/--memory-file: refused: a memory file keeps the cache's contents on "
            "disk", "-e", "/dev/shm/memcached");
     ck_err(&s, "-o/--extended: ext_path: refused: extstore writes items to files while "
            "serving, and hardcached opens no file after start-up", "-o",
            "ext_page_size=64,ext_path=/mnt/ext:64G");
     ck_err(&s, "-e/--memory-file: missing value; refused: a memory file", "-e");
-    /* -B binary: a value of an ignored option that is refused */
-    ck_err(&s, "hardcached: -B/--protocol: expected ascii or auto: the binary protocol (and "
-           "SASL with it) is not implemented yet; use -B ascii, with clients that speak "
-           "ASCII, got \"binary\"", "-B", "binary");
+    /* -B: memcached's words only; its rules between -B, -S and -Y */
+    ck_err(&s, "hardcached: -B/--protocol: expected auto, ascii or binary, got \"udp\"",
+           "-B", "udp");
     ck_ok(&s, "--protocol=auto");
+    ck_assert_int_eq(s.protocol, SETTINGS_PROTO_AUTO);
+    ck_ok(&s, "-B", "binary");
+    ck_assert_int_eq(s.protocol, SETTINGS_PROTO_BINARY);
+    ck_err(&s, "hardcached: -B/--protocol: ascii: you cannot allow the ASCII protocol while "
+           "using SASL (-S)", "-S", "--sasl-pwdb", "/x", "-B", "ascii");
+    ck_err(&s, "hardcached: -B/--protocol: binary: you cannot allow the BINARY protocol "
+           "while using ascii authentication tokens (-Y)", "-Y", "/x", "-B", "binary");
+    ck_err(&s, "hardcached: -S/--enable-sasl: cannot be used with -Y/--auth-file", "-S",
+           "-Y", "/x");
+    ck_err(&s, "hardcached: --sasl-pwdb: only applies with -S/--enable-sasl", "--sasl-pwdb",
+           "/x");
+    /* -S: binary, its credentials where -Y's are loaded from */
+    ck_ok(&s, "-S", "--sasl-pwdb", "/etc/pw");
+    ck_assert(s.sasl && s.protocol == SETTINGS_PROTO_BINARY);
+    ck_assert_str_eq(s.auth_file, "/etc/pw");
+    ck_ok(&s, "-Y", "/etc/pw");
+    ck_assert(!s.sasl && s.protocol == SETTINGS_PROTO_ASCII);
 }
 END_TEST
 
@@ -986,7 +1001,7 @@ START_TEST(test_memcached_command_lines)
     ck_assert_int_eq(s.idle_timeout, 600);
     ck_assert(!s.evictions && s.daemonize && s.verbose == 2);
     ck_assert(strstr(notices, "-o/--extended: modern: ignored") != NULL);
-    ck_err(&s, "-S/--enable-sasl: refused", "-d", "-m", "64", "-S", "-u", "memcache");
+    ck_err(&s, "-S/--enable-sasl: needs credentials", "-d", "-m", "64", "-S", "-u", "memcache");
     ck_err(&s, "-U/--udp-port: UDP is not supported", "-m", "64", "-U", "11211");
 }
 END_TEST
@@ -1232,7 +1247,7 @@ START_TEST(test_stats_settings_defaults)
         { "shutdown_command", "no" }, { "growth_factor", "1.25" },
         { "chunk_size", "48" }, { "num_threads", "4" }, { "detail_enabled", "no" },
         { "reqs_per_event", "20" }, { "cas_enabled", "yes" }, { "tcp_backlog", "1024" },
-        { "binding_protocol", "ascii" }, { "auth_enabled_sasl", "no" },
+        { "binding_protocol", "auto-negotiate" }, { "auth_enabled_sasl", "no" },
         { "auth_enabled_ascii", "no" }, { "item_size_max", "1048576" },
         { "maxconns_fast", "yes" }, { "hashpower_init", "0" },
         /* facts of hardcached, whatever memcached option is given */
@@ -1298,6 +1313,7 @@ START_TEST(test_stats_settings_values)
     options_each_setting(&s, collect, &l);
     ck_assert_str_eq(stat(&l, "inter"), "notls:127.0.0.1:1,127.0.0.1:2");
     ck_assert_str_eq(stat(&l, "auth_enabled_ascii"), "yes");
+    ck_assert_str_eq(stat(&l, "binding_protocol"), "ascii");   /* -Y: as memcached */
     ck_assert_str_eq(stat(&l, "ssl_enabled"), "yes");
     ck_assert_str_eq(stat(&l, "ssl_chain_cert"), "/etc/hc/cert.pem");
     ck_assert_str_eq(stat(&l, "ssl_key"), "/etc/hc/key.pem");

@@ -442,6 +442,36 @@ START_TEST(spans_walk_tokens_and_keys)
 }
 END_TEST
 
+/* ---- -B: the first byte picks the protocol (measured on 1.6.18) ---- */
+
+START_TEST(protocol_picked_by_first_byte)
+{
+    static const char noop[24] = { (char)0x80, 0x0a };
+    static const char answer[24] = { (char)0x81, 0x0a };
+    char twice[48];
+    bool closed;
+    memcpy(twice, noop, 24);
+    memcpy(twice + 24, noop, 24);
+    char *got = feed(noop, sizeof(noop), 1, &closed);          /* auto: binary */
+    ck_assert(memcmp(got, answer, sizeof(answer)) == 0 && !closed);
+    free(got);
+    got = feed("version\r\n", 9, 0, &closed);                  /* auto: ASCII, for good */
+    ck_assert_str_eq(got, "VERSION " PROTO_VERSION "\r\n");
+    free(got);
+    settings.protocol = SETTINGS_PROTO_ASCII;    /* 0x0a, the noop's opcode, ends a line */
+    got = feed(twice, sizeof(twice), 0, &closed);
+    ck_assert_str_eq(got, "ERROR\r\nERROR\r\n");
+    free(got);
+    settings.protocol = SETTINGS_PROTO_BINARY;   /* ASCII: closed at 24 bytes, unanswered */
+    got = feed("version\r\n", 9, 0, &closed);
+    ck_assert(got[0] == '\0' && !closed);
+    free(got);
+    got = feed("version\r\nversion\r\nversion\r\n", 27, 0, &closed);
+    ck_assert(got[0] == '\0' && closed);
+    free(got);
+}
+END_TEST
+
 /* ---- -Y: the login gate (answers measured on memcached 1.6.18) ---- */
 
 #define UNAUTH "CLIENT_ERROR unauthenticated\r\n"
@@ -668,6 +698,7 @@ int main(void)
     tcase_add_test(tc, stats_reports_memcached_fields);
     tcase_add_test(tc, commands_we_refuse_or_lack);
     tcase_add_test(tc, spans_walk_tokens_and_keys);
+    tcase_add_test(tc, protocol_picked_by_first_byte);
     tcase_add_test(tc, auth_gate_refuses_everything_but_a_login);
     tcase_add_test(tc, auth_gate_checks_the_words_of_a_login);
     tcase_add_test(tc, auth_gate_answers_a_batch_once);

@@ -34,6 +34,10 @@
 #include "../fuzz/fuzz_auth.c"
 #undef LLVMFuzzerTestOneInput
 
+#define LLVMFuzzerTestOneInput fuzz_binary_entry
+#include "../fuzz/fuzz_binary.c"
+#undef LLVMFuzzerTestOneInput
+
 typedef int fuzz_entry_fn(const uint8_t *data, size_t size);
 
 static const struct regress_target {
@@ -45,6 +49,7 @@ static const struct regress_target {
     { "allowlist", fuzz_allowlist_entry },
     { "config", fuzz_config_entry },
     { "auth", fuzz_auth_entry },
+    { "binary", fuzz_binary_entry },
 };
 
 /* tests/fuzz/regress, found from this file's path (make runs from the
