@@ -56,7 +56,9 @@ static inline char *fixture_feed(const struct proto_server *srv, struct thread_s
                                            &budget, &why));
             acc = realloc(acc, total + buf_len(&out) + 1);
             ck_assert_ptr_nonnull(acc);
-            memcpy(acc + total, buf_head(&out), buf_len(&out));
+            if (buf_len(&out) > 0) {        /* an empty buffer may have no memory */
+                memcpy(acc + total, buf_head(&out), buf_len(&out));
+            }
             total += buf_len(&out);
             buf_consume(&out, buf_len(&out));
         } while (why == PROTO_STOP_OUTPUT_FULL || why == PROTO_STOP_BUDGET);
