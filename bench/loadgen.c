@@ -7,6 +7,8 @@
  * error rather than timed. It trusts its own command line only, and talks to loopback only.
  * With --tls every connection speaks TLS (OpenSSL): the handshake is done once per connection,
  * blocking, before anything is timed; the requests then go through SSL_write/SSL_read.
+ * The meta workload sends batches of quiet `mg <key> v q` ended by `mn`: hits answer
+ * `VA <len>` and the value, misses nothing, `mn` answers `MN`.
  * Output: one `RESULT key=value ...` line on stdout; diagnostics on stderr. */
 
 #include <arpa/inet.h>
@@ -156,14 +158,14 @@ static double hist_quantile_us(const struct hist *h, double q)
 
 /* ---- configuration: one table drives parsing and --help ---- */
 
-enum workload { WL_MIXED, WL_MULTIGET, WL_FILL, WL_PING, WL_STATS };
-static const char *const workload_names[] = { "mixed", "multiget", "fill", "ping", "stats" };
+enum workload { WL_MIXED, WL_MULTIGET, WL_FILL, WL_PING, WL_STATS, WL_META };
+static const char *const workload_names[] = { "mixed", "multiget", "fill", "ping", "stats", "meta" };
 #define N_WORKLOADS (sizeof(workload_names) / sizeof(workload_names[0]))
 
 struct config {
     const char *host;
     long port, conns, threads, depth, value_size, mget_keys, cpu_pid;
-    double duration, get_ratio;
+    double duration, get_ratio, hit_ratio;
     unsigned long long count, keyspace, seed;
     bool warmup, stats, tls;
     enum workload wl;
@@ -174,6 +176,7 @@ struct config {
 static struct config cfg = {
     .host = "127.0.0.1", .port = 11211, .conns = 50, .threads = 1, .depth = 1,
     .value_size = 100, .mget_keys = 100, .cpu_pid = 0, .duration = 0.0, .get_ratio = 0.9,
+    .hit_ratio = 0.9,
     .count = 0, .keyspace = 100000, .seed = 1, .warmup = false, .stats = false,
     .wl = WL_MIXED, .label = "-", .tls = false, .tls_ca = NULL,
 };
@@ -183,6 +186,7 @@ enum opt_kind { OPT_LONG, OPT_ULL, OPT_DBL, OPT_STR, OPT_FLAG, OPT_WORKLOAD };
 /* Options without a one-letter form have a flag above the character range. */
 #define OPT_TLS     0x100
 #define OPT_TLS_CA  0x101
+#define OPT_HIT     0x102
 
 struct opt_row {
     const char *name;
@@ -203,12 +207,16 @@ static const struct opt_row opt_table[] = {
     { "count", 'n', OPT_ULL, &cfg.count, 1, 1e12,
       "requests to send (0: until -d); for fill: distinct keys (default: keyspace)" },
     { "workload", 'w', OPT_WORKLOAD, &cfg.wl, 0, 0,
-      "mixed | multiget | fill | ping | stats (mixed)" },
+      "mixed | multiget | meta | fill | ping | stats (mixed)" },
     { "depth", 'P', OPT_LONG, &cfg.depth, 1, MAX_DEPTH, "requests per pipelined batch (1)" },
     { "keyspace", 'k', OPT_ULL, &cfg.keyspace, 1, (double)MAX_KEYSPACE, "distinct keys (100000)" },
     { "value-size", 's', OPT_LONG, &cfg.value_size, 0, MAX_VALUE, "value bytes (100)" },
     { "get-ratio", 'r', OPT_DBL, &cfg.get_ratio, 0.0, 1.0, "share of gets in mixed (0.9)" },
-    { "mget-keys", 'm', OPT_LONG, &cfg.mget_keys, 1, MAX_MGET, "keys per multiget (100)" },
+    { "mget-keys", 'm', OPT_LONG, &cfg.mget_keys, 1, MAX_MGET,
+      "keys per multiget, or mg commands per meta batch (100)" },
+    { "hit-ratio", OPT_HIT, OPT_DBL, &cfg.hit_ratio, 0.0, 1.0,
+      "meta: share of keys drawn from the keyspace (stored by -W or a fill);\n"
+      "                    the others come from the next keyspace-sized range, never stored (0.9)" },
     { "warmup", 'W', OPT_FLAG, &cfg.warmup, 0, 0, "store every key of the keyspace first" },
     { "seed", 'S', OPT_ULL, &cfg.seed, 0, 1.8e19, "random seed (1)" },
     { "cpu-pid", 'C', OPT_LONG, &cfg.cpu_pid, 1, 4194304,
@@ -340,6 +348,10 @@ static void resolve_config(void)
     }
     if (cfg.wl == WL_FILL && cfg.count > MAX_KEYSPACE) {
         fprintf(stderr, "loadgen: fill count above %llu keys\n", MAX_KEYSPACE);
+        exit(64);
+    }
+    if (cfg.wl == WL_META && cfg.keyspace > MAX_KEYSPACE / 2) {   /* misses use keyspace..2x */
+        fprintf(stderr, "loadgen: meta needs a keyspace of at most %llu keys\n", MAX_KEYSPACE / 2);
         exit(64);
     }
     if (cfg.threads > cfg.conns) {
@@ -666,7 +678,7 @@ static double self_cpu_us(void)
 
 /* ---- requests: composed from fixed fragments into a connection's write buffer ---- */
 
-enum req_kind { REQ_GET, REQ_SET, REQ_SYNC };
+enum req_kind { REQ_GET, REQ_SET, REQ_SYNC, REQ_META };
 
 static char set_tail[64], fill_tail[64];   /* " 0 0 <size>\r\n", " 0 0 <size> noreply\r\n" */
 static size_t set_tail_len, fill_tail_len;
@@ -689,7 +701,9 @@ static void requests_init(void)
     memcpy(value_block + cfg.value_size, "\r\n", 2);
     size_t set = 4 + KEY_LEN + fill_tail_len + (size_t)cfg.value_size + 2;
     size_t mget = 3 + (size_t)cfg.mget_keys * (1 + KEY_LEN) + 2;
+    size_t meta = (size_t)cfg.mget_keys * (3 + KEY_LEN + 6) + 4;   /* "mg K v q\r\n"... "mn\r\n" */
     max_req = set > mget ? set : mget;
+    max_req = max_req > meta ? max_req : meta;
     wbuf_cap = (size_t)cfg.depth * max_req + 16;
     if (wbuf_cap * (size_t)cfg.conns > MAX_WBUF) {
         fprintf(stderr, "loadgen: conns x depth x request size exceeds %lu MiB\n", MAX_WBUF >> 20);
@@ -725,6 +739,27 @@ static char *put_get(char *p, uint64_t *rng, int nkeys, uint64_t *asked)
     return put(p, "\r\n", 2);
 }
 
+/* A meta batch: nkeys `mg <key> v q`, then `mn`. A key is stored (below the keyspace) with
+ * probability --hit-ratio, else from [keyspace, 2 x keyspace), which nothing stores; *expect
+ * gets the count of stored keys, the VA blocks the batch should bring back. */
+static char *put_meta(char *p, uint64_t *rng, int nkeys, uint32_t *expect)
+{
+    uint32_t hits = 0;
+    for (int i = 0; i < nkeys; i++) {
+        uint64_t k = rng_below(rng, cfg.keyspace);
+        if (rng_unit(rng) < cfg.hit_ratio) {
+            hits++;
+        } else {
+            k += cfg.keyspace;
+        }
+        p = put(p, "mg ", 3);
+        p = put_key(p, k);
+        p = put(p, " v q\r\n", 6);
+    }
+    *expect = hits;
+    return put(p, "mn\r\n", 4);
+}
+
 static char *put_set(char *p, uint64_t key, bool noreply)
 {
     p = put(p, "set ", 4);
@@ -741,6 +776,7 @@ struct pending {
     uint32_t hits;    /* VALUE blocks seen so far */
     uint32_t kofs;    /* get: where its keys start in conn.asked */
     uint32_t kcur;    /* get: keys already matched or passed over (misses) */
+    uint32_t expect;  /* meta: keys of the batch that are stored (the VA blocks due) */
 };
 
 struct conn {
@@ -760,7 +796,7 @@ struct conn {
 };
 
 struct tally {
-    uint64_t requests, gets, sets, keys, hits, misses, fill_sets;
+    uint64_t requests, gets, sets, keys, hits, misses, absent, fill_sets;
     uint64_t errors, proto_errors, bad_values, bad_keys, closed, timeouts;
 };
 
@@ -821,7 +857,7 @@ static void conn_flush(struct worker *w, struct conn *c)
     conn_want_out(w, c, c->woff < c->wlen && !c->io.wr_wants_rd);
 }
 
-static void ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
+static struct pending *ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
 {
     unsigned slot = (c->head + c->npend) % (unsigned)(cfg.depth + 1);
     c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .kofs = c->nasked };
@@ -829,6 +865,7 @@ static void ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
         c->nasked += nkeys;
     }
     c->npend++;
+    return &c->ring[slot];
 }
 
 /* How many requests the next batch may hold: 0 means this connection is done. */
@@ -866,7 +903,11 @@ static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
     } else {
         w->quota -= n;
         for (uint64_t i = 0; i < n; i++) {
-            if (w->wl == WL_MULTIGET) {
+            if (w->wl == WL_META) {
+                uint32_t expect = 0;
+                p = put_meta(p, &w->rng, (int)cfg.mget_keys, &expect);
+                ring_push(c, REQ_META, (uint32_t)cfg.mget_keys)->expect = expect;
+            } else if (w->wl == WL_MULTIGET) {
                 p = put_get(p, &w->rng, (int)cfg.mget_keys, c->asked + c->nasked);
                 ring_push(c, REQ_GET, (uint32_t)cfg.mget_keys);
             } else if (rng_unit(&w->rng) < cfg.get_ratio) {
@@ -898,6 +939,16 @@ static void request_done(struct worker *w, struct conn *c, uint64_t now)
         w->t.keys += p->nkeys;
         w->t.hits += p->hits;
         w->t.misses += p->hits < p->nkeys ? p->nkeys - p->hits : 0;
+    } else if (p->kind == REQ_META) {
+        /* Quiet misses answer nothing, so a VA names no key: what can be checked is the count.
+         * Fewer VA than stored keys asked are misses (faults: the warm-up stored them); more are
+         * answers for keys nothing stored (bad_keys). */
+        w->t.gets += p->nkeys;
+        w->t.keys += p->nkeys;
+        w->t.hits += p->hits;
+        w->t.absent += p->nkeys - p->expect;
+        w->t.misses += p->hits < p->expect ? p->expect - p->hits : 0;
+        w->t.bad_keys += p->hits > p->expect ? p->hits - p->expect : 0;
     } else if (p->kind == REQ_SET) {
         w->t.sets++;
     } else {
@@ -938,6 +989,20 @@ static int64_t value_bytes(const char *l, size_t n)
         v = v * 10 + (l[i] - '0');
     }
     if (i == start || (i < n && l[i] != ' ')) {
+        return -1;
+    }
+    return v;
+}
+
+/* "VA <bytes>[ <flags>...]": the byte count, or -1 if malformed. */
+static int64_t va_bytes(const char *l, size_t n)
+{
+    int64_t v = 0;
+    size_t i = 3;
+    for (; i < n && l[i] >= '0' && l[i] <= '9' && i - 3 < 10; i++) {
+        v = v * 10 + (l[i] - '0');
+    }
+    if (i == 3 || (i < n && l[i] != ' ')) {
         return -1;
     }
     return v;
@@ -1000,6 +1065,27 @@ static bool handle_line(struct worker *w, struct conn *c, const char *l, size_t 
             return true;
         }
         break;
+    case REQ_META:
+        if (line_starts(l, n, "VA ")) {
+            int64_t bytes = va_bytes(l, n);
+            if (bytes < 0) {
+                return false;
+            }
+            w->t.bad_values += bytes != cfg.value_size;
+            c->skip = (uint64_t)bytes;
+            c->expect_crlf = true;
+            p->hits++;
+            return true;
+        }
+        if (line_is(l, n, "MN")) {
+            request_done(w, c, now);
+            return true;
+        }
+        if (line_is(l, n, "EN") || line_is_error(l, n)) {   /* q hides EN; MN is still coming */
+            w->t.errors++;
+            return true;
+        }
+        return false;
     case REQ_SYNC:
         if (line_starts(l, n, "VERSION ")) {
             request_done(w, c, now);
@@ -1329,6 +1415,7 @@ static void totals_add(struct totals *to, const struct worker *w)
     b->keys += a->keys;
     b->hits += a->hits;
     b->misses += a->misses;
+    b->absent += a->absent;
     b->fill_sets += a->fill_sets;
     b->errors += a->errors;
     b->proto_errors += a->proto_errors;
@@ -1342,7 +1429,9 @@ static void totals_add(struct totals *to, const struct worker *w)
 static void print_result(const struct totals *to, double secs, double srv_cpu, double cli_cpu)
 {
     const struct tally *t = &to->t;
-    uint64_t ops = cfg.wl == WL_MULTIGET ? t->keys : cfg.wl == WL_FILL ? t->fill_sets : t->requests;
+    uint64_t ops = cfg.wl == WL_MULTIGET || cfg.wl == WL_META ? t->keys
+                   : cfg.wl == WL_FILL                        ? t->fill_sets
+                                                              : t->requests;
     double per_op = ops > 0 ? 1.0 / (double)ops : 0.0;
     printf("RESULT workload=%s label=%s conns=%ld depth=%ld threads=%ld value_size=%ld "
            "keyspace=%llu elapsed_s=%.3f requests=%" PRIu64 " ops=%" PRIu64
@@ -1355,9 +1444,9 @@ static void print_result(const struct totals *to, double secs, double srv_cpu, d
            (double)to->hist.max / 1000.0,
            to->hist.n ? (double)to->hist.sum / (double)to->hist.n / 1000.0 : 0.0);
     printf(" gets=%" PRIu64 " sets=%" PRIu64 " keys=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64
-           " stored=%" PRIu64 " errors=%" PRIu64 " proto_errors=%" PRIu64 " bad_values=%" PRIu64
+           " absent=%" PRIu64 " stored=%" PRIu64 " errors=%" PRIu64 " proto_errors=%" PRIu64 " bad_values=%" PRIu64
            " bad_keys=%" PRIu64 " closed=%" PRIu64 " timeouts=%" PRIu64,
-           t->gets, t->sets, t->keys, t->hits, t->misses, t->fill_sets, t->errors,
+           t->gets, t->sets, t->keys, t->hits, t->misses, t->absent, t->fill_sets, t->errors,
            t->proto_errors, t->bad_values, t->bad_keys, t->closed, t->timeouts);
     if (srv_cpu >= 0.0) {
         printf(" server_cpu_us=%.0f server_cpu_us_per_op=%.3f", srv_cpu, srv_cpu * per_op);

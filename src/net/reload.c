@@ -103,13 +103,12 @@ static struct allowlist *build_allowlist(const struct reader_file *files, char *
         if (f->err != 0) {
             snprintf(err, errlen, "%.300s: %s", paths[slot.allow[i]], strerror(f->err));
             ok = false;
-        } else if (allowlist_add_text(al, paths[slot.allow[i]], f->data, f->len, err, errlen)
-                   && allowlist_count(al) == before) {
+        } else if (!allowlist_add_text(al, paths[slot.allow[i]], f->data, f->len, err, errlen)) {
+            ok = false;
+        } else if (allowlist_count(al) == before) {
             snprintf(err, errlen, "%.300s: no network in the file; the old allowlist stays",
                      paths[slot.allow[i]]);
             ok = false;
-        } else {
-            ok = allowlist_count(al) > before;
         }
     }
     if (!ok) {

@@ -332,6 +332,18 @@ static bool flags_parse(const struct meta_cmd *m, size_t start, struct meta_flag
     return !of->has_error;
 }
 
+/* " O<opaque>" as the client sent it; false (nothing added) when it is over
+ * META_OPAQUE_MAX bytes: memcached's "opaque token too long". */
+static bool line_opaque(struct meta_line *l, struct span t)
+{
+    if (t.n > META_OPAQUE_MAX) {
+        return false;
+    }
+    LINE_LIT(l, " ");
+    line_put(l, t.p, t.n);
+    return true;
+}
+
 /* The O and k of an answer without an item (EN, NF, EX, NS); false for an
  * opaque over 32 bytes. */
 static bool line_echo(struct meta_line *l, const struct meta_cmd *m, const struct meta_flags *of)
@@ -339,11 +351,9 @@ static bool line_echo(struct meta_line *l, const struct meta_cmd *m, const struc
     for (size_t i = 2; i + 1 < m->ntokens; i++) {
         struct span t = m->tok[i];
         if (t.p[0] == 'O') {
-            if (t.n > META_OPAQUE_MAX) {
+            if (!line_opaque(l, t)) {
                 return false;
             }
-            LINE_LIT(l, " ");
-            line_put(l, t.p, t.n);
         } else if (t.p[0] == 'k') {
             line_key(l, of->key.p, of->key.n, of->key_binary);
         }
@@ -399,11 +409,9 @@ static bool mg_flag(struct mg_ctx *g, struct meta_view *v, struct meta_line *l,
     case 'l': line_flag(l, 'l', (uint32_t)(clock_now() - v->atime)); break;
     case 'h': line_flag(l, 'h', v->fetched); break;
     case 'O':
-        if (t.n > META_OPAQUE_MAX) {
+        if (!line_opaque(l, t)) {
             return false;
         }
-        LINE_LIT(l, " ");
-        line_put(l, t.p, t.n);
         break;
     case 'k': line_key(l, v->item.key, v->item.nkey, v->key_binary); break;
     default: break;
@@ -811,11 +819,9 @@ static bool ma_flag(const struct meta_flags *of, struct meta_view *v, struct met
         }
         break;
     case 'O':
-        if (t.n > META_OPAQUE_MAX) {
+        if (!line_opaque(l, t)) {
             return false;
         }
-        LINE_LIT(l, " ");
-        line_put(l, t.p, t.n);
         break;
     case 'k': line_key(l, of->key.p, of->key.n, of->key_binary); break;
     default: break;

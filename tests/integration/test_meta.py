@@ -8,12 +8,11 @@ servers tick at different moments. Deliberate differences (SPEC 4: follow
 current upstream; docs/COMPATIBILITY.md) run on hardcached only, with
 1.6.18's answer in a comment."""
 import re
-import time
 import unittest
 
 import itest
 from itest import harness
-from wire import sync
+from wire import stat_int, sync
 
 O33 = b"O" + b"1" * 32                 # an opaque one byte over memcached's 32
 K250 = b"k" * 250
@@ -438,7 +437,12 @@ class MetaAndTheClock(unittest.TestCase):
         try:
             for c in clients:
                 self.assertEqual(sync(c, b"ms ck 1 T100\r\nx\r\nms ck2 1\r\nx\r\n"), b"HD\r\nHD\r\n")
-            time.sleep(2.5)
+            # the clock fields must have moved: wait for each server's own clock
+            servers = (self.ref, self.hc)
+            start = [stat_int(srv, "uptime") for srv in servers]
+            harness.wait_until(lambda: all(stat_int(srv, "uptime") >= t + 3
+                                           for srv, t in zip(servers, start)),
+                               15, "both servers' clocks 3 s past the stores")
             steps = [b"mg ck t l h u\r\n", b"mg ck t l h\r\n", b"mg ck t l h\r\n", b"me ck\r\n",
                      b"mg ck2 t l h v\r\n", b"md ck I T50\r\nmg ck t l c\r\n"]
             for data in steps:

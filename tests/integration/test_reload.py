@@ -191,6 +191,16 @@ class AllowFileReload(ReloadCase):
         self.assertTrue(srv.wait_output(re.escape(allow), 10),
                         "no line on stderr names %s: %r" % (allow, srv.output()))
 
+    def test_emptied_allow_file_keeps_old_list(self):
+        # an emptied file is more likely a failed deploy than a wish to refuse everyone
+        allow = self.file("clients.allow", "127.0.0.1/32\n127.0.0.2/32\n")
+        srv = self.start(["--allow-file", allow])
+        self.file("clients.allow", "# nothing left\n")
+        self.hup(1, 1)
+        self.assertTrue(served_from(srv.port, "127.0.0.2"))
+        self.assertTrue(srv.wait_output("no network in the file", 10),
+                        "no line on stderr says the file is empty: %r" % srv.output())
+
 
 # ---- who reads the files: fanotify (root) ------------------------------------------
 

@@ -13,6 +13,7 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "proto/proto.h"
+#include "proto_fixture.h"
 
 #define EPOCH 1700000000
 
@@ -31,12 +32,7 @@ static void setup(void)
     now_s = EPOCH;
     clock_init(now_s);
     settings_defaults(&settings);
-    settings.mem_limit = 8 * 1024 * 1024;
-    struct store_config cfg = { .mem_limit = settings.mem_limit, .item_size_max = settings.item_size_max,
-                                .growth_factor = 1.25, .chunk_min = 48, .evictions = true,
-                                .use_cas = true };
-    store = store_create(&cfg);
-    ck_assert_ptr_nonnull(store);
+    store = fixture_store(&settings);
     static bool registered;
     if (!registered) {
         stats_register_thread(&tstats);
@@ -57,41 +53,11 @@ static void tick(int64_t seconds)
 }
 
 /* Feeds input[0, len) in chunks of at most step bytes (0: at once) on one
- * connection; returns what it answered (NUL-terminated, *outlen bytes). */
+ * connection (proto_fixture.h); returns what it answered. */
 static char *feed(const char *input, size_t len, size_t step, size_t *outlen)
 {
-    struct proto_conn pc;
-    struct buf in, out;
-    proto_conn_init(&pc, &tstats);
-    buf_init(&in, PROTO_GET_LINE_MAX + 65536);
-    buf_init(&out, 64 * 1024 * 1024);
-    size_t total = 0, fed = 0;
-    char *acc = malloc(1);
-    enum proto_stop why = PROTO_STOP_NEED_INPUT;
-    while (why != PROTO_STOP_CLOSE && (fed < len || buf_len(&in) > 0)) {
-        size_t n = step == 0 || len - fed < step ? len - fed : step;
-        buf_append(&in, input + fed, n);
-        fed += n;
-        do {
-            int budget = 1000;
-            buf_consume(&in, proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why));
-            acc = realloc(acc, total + buf_len(&out) + 1);
-            if (buf_len(&out) > 0) {
-                memcpy(acc + total, buf_head(&out), buf_len(&out));
-            }
-            total += buf_len(&out);
-            buf_consume(&out, buf_len(&out));
-        } while (why == PROTO_STOP_OUTPUT_FULL || why == PROTO_STOP_BUDGET);
-        if (fed == len) {
-            break;
-        }
-    }
-    acc[total] = '\0';
-    *outlen = total;
-    proto_conn_release(&srv, &pc);
-    buf_deinit(&in);
-    buf_deinit(&out);
-    return acc;
+    bool closed;
+    return fixture_feed(&srv, &tstats, input, len, step, outlen, &closed);
 }
 
 static void expect_n(const char *input, size_t len, const char *want)

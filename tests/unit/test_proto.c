@@ -11,6 +11,7 @@
 #include "conf/options.h"
 #include "conf/settings.h"
 #include "proto/proto.h"
+#include "proto_fixture.h"
 #include "sec/auth.h"
 
 static struct settings settings;
@@ -26,12 +27,7 @@ static void setup(void)
 {
     clock_init((int64_t)time(NULL));
     settings_defaults(&settings);
-    settings.mem_limit = 8 * 1024 * 1024;
-    struct store_config cfg = { .mem_limit = settings.mem_limit, .item_size_max = settings.item_size_max,
-                                .growth_factor = 1.25, .chunk_min = 48, .evictions = true,
-                                .use_cas = true };
-    store = store_create(&cfg);
-    ck_assert_ptr_nonnull(store);
+    store = fixture_store(&settings);
     static bool registered;
     if (!registered) {
         stats_register_thread(&tstats);
@@ -51,48 +47,11 @@ static void teardown(void)
     auth_install(NULL);
 }
 
-/* Feeds input in chunks of at most `step` bytes (0: all at once) the way the
- * network layer does; returns everything written, NUL-terminated. */
+/* Feeds input the way the network layer does (proto_fixture.h). */
 static char *feed(const char *input, size_t len, size_t step, bool *closed)
 {
-    struct proto_conn pc;
-    struct buf in, out;
-    proto_conn_init(&pc, &tstats);
-    buf_init(&in, PROTO_GET_LINE_MAX + 65536);
-    buf_init(&out, 64 * 1024 * 1024);
-    size_t total = 0, fed = 0;
-    char *acc = malloc(1);
-    *closed = false;
-    while (!*closed) {
-        if (fed < len) {
-            size_t n = step == 0 || len - fed < step ? len - fed : step;
-            buf_append(&in, input + fed, n);
-            fed += n;
-        }
-        enum proto_stop why;
-        do {
-            int budget = 1000;
-            size_t used = proto_process(&srv, &pc, buf_head(&in), buf_len(&in), &out, &budget, &why);
-            buf_consume(&in, used);
-            acc = realloc(acc, total + buf_len(&out) + 1);
-            if (buf_len(&out) > 0) {
-                memcpy(acc + total, buf_head(&out), buf_len(&out));
-            }
-            total += buf_len(&out);
-            buf_consume(&out, buf_len(&out));
-        } while (why == PROTO_STOP_OUTPUT_FULL || why == PROTO_STOP_BUDGET);
-        if (why == PROTO_STOP_CLOSE) {
-            *closed = true;
-        }
-        if (fed == len) {
-            break;
-        }
-    }
-    acc[total] = '\0';
-    proto_conn_release(&srv, &pc);
-    buf_deinit(&in);
-    buf_deinit(&out);
-    return acc;
+    size_t n;
+    return fixture_feed(&srv, &tstats, input, len, step, &n, closed);
 }
 
 static void expect(const char *input, const char *want)

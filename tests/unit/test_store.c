@@ -487,6 +487,13 @@ START_TEST(too_large_boundary)
     ck_assert_int_eq(store_get(st, S("big"), false, 0, big_view, &n), STORE_OK);
     ck_assert_uint_eq(n, max);
 
+    /* flags other than 0 take 4 bytes of memcached's item: 4 fewer fit */
+    ck_assert_ptr_null(store_item_alloc(st, S("big"), 5, 0, (uint32_t)max - 3, &s));
+    ck_assert_int_eq(s, STORE_TOO_LARGE);
+    it = store_item_alloc(st, S("flg"), 5, 0, (uint32_t)max - 4, &s);
+    ck_assert_ptr_nonnull(it);
+    store_item_free(st, &it);
+
     /* with -C memcached has no cas field: 8 more bytes fit */
     store_destroy(&st);
     struct store_config c = config();
