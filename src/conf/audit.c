@@ -137,8 +137,9 @@ static void check_listen_plaintext(const struct audit_ctx *c, const struct audit
                                    struct audit_report *rep)
 {
     char list[512];
-    const char *what = c->s->auth_file[0] != '\0' ? "keys, values and -Y passwords"
-                                                  : "keys and values";
+    const char *what = c->s->sasl ? "keys, values and -S (SASL PLAIN) passwords"
+                       : c->s->auth_file[0] != '\0' ? "keys, values and -Y passwords"
+                                                    : "keys and values";
     if (plaintext_list(c, list, sizeof list) == 0) {
         return;
     }
@@ -510,10 +511,16 @@ static void check_files_owner(const struct audit_ctx *c, const struct audit_rule
     each_file(c, r, rep, file_owner);
 }
 
+static bool is_password_file(const struct audit_file *f)
+{
+    return strcmp(f->role, AUDIT_ROLE_AUTH_FILE) == 0
+        || strcmp(f->role, AUDIT_ROLE_SASL_FILE) == 0;
+}
+
 /* What a reader of a secret file gets. */
 static const char *secret_gain(const struct audit_file *f)
 {
-    return strcmp(f->role, AUDIT_ROLE_AUTH_FILE) == 0 ? "every password in it"
+    return is_password_file(f) ? "every password in it"
          : "the server's private key, and with it the server's identity";
 }
 
@@ -1136,15 +1143,19 @@ bool audit_host_valid(const struct audit_host *h, char *err, size_t errlen)
 {
     char label[64];
     const char *path = "?";
+    const char *option = "auth-file";
     if (!h->auth_invalid) {
         return true;
     }
     for (int i = 0; i < h->nfiles; i++) {
-        if (strcmp(h->files[i].role, AUDIT_ROLE_AUTH_FILE) == 0) {
+        if (is_password_file(&h->files[i])) {
             path = h->files[i].path;        /* the printable copy */
+            if (strcmp(h->files[i].role, AUDIT_ROLE_SASL_FILE) == 0) {
+                option = "sasl-pwdb";
+            }
         }
     }
-    options_label(options_find("auth-file"), label, sizeof label);
+    options_label(options_find(option), label, sizeof label);
     snprintf(err, errlen, "hardcached: %s: %s: %s", label, path, h->auth_err);
     return false;
 }

@@ -42,8 +42,10 @@ enum audit_severity { AUDIT_INFO, AUDIT_WARNING, AUDIT_CRITICAL };
 #define AUDIT_UFW_MAX 65536
 #define AUDIT_MAX_FINDINGS 128   /* room for every ignored memcached option, too */
 
-/* The role of the -Y file among the audited files (its secret is passwords). */
+/* The role of the -Y file, or of -S's password file, among the audited
+ * files (their secret is passwords). */
 #define AUDIT_ROLE_AUTH_FILE "-Y file"
+#define AUDIT_ROLE_SASL_FILE "SASL password file"
 
 /* A file the configuration was read from or names, and the directory
  * holding it (whoever may replace either decides what the daemon does). */

@@ -262,11 +262,13 @@ static char *read_all(int fd, size_t *len)
     return buf;
 }
 
-/* The -Y file: its owner and mode, whether it opens, and whether sec/auth.c
- * would take it. A file past the size limit is left to the start to refuse. */
+/* The -Y file (or -S's, same format): its owner and mode, whether it opens,
+ * and whether sec/auth.c would take it. A file past the size limit is left
+ * to the start to refuse. */
 static void probe_auth_file(const struct settings *s, struct audit_host *h)
 {
-    struct audit_file *f = probe_file(h, AUDIT_ROLE_AUTH_FILE, s->auth_file);
+    struct audit_file *f = probe_file(h, s->sasl ? AUDIT_ROLE_SASL_FILE : AUDIT_ROLE_AUTH_FILE,
+                                      s->auth_file);
     size_t len = 0;
     if (f == NULL) {
         return;

@@ -347,7 +347,8 @@ static void conn_timed_out(struct conn *c)
         if (partial) {
             ratelog(&read_timeout_log, "closed %s: %s for %d s (--read-timeout)", c->peer,
                     c->handshaking ? "a TLS handshake not done"
-                    : conn_unauthenticated(c) ? "not logged in (-Y)"
+                    : conn_unauthenticated(c) ? (s->sasl ? "not logged in (-S)"
+                                                         : "not logged in (-Y)")
                     : "a partial request or unread answers held", s->read_timeout);
         } else {
             ratelog(&idle_timeout_log, "closed %s: idle for %d s (idle_timeout)",

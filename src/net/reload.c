@@ -153,7 +153,8 @@ bool reload_start(const struct settings *s, struct allowlist **allow, bool *usag
         snprintf(err, errlen, "TLS (-Z): %s", why);
         ok = false;
     } else if (slot.auth >= 0 && !load_auth(files, why, sizeof why)) {
-        snprintf(err, errlen, "auth file (-Y): %s", why);
+        snprintf(err, errlen, "%s: %s", s->sasl ? "SASL password file (-S)" : "auth file (-Y)",
+                 why);
         ok = false;
     }
     reader_files_free(files, npaths);

@@ -8,6 +8,7 @@
  * ascii.c. Opcodes are rows of one table; the dispatcher walks it. */
 #include "proto/binary.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -163,6 +164,10 @@ static bool reply(struct bin_ctx *c, uint16_t status, struct span ext, struct sp
         .extlen = (uint8_t)ext.n, .status = status, .bodylen = (uint32_t)body,
         .opaque = c->h.opaque, .cas = cas,
     };
+    if (vlog_on(VLOG_TRAFFIC)) {             /* -vv: the kind of answer */
+        const char *kind = status == BIN_SUCCESS ? "Success" : error_text(status);
+        vlog_traffic(c->pc->trace_id, '>', kind, strlen(kind));
+    }
     char hdr[BIN_HEADER_LEN];
     bin_header_compose(&r, hdr);
     buf_append(c->out, hdr, sizeof(hdr));
@@ -907,12 +912,22 @@ static size_t head_too_long(struct bin_ctx *c, enum proto_stop *why)
     return 0;
 }
 
+/* -vv: the opcode's name and the key (never a value: a SASL password is
+ * one), as the text protocol logs its command line. */
 static void trace_request(const struct bin_ctx *c, const struct bin_op *op)
 {
-    if (vlog_on(VLOG_TRAFFIC)) {
-        const char *name = op != NULL ? op->name : "unknown opcode";
-        vlog_traffic(c->pc->trace_id, '<', name, strlen(name));
+    if (!vlog_on(VLOG_TRAFFIC)) {
+        return;
     }
+    char line[40 + KEY_MAX];
+    const char *name = op != NULL ? op->name : "unknown opcode";
+    size_t shown = c->key.n < KEY_MAX ? c->key.n : KEY_MAX;
+    int n = snprintf(line, sizeof(line), "%s%s", name, shown > 0 ? " " : "");
+    if (n < 0 || (size_t)n + shown > sizeof(line)) {
+        return;
+    }
+    memcpy(line + n, c->key.p, shown);
+    vlog_traffic(c->pc->trace_id, '<', line, (size_t)n + shown);
 }
 
 /* Whether a whole-body request (SASL) must wait for more of its body: only

@@ -265,6 +265,31 @@ class CheckConfig(unittest.TestCase):
                         self.write("auth-pt", "a:b\n", 0o600))
         self.assert_finding(r, "listen-plaintext", "warning", "keys, values and -Y passwords")
 
+    def test_sasl_passwords_in_clear_text(self):
+        # PLAIN sends the password as it is: beyond loopback without TLS the
+        # warning names it; over TLS, or on loopback, nothing is said.
+        pwdb = self.write("sasl-pt", "a:b\n", 0o600)
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "-S", "--sasl-pwdb", pwdb)
+        self.assert_finding(r, "listen-plaintext", "warning",
+                            "keys, values and -S (SASL PLAIN) passwords cross the network")
+        cert, key, _ = self.tls_files()
+        r = self.report("-l", "0.0.0.0", "--allow", "10.0.0.0/8", "-S", "--sasl-pwdb", pwdb,
+                        "-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (cert, key))
+        self.assertNotIn("listen-plaintext", r.ids)
+        self.assertNotIn("tls-no-client-auth", r.ids, "SASL logins are client authentication")
+        self.assertNotIn("listen-plaintext", self.report("-S", "--sasl-pwdb", pwdb).ids)
+
+    def test_sasl_password_file_audited_like_the_auth_file(self):
+        pwdb = self.write("sasl-open", "app:secret\n", 0o644)
+        r = self.report("-S", "--sasl-pwdb", pwdb)
+        self.assert_finding(r, "secret-others-readable", "critical",
+                            "SASL password file %s is readable by every user (mode 0644): "
+                            "anyone on the host can read every password in it" % pwdb)
+        bad = self.write("sasl-bad", "no colon here\n", 0o600)
+        rc, out, err = au.run(["--check-config", "-S", "--sasl-pwdb", bad])
+        self.assertEqual(rc, 2)
+        self.assertRegex(err, r"^hardcached: --sasl-pwdb: %s: line 1: .+\n$" % re.escape(bad))
+
     def test_tls_without_client_authentication(self):
         cert, key, _ = self.tls_files()
         base = ["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (cert, key)]

@@ -123,6 +123,39 @@ def exchange(sock, data, quiet=0.3, first=1.0, timeout=5.0):
         sock.settimeout(timeout)
 
 
+def read_packets(sock, done, timeout=10.0):
+    """(answer bytes, closed) after reading until done(packets) is true for
+    the whole packets read so far, the connection closes, or the deadline
+    passes (then AssertionError: the answer never came)."""
+    got = b""
+    sock.settimeout(timeout)
+    try:
+        while not done(parse(got)[0]):
+            chunk = sock.recv(262144)
+            if not chunk:
+                return got, True
+            got += chunk
+    except socket.timeout:
+        raise AssertionError("no complete answer within %.0f s: %r" % (timeout, got[:200]))
+    except (ConnectionResetError, BrokenPipeError):
+        return got, True
+    return got, False
+
+
+def send_and_read(sock, data, count, timeout=10.0):
+    """(answer bytes, closed) after sending data: `count` whole packets."""
+    sock.sendall(data)
+    return read_packets(sock, lambda packets: len(packets) >= count, timeout)
+
+
+def send_and_read_stats(sock, data, timeout=10.0):
+    """(answer bytes, closed) after sending data: up to the STAT terminator
+    (an empty STAT answer)."""
+    sock.sendall(data)
+    return read_packets(sock, lambda packets: any(
+        p.opcode == STAT and p.key == b"" and p.value == b"" for p in packets), timeout)
+
+
 def exchange_like(sock, data, length, closes, extra=0.1, timeout=5.0):
     """(answer bytes, closed) after sending data, reading as another server
     answered it: `length` bytes (or to a close), then to the close if that
