@@ -699,9 +699,11 @@ static bool sasl_off(struct bin_ctx *c)
     return true;
 }
 
+/* Logs the connection out, as memcached's (its init_sasl_conn). */
 static void op_list_mechs(struct bin_ctx *c)
 {
     if (!sasl_off(c)) {
+        c->pc->authenticated = false;
         reply_ok(c, span_cstr("PLAIN"), 0);
     }
 }
@@ -744,7 +746,10 @@ static bool mech_is_plain(struct span mech)
  * memcached does, so a failed attempt after a login leaves it logged out.
  * PLAIN's message in an AUTH, or (after an AUTH without one, answered
  * "continue") in the STEP that follows; a message longer than
- * PROTO_AUTH_DATA_MAX was swallowed and fails (bin_dispatch). */
+ * PROTO_AUTH_DATA_MAX was swallowed and fails (bin_dispatch). After a login
+ * (PROTO_SASL_DONE) memcached's Cyrus SASL fails every STEP, and the first
+ * AUTH with a message (which ends that state); an AUTH without one answers
+ * "continue" and leaves it. */
 static void op_sasl(struct bin_ctx *c, bool step)
 {
     struct proto_conn *pc = c->pc;
@@ -758,8 +763,7 @@ static void op_sasl(struct bin_ctx *c, bool step)
     }
     pc->authenticated = false;
     if (step && pc->sasl != PROTO_SASL_CONTINUE) {
-        pc->sasl = PROTO_SASL_NONE;
-        sasl_check(c, SPAN_EMPTY, &ok);          /* nothing began: a failure */
+        sasl_check(c, SPAN_EMPTY, &ok);          /* nothing began, or it ended */
         return;
     }
     if (!step && !mech_is_plain(c->key)) {
@@ -768,9 +772,16 @@ static void op_sasl(struct bin_ctx *c, bool step)
         return;
     }
     if (!step && c->value.n == 0 && value_len(&c->h) == 0) {
-        pc->sasl = PROTO_SASL_CONTINUE;
+        if (pc->sasl != PROTO_SASL_DONE) {
+            pc->sasl = PROTO_SASL_CONTINUE;
+        }
         reply(c, BIN_AUTH_CONTINUE, SPAN_EMPTY, SPAN_EMPTY, SPAN_EMPTY, 0);
         mark_written(c);
+        return;
+    }
+    if (!step && pc->sasl == PROTO_SASL_DONE) {
+        pc->sasl = PROTO_SASL_NONE;
+        sasl_check(c, SPAN_EMPTY, &ok);
         return;
     }
     sasl_check(c, c->value, &ok);

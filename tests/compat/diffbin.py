@@ -6,8 +6,12 @@ Layout and numbers: memcached's protocol_binary.h (Debian installs it as
 /usr/include/memcached/protocol_binary.h; ModelSelfTest checks the opcode table here
 against it). Behaviour: measured on Debian's memcached 1.6.18 (what is said of "1.6.18"
 below was seen on the wire; where it explains why, that is from reading its
-proto_bin.c). Both daemons run without -S: the SASL opcodes are generated and answered
-"Unknown command"; SASL itself is covered by tests/compat/test_clients.py.
+proto_bin.c). BinaryDifferentialTest runs both daemons without -S: the SASL opcodes are
+generated and answered "Unknown command". BinarySaslDifferentialTest runs both with -S -B
+binary: BinSaslSequenceGenerator (a start before the login, the login, then this
+generator's chunks) and SaslState (the login state 1.6.18 with Cyrus SASL keeps, chunk by
+chunk) below. SASL is also covered by tests/integration/test_binary.py and
+tests/compat/test_clients.py.
 
 Generator. Sequence i of seed S comes from random.Random("bin:S:i") alone (replayable by
 itself), in its own key namespace (every key starts "b<i>.<16 random bits>:", so
@@ -78,7 +82,14 @@ Kept deterministic or left out (each a property of the generator):
 - a flush with a delay is compared (its answer), then followed in the same chunk by an
   immediate flushq: docs/COMPATIBILITY.md (e), hardcached never revives what an earlier
   flush hid, 1.6.18 does while a delayed flush is pending; the immediate flush gives both
-  the same empty cache, so the rest of the sequence compares.
+  the same empty cache, so the rest of the sequence compares;
+- -S: SASL messages over 1,024 bytes (hardcached discards them: docs/COMPATIBILITY.md)
+  and SASL body lengths of 2^31 or more are never sent; hardcached runs with
+  --auth-fail-limit 0 and --read-timeout 0 (its throttle of failed logins and its login
+  deadline are deliberate differences); a mechanism name over 32 bytes is "Invalid
+  arguments" that 1.6.18 holds in its queue even with nothing to swallow (measured: a bad
+  magic in the same write drops it and every answer before it; hardcached writes it out,
+  as after any error), so mc_read counts it as queued and no chunk ends that way.
 
 Normalisation (nothing else is exempt):
 - cas values in answers: numbered in order of first appearance per server per sequence
@@ -92,7 +103,8 @@ Normalisation (nothing else is exempt):
 - for a chunk addressing a key incr/decr changed in this sequence, trailing spaces of an
   all-digit value (memcached's in-place incr padding) with the body length adjusted.
 Opaque, magic, opcode, key length, extras length and bytes, datatype, status, body length,
-key and value compare exactly."""
+key and value compare exactly. The -S run adds nothing: list-mechanisms' "PLAIN",
+"Authenticated", "Auth failure." and "continue" (0x21, empty) compare exactly too."""
 import random
 import re
 import socket
@@ -148,6 +160,9 @@ SENTINEL_OPAQUE = 0x5E5E0A0A
 PRIME_OPAQUE = 0x5E5E0B0B
 SENTINEL = HDR.pack(REQ, NOOP, 0, 0, 0, 0, 0, SENTINEL_OPAQUE, 0)
 PRIME = HDR.pack(REQ, NOOP, 0, 0, 0, 0, 0, PRIME_OPAQUE, 0)
+# -S: a noop is refused before a login (and closes), a version is not
+SASL_SENTINEL = HDR.pack(REQ, VERSION, 0, 0, 0, 0, 0, SENTINEL_OPAQUE, 0)
+SASL_PRIME = HDR.pack(REQ, VERSION, 0, 0, 0, 0, 0, PRIME_OPAQUE, 0)
 CAS_MODEL = 0x0123456789ABCDEF
 ABSFUT_MODEL = 1900000000
 NO_CREATE = 0xFFFFFFFF
@@ -213,6 +228,8 @@ class Chunk:
         self.read_keys = set()    # keys its get/gat/getk... requests read
         self.npackets = 0
         self.ops = []             # opcodes generated (for the summary)
+        self.sasl_before = None   # -S: the SaslState the chunk starts in
+        self.relogin = False      # -S: whether the next connection logs in
 
     def add(self, parts, op=None, key=None):
         self.parts.extend(parts)
@@ -267,6 +284,7 @@ class Framing:
     def __init__(self, kind, acts, queued=False, need=0, what="", dropped=False, why=""):
         self.kind, self.acts, self.queued = kind, acts, queued
         self.need, self.what, self.dropped, self.why = need, what, dropped, why
+        self.sasl = None          # with -S: the SaslState after the bytes read
 
     def __repr__(self):
         return "Framing(%s%s%s, %s)" % (self.kind, " need %d %s" % (self.need, self.what)
@@ -274,11 +292,19 @@ class Framing:
                                         " " + self.why if self.why else "", self.acts)
 
 
-def mc_read(s, queued=False):
+def mc_read(s, queued=False, sasl=None):
     """How memcached 1.6.18 reads binary stream s from a packet boundary (proto_bin.c's
     try_read_command_binary and dispatch_bin_command, as measured). Store results (hit or
     miss, stored or not) are unknown here, so `queued` is conservative: True when any
-    answer may be waiting unsent."""
+    answer may be waiting unsent. sasl: None (no -S), or the connection's SaslState at
+    the start of s (-S); the verdict's `sasl` is the state after what was read."""
+    st = sasl.copy() if sasl is not None else None
+    f = _mc_read(s, queued, st)
+    f.sasl = st
+    return f
+
+
+def _mc_read(s, queued, st):
     pos, n, acts = 0, len(s), []
     while True:
         rem = n - pos
@@ -304,6 +330,10 @@ def mc_read(s, queued=False):
         if kl > bl or kl + el > bl:
             acts.append(name + ": unknown command (lengths), close")
             return Framing("close", acts, queued, why="lengths")
+        if st is not None and not st.authed and op not in SASL_BEFORE_LOGIN:
+            # -S: checked after the lengths, before the key length and the extras
+            acts.append(name + ": auth failure (not logged in), close")
+            return Framing("close", acts, queued, why="not logged in")
         if kl > KEY_MAX:
             acts.append(name + ": key too long, close")
             return Framing("close", acts, queued, why="key length")
@@ -321,8 +351,11 @@ def mc_read(s, queued=False):
                 elif base == QUIT:
                     acts.append(name + ", close")
                     return Framing("close", acts, queued, why="quit")
-                else:
+                elif st is None:
                     queued = False         # unknown command, nothing to swallow
+                else:
+                    queued = True          # -S: "PLAIN", and the connection is logged out
+                    st.authed = False
         elif base == FLUSH:
             bad = not (kl == 0 and bl == el and el in (0, 4))
             queued = queued or not quiet
@@ -363,9 +396,31 @@ def mc_read(s, queued=False):
             queued = True                  # same
         elif base in (SASL_AUTH, SASL_STEP):
             bad = not (el == 0 and kl != 0)
-            if not bad:
+            if not bad and (st is None or kl > SASL_MECH_MAX):
+                # without -S "Unknown command", with it a mechanism name over 32 bytes
+                # "Invalid arguments": the value is swallowed, the state left alone.
+                # The error waits until the swallow is over; with -S it is queued even
+                # when there is nothing to swallow (measured: a bad magic in the same
+                # write drops it and the answers before it)
                 swallow = int32(bl - kl)
-                queued = swallow > 0       # the error waits until the swallow is over
+                queued = swallow > 0 or st is not None
+            elif not bad:
+                vlen = int32(bl - kl)
+                if vlen < 0 or vlen > SASL_DATA_MAX:
+                    acts.append(name + ": a SASL body the model does not cover")
+                    return Framing("close", acts, queued, dropped=True, why="unmodelled")
+                if n - pos < vlen:
+                    acts.append(name + " read %d" % vlen)
+                    return Framing("need", acts, queued, vlen - (n - pos), "value")
+                status = st.step(op == SASL_STEP, key, s[pos:pos + vlen])
+                pos += vlen
+                # "Authenticated" is queued; "Auth failure." and "continue" are written
+                # out at once (an error; conn_mwrite)
+                queued = status == SUCCESS
+                acts.append(name + " read %d: %s, then %r" % (
+                    vlen, {SUCCESS: "authenticated", AUTH_ERROR: "auth failure",
+                           AUTH_CONTINUE: "continue"}[status], st))
+                continue
         else:
             swallow = int32(bl)            # counted from after the extras and key
             queued = swallow > 0
@@ -383,6 +438,83 @@ def mc_read(s, queued=False):
         queued = queued or after
 
 
+# --- SASL (-S) -------------------------------------------------------------------------
+
+SASL_MECH_MAX = 32        # 1.6.18's MAX_SASL_MECH_LEN
+SASL_DATA_MAX = 1024      # hardcached discards more (docs/COMPATIBILITY.md): never sent
+SASL_BEFORE_LOGIN = {VERSION, SASL_LIST_MECHS, SASL_AUTH, SASL_STEP}
+SASL_USERS = {b"alice": b"secret", b"bob": b"hunter2"}
+LOGIN_OPAQUE = 0x5E5E0C0C
+
+
+def plain_ok(data, users=SASL_USERS):
+    """Whether Cyrus SASL's PLAIN accepts message data (authzid NUL user NUL password,
+    nothing more; the authzid empty or the user's own) against users."""
+    parts = data.split(b"\0")
+    if len(parts) != 3:
+        return False
+    authzid, user, password = parts
+    return user in users and password == users[user] and authzid in (b"", user)
+
+
+def plain(user, password, authzid=b""):
+    return authzid + b"\0" + user + b"\0" + password
+
+
+class SaslState:
+    """A -S connection as 1.6.18 with Debian's Cyrus SASL holds it (measured on the wire):
+    authed: memcached's c->authenticated; cyrus: the Cyrus exchange, 'none' (nothing
+    begun, or it failed), 'cont' (a PLAIN auth without data answered "continue": a step
+    carries the message), 'done' (an auth or step succeeded).
+    - every auth and step (mechanism name up to 32 bytes) and every list-mechanisms logs
+      the connection out; a longer name is "Invalid arguments" and changes nothing;
+    - auth, a mechanism other than PLAIN (any case): failure, 'none';
+    - auth PLAIN without data: "continue" (0x21), 'cont' - but 'done' stays 'done';
+    - auth PLAIN with data: in 'done' a failure (Cyrus does not restart a finished
+      exchange) and 'none'; else the message decides: 'done' and logged in, or 'none';
+    - step: only in 'cont' does the message count ('done' and logged in, or a failure
+      that stays in 'cont'); elsewhere a failure, the state unchanged."""
+
+    def __init__(self, authed=False, cyrus="none"):
+        self.authed, self.cyrus = authed, cyrus
+
+    def copy(self):
+        return SaslState(self.authed, self.cyrus)
+
+    def __eq__(self, other):
+        return (self.authed, self.cyrus) == (other.authed, other.cyrus)
+
+    def __repr__(self):
+        return "%s/%s" % ("logged in" if self.authed else "logged out", self.cyrus)
+
+    def step(self, is_step, mech, data):
+        """One auth (is_step False) or step with mechanism mech and message data: its
+        answer's status; updates the state."""
+        self.authed = False
+        if is_step:
+            if self.cyrus != "cont":
+                return AUTH_ERROR
+            if plain_ok(data):
+                self.authed, self.cyrus = True, "done"
+                return SUCCESS
+            return AUTH_ERROR
+        if mech.upper() != b"PLAIN":
+            self.cyrus = "none"
+            return AUTH_ERROR
+        if not data:
+            if self.cyrus != "done":
+                self.cyrus = "cont"
+            return AUTH_CONTINUE
+        if self.cyrus != "done" and plain_ok(data):
+            self.authed, self.cyrus = True, "done"
+            return SUCCESS
+        self.cyrus = "none"
+        return AUTH_ERROR
+
+
+LOGGED_IN = SaslState(True, "done")        # after the wire's own login (BinWire.connect)
+
+
 # --- the generator -------------------------------------------------------------------
 
 SAFE_KEY = diffgen.SAFE_KEY
@@ -391,10 +523,12 @@ SAFE_TABLE = bytes(SAFE_KEY[i % len(SAFE_KEY)] for i in range(256))
 
 
 class BinSequenceGenerator:
+    TAG = "bin"                 # names the random stream; its first letter starts each key
+
     def __init__(self, seed, index):
-        self.rng = random.Random("bin:%s:%d" % (seed, index))
+        self.rng = random.Random("%s:%s:%d" % (self.TAG, seed, index))
         self.index = index
-        self.prefix = b"b%d.%04x:" % (index, self.rng.getrandbits(16))
+        self.prefix = b"%s%d.%04x:" % (self.TAG[:1].encode(), index, self.rng.getrandbits(16))
         self.keys = [self.new_key() for _ in range(self.rng.randint(1, 4))]
         self.ub = {}            # key -> upper bound of the number incr/decr would read
         self.arith = set()      # keys incr/decr touched
@@ -458,7 +592,7 @@ class BinSequenceGenerator:
             return 0xFFFFFFFF
         while True:
             v = rng.getrandbits(32)
-            if v not in (SENTINEL_OPAQUE, PRIME_OPAQUE):
+            if v not in (SENTINEL_OPAQUE, PRIME_OPAQUE, LOGIN_OPAQUE):
                 return v
 
     def exptime(self):
@@ -859,17 +993,21 @@ class BinSequenceGenerator:
 
     # --- checking ---------------------------------------------------------------------
 
+    def read(self, data):
+        """mc_read on a chunk's bytes (the -S generator adds the connection's state)."""
+        return mc_read(data)
+
     def finish(self, c):
         """Pad c as mc_read asks and set its mode; False if it must be generated again."""
         data = c.model_bytes()
         if c.mode == "halfclose":
-            f = mc_read(data)
+            f = self.read(data)
             if f.kind == "close" and not f.dropped:
                 c.mode = "close"
                 return self.small_answers(c)
             return f.kind == "need" and not f.queued and self.small_answers(c)
         for _ in range(4):
-            f = mc_read(data)
+            f = self.read(data)
             if f.kind == "open":
                 c.mode = "sentinel"
                 return True
@@ -891,22 +1029,281 @@ class BinSequenceGenerator:
         a later oversized header), so how much of a large answer arrives is timing."""
         return not (c.read_keys & self.big)
 
-    def chunks(self):
+    def chunks(self, steps=None):
         for _ in range(30):
-            step = pick(self.rng, self.STEPS)
+            step = pick(self.rng, steps or self.STEPS)
             c = Chunk(step)
             if not getattr(self, step)(c):
                 continue
             if c.mode == "sentinel" and self.rng.random() < 0.04:
                 self.split(c)
             if self.finish(c):
+                self.accepted(c)
                 return c
+        c = self.fallback()
+        self.accepted(c)
+        return c
+
+    def fallback(self):
         c = Chunk("fallback")
         c.add(packet(NOOP), NOOP)
         return c
 
+    def accepted(self, c):
+        """A chunk is final (the -S generator moves its connection state on)."""
+
     def sequence(self):
         return [self.chunks() for _ in range(self.rng.randint(5, 32))]
+
+
+class BinSaslSequenceGenerator(BinSequenceGenerator):
+    """-S sequences (BinarySaslDifferentialTest; both servers run -S -B binary with the
+    users SASL_USERS). Sequence i of seed S comes from random.Random("sasl:S:i") alone,
+    keys start "s<i>.<16 random bits>:". Each sequence begins on a new connection, not
+    logged in, and has three parts:
+    1. 1-4 chunks before a login: requests 1.6.18 serves then (version, list-mechanisms,
+       auths and steps that fail, an auth without data: "continue", a mechanism name
+       over 32 bytes), then nothing more, or a request it refuses (any other opcode, noop
+       and quit included: "Auth failure." and a close), wrong lengths (checked before the
+       login), bad magic or a truncated packet;
+    2. the login: list-mechanisms, an auth that fails (wrong password, unknown user,
+       another user's password, wrong mechanism, another authzid), then the right one,
+       in one auth or as an auth without data and a step (sometimes a failed step
+       first);
+    3. 5-32 chunks of BinSequenceGenerator's, auth, step and list-mechanisms among them
+       (with right and wrong messages: each one logs the connection out), and quiet
+       pipelines with SASL requests in them.
+    The chunk's sentinel is a version request (served logged out too). SaslState follows
+    the connection from chunk to chunk; a chunk that ends in a close is followed by a new
+    connection, logged in again (BinWire.connect's login) once part 2 has begun. A chunk
+    in which a request was refused stores nothing: its keys' incr/decr bounds are
+    forgotten (taint)."""
+
+    TAG = "sasl"
+    SINGLE = [(w, op) for w, op in BinSequenceGenerator.SINGLE
+              if op not in (SASL_LIST_MECHS, SASL_AUTH, SASL_STEP)] + [
+        (1, SASL_LIST_MECHS), (2, SASL_AUTH), (1, SASL_STEP)]
+    STEPS = BinSequenceGenerator.STEPS + [(4, "sasl_pipe")]
+    PRE_STEPS = [(1, "pre_auth")]
+    AUTH_MECHS = [(14, b"PLAIN"), (2, b"plain"), (1, b"PlAiN"), (1, b"CRAM-MD5"), (1, b"X"),
+                  (1, b"SCRAM-SHA-1"), (1, b"P" * 32), (1, b"P" * 33), (1, b"P" * 40)]
+    STEP_MECHS = [(10, b"PLAIN"), (2, b"X"), (1, b"P" * 40)]
+    GOOD = [plain(b"alice", b"secret"), plain(b"bob", b"hunter2"),
+            plain(b"alice", b"secret", b"alice")]
+    BAD = [plain(b"alice", b"wrong"), plain(b"alice", b"hunter2"), plain(b"alice", b"secre"),
+           plain(b"eve", b"secret"), plain(b"alice", b"secret", b"bob"),
+           plain(b"ALICE", b"secret"), b"alice secret", b"\0alice", b"\0alice\0secret\0",
+           plain(b"", b"secret"), plain(b"alice", b""), b"x" * 300, b"\0" * 3]
+
+    def __init__(self, seed, index):
+        super().__init__(seed, index)
+        self.sasl = SaslState()     # the connection at the start of the next chunk
+        self.relogin = False        # whether a new connection logs in (part 2 began)
+
+    def read(self, data):
+        return mc_read(data, sasl=self.sasl)
+
+    def fallback(self):
+        c = Chunk("fallback")
+        c.add(packet(VERSION), VERSION)
+        return c
+
+    def accepted(self, c):
+        c.sasl_before = self.sasl.copy()
+        c.relogin = self.relogin
+        f = self.read(c.model_bytes())
+        if f.why == "not logged in":
+            for k in c.keys:        # a refused set stored nothing: bounds are unknown
+                self.taint(k)
+        if c.mode == "sentinel":
+            self.sasl = f.sasl
+        else:
+            self.sasl = LOGGED_IN.copy() if self.relogin else SaslState()
+
+    # --- requests -----------------------------------------------------------------------
+
+    def sasl_message(self, good=0.25):
+        rng = self.rng
+        r = rng.random()
+        if r < good:
+            return rng.choice(self.GOOD)
+        if r < good + 0.15:
+            return b""
+        if r < good + 0.22:
+            return bytes(rng.choice(ANY_BYTE) for _ in range(rng.randint(1, 40)))
+        return rng.choice(self.BAD)
+
+    def sasl_request(self, op, good=0.25):
+        mech = pick(self.rng, self.STEP_MECHS if op == SASL_STEP else self.AUTH_MECHS)
+        return packet(op, mech, val=self.sasl_message(good), opaque=self.opaque(),
+                      **self.deco())
+
+    def request(self, op, c):
+        if op in (SASL_AUTH, SASL_STEP):
+            return self.sasl_request(op)
+        return super().request(op, c)
+
+    # --- before the login ----------------------------------------------------------------
+
+    def served_before_login(self, c):
+        """A request 1.6.18 serves before a login, that does not log in."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.3:
+            c.add(packet(VERSION, opaque=self.opaque(), **self.deco()), VERSION)
+        elif r < 0.5:
+            c.add(packet(SASL_LIST_MECHS, opaque=self.opaque(), **self.deco()),
+                  SASL_LIST_MECHS)
+        else:
+            op = SASL_AUTH if rng.random() < 0.7 else SASL_STEP
+            c.add(self.sasl_request(op, good=0), op)
+
+    def refused(self, c):
+        """Any other request: "Auth failure." and a close, before its extras and key
+        length are looked at."""
+        rng = self.rng
+        while True:
+            op = pick(rng, self.SINGLE)
+            if op == "unknown":
+                op = rng.choice(UNKNOWN_OPS)
+            if op not in SASL_BEFORE_LOGIN:
+                break
+        p = self.request(op, c)
+        if p is None:
+            return False
+        c.add(p, op)
+        return True
+
+    def refused_malformed(self, c):
+        rng = self.rng
+        opq = self.opaque()
+        k = self.key()
+        kind = rng.choice(["lengths", "key_251", "body", "auth_extras", "auth_nokey",
+                           "get_extras", "noop_body"])
+        if kind == "lengths":          # "Unknown command": the lengths come first
+            op = rng.choice([GET, SET, VERSION, SASL_AUTH, SASL_LIST_MECHS, NOOP])
+            c.add(packet(op, k, bodylen=len(k) - 1, opaque=opq), op)
+        elif kind == "key_251":        # refused (get) or "Invalid arguments" (allowed ops)
+            op = rng.choice([GET, VERSION, SASL_AUTH, SASL_LIST_MECHS])
+            c.add(packet(op, self.prefix + b"k" * (251 - len(self.prefix)), opaque=opq), op)
+        elif kind == "body":           # version and list-mechanisms take no body
+            op = rng.choice([VERSION, SASL_LIST_MECHS])
+            c.add(packet(op, rng.choice([b"", k]), val=b"xy", opaque=opq), op)
+        elif kind == "auth_extras":
+            op = rng.choice([SASL_AUTH, SASL_STEP])
+            c.add(packet(op, b"PLAIN", b"1234", plain(b"alice", b"secret"), opaque=opq), op)
+        elif kind == "auth_nokey":
+            op = rng.choice([SASL_AUTH, SASL_STEP])
+            c.add(packet(op, b"", val=plain(b"alice", b"secret"), opaque=opq), op)
+        elif kind == "get_extras":
+            c.add(packet(GET, k, b"\0\0\0\1", opaque=opq), GET)
+        else:
+            c.add(packet(NOOP, val=b"abc", opaque=opq), NOOP)
+        return True
+
+    def pre_auth(self, c):
+        rng = self.rng
+        for _ in range(rng.randint(0, 4)):
+            self.served_before_login(c)
+        r = rng.random()
+        if r < 0.30:
+            pass
+        elif r < 0.65:
+            if not self.refused(c):
+                return False
+        elif r < 0.80:
+            self.refused_malformed(c)
+        elif r < 0.90:
+            # a flush point first (an auth failure is written at once): answers 1.6.18
+            # still holds are dropped by a bad magic's close
+            c.add(self.sasl_request(SASL_AUTH, good=0), SASL_AUTH)
+            p = packet(rng.choice([VERSION, SASL_AUTH, GET, NOOP]), b"",
+                       opaque=self.opaque())
+            head = bytearray(p[0])
+            head[0] = rng.choice(BAD_MAGICS[:-1])
+            c.add([bytes(head)] + p[1:], NOOP)
+        else:
+            c.add(self.sasl_request(SASL_AUTH, good=0), SASL_AUTH)
+            whole = Chunk("scratch")
+            op = rng.choice([VERSION, SASL_AUTH, SASL_LIST_MECHS, GET, SET])
+            whole.add(self.sasl_request(op, good=0) if op == SASL_AUTH
+                      else self.request(op, whole))
+            data = whole.model_bytes()
+            c.add([data[:rng.randint(1, len(data) - 1)]], op)
+            c.mode = "halfclose"
+        return c.npackets > 0
+
+    # --- the login -----------------------------------------------------------------------
+
+    def login_chunks(self):
+        rng = self.rng
+        out = []
+
+        def chunk(desc, packets):
+            c = Chunk(desc)
+            for op, p in packets:
+                c.add(p, op)
+            if rng.random() < 0.3:
+                c.add(packet(VERSION, opaque=self.opaque()), VERSION)
+            if rng.random() < 0.04:
+                self.split(c)
+            if not self.finish(c) or c.mode != "sentinel":
+                raise AssertionError("login chunk %s: %s" % (
+                    desc, self.read(c.model_bytes())))
+            self.accepted(c)
+            out.append(c)
+
+        chunk("login_list", [(SASL_LIST_MECHS, packet(SASL_LIST_MECHS, opaque=self.opaque()))])
+        # a wrong password, another user's, an unknown user, another authzid, a user
+        # name in the wrong case (BAD[:6]); now and then with a mechanism not offered
+        wrong_mech = pick(rng, [(6, b"PLAIN"), (1, b"plain"), (1, b"CRAM-MD5")])
+        chunk("login_wrong", [(SASL_AUTH, packet(SASL_AUTH, wrong_mech,
+                                                 val=rng.choice(self.BAD[:6]),
+                                                 opaque=self.opaque()))
+                              for _ in range(rng.randint(1, 2))])
+        right = rng.choice(self.GOOD)
+        mech = pick(rng, [(8, b"PLAIN"), (1, b"plain")])
+        if rng.random() < 0.5:
+            chunk("login", [(SASL_AUTH, packet(SASL_AUTH, mech, val=right,
+                                               opaque=self.opaque()))])
+        else:
+            cont = [(SASL_AUTH, packet(SASL_AUTH, mech, opaque=self.opaque()))]
+            steps = [(SASL_STEP, packet(SASL_STEP, mech, val=rng.choice(self.BAD[:6]),
+                                        opaque=self.opaque()))
+                     for _ in range(rng.choice([0, 0, 1, 2]))]
+            steps.append((SASL_STEP, packet(SASL_STEP, mech, val=right,
+                                            opaque=self.opaque())))
+            if rng.random() < 0.5:
+                chunk("login_continue", cont)
+                chunk("login_step", steps)
+            else:
+                chunk("login_continue_step", cont + steps)
+        if self.sasl != LOGGED_IN:
+            raise AssertionError("the login left %r" % self.sasl)
+        return out
+
+    # --- after it ------------------------------------------------------------------------
+
+    def sasl_pipe(self, c):
+        """Quiet requests with auth, step and list-mechanisms among them, ended by noop
+        (refused if one of them logged the connection out)."""
+        rng = self.rng
+        for _ in range(rng.randint(2, 9)):
+            op = pick(rng, self.QUIET_OPS + [(4, SASL_AUTH), (2, SASL_STEP),
+                                             (2, SASL_LIST_MECHS)])
+            p = self.request(op, c)
+            if p is not None:
+                c.add(p, op)
+        c.add(packet(NOOP, opaque=self.opaque()), NOOP)
+        return True
+
+    def sequence(self):
+        rng = self.rng
+        out = [self.chunks(self.PRE_STEPS) for _ in range(rng.randint(1, 4))]
+        self.relogin = True
+        out += self.login_chunks()
+        out += [self.chunks() for _ in range(rng.randint(5, 32))]
+        return out
 
 
 # --- the wire ------------------------------------------------------------------------
@@ -946,21 +1343,25 @@ def parse_packets(buf):
 class BinWire:
     """A binary connection to one server. Each connection starts with a noop (PRIME):
     memcached picks the protocol from the first byte, and the answer proves the server
-    speaks binary at all."""
+    speaks binary at all. With login (a SASL auth request: -S), the prime and every
+    chunk's sentinel are version requests (served before a login), and connect(True)
+    logs the new connection in with it."""
 
-    def __init__(self, port, name):
-        self.port, self.name = port, name
+    def __init__(self, port, name, login=None):
+        self.port, self.name, self.login = port, name, login
+        self.prime = SASL_PRIME if login else PRIME
+        self.sentinel = SASL_SENTINEL if login else SENTINEL
+        self.sentinel_op = VERSION if login else NOOP
         self.sock = None
         self.connect()
 
-    def connect(self):
-        self.close()
-        self.sock = socket.create_connection(("127.0.0.1", self.port), 5)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(5)
-        self.sock.sendall(PRIME)
+    def _one_packet(self, what):
+        """The one response packet that answers `what` (bytes already sent)."""
         buf, deadline = b"", time.monotonic() + 3
-        while len(buf) < 24:
+        while True:
+            pk, rest, err = parse_packets(buf)
+            if pk or err:
+                return pk, rest, err, buf
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
@@ -968,22 +1369,39 @@ class BinWire:
                 self.sock.settimeout(left)
                 d = self.sock.recv(4096)
             except socket.timeout:
-                raise NotBinary("%s answered a binary noop (magic 0x80, opcode 0x0a) with "
-                                "%r in 3 s, not with a binary response packet: it does not "
-                                "speak memcached's binary protocol" % (self.name, buf))
+                raise NotBinary("%s answered a binary %s with %r in 3 s, not with a binary "
+                                "response packet: it does not speak memcached's binary "
+                                "protocol" % (self.name, what, buf))
             except OSError as e:
-                raise NotBinary("%s: %s after a binary noop (answer so far %r)"
-                                % (self.name, e, buf))
+                raise NotBinary("%s: %s after a binary %s (answer so far %r)"
+                                % (self.name, e, what, buf))
             if not d:
-                raise NotBinary("%s closed the connection on a binary noop (answer %r): it "
-                                "does not speak memcached's binary protocol" % (self.name, buf))
+                raise NotBinary("%s closed the connection on a binary %s (answer %r): it "
+                                "does not speak memcached's binary protocol"
+                                % (self.name, what, buf))
             buf += d
-        pk, rest, err = parse_packets(buf[:24])
-        if err or not pk or pk[0]["opcode"] != NOOP or pk[0]["opaque"] != PRIME_OPAQUE \
-                or pk[0]["status"] != SUCCESS or len(buf) != 24:
-            raise NotBinary("%s answered a binary noop with %r, not a noop response "
-                            "(magic 0x81, opcode 0x0a, status 0, the noop's opaque)"
-                            % (self.name, buf))
+
+    def connect(self, login=False):
+        self.close()
+        self.sock = socket.create_connection(("127.0.0.1", self.port), 5)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(5)
+        self.sock.sendall(self.prime)
+        op = HDR.unpack(self.prime)[1]
+        what = "%s (magic 0x80, opcode 0x%02x)" % (NAMES[op], op)
+        pk, rest, err, buf = self._one_packet(what)
+        if err or rest or len(pk) != 1 or pk[0]["opcode"] != op \
+                or pk[0]["opaque"] != PRIME_OPAQUE or pk[0]["status"] != SUCCESS:
+            raise NotBinary("%s answered a binary %s with %r, not a %s response "
+                            "(magic 0x81, opcode 0x%02x, status 0, the request's opaque)"
+                            % (self.name, NAMES[op], buf, NAMES[op], op))
+        if login:
+            self.sock.sendall(self.login)
+            pk, rest, err, buf = self._one_packet("SASL auth")
+            if err or rest or len(pk) != 1 or pk[0]["status"] != SUCCESS \
+                    or pk[0]["value"] != b"Authenticated":
+                raise NotBinary("%s answered the login (a SASL auth, PLAIN, with a right "
+                                "password) with %r, not \"Authenticated\"" % (self.name, buf))
 
     def close(self):
         if self.sock is not None:
@@ -1009,7 +1427,7 @@ class BinWire:
     def exchange(self, data, mode, splits=(), timeout=3.0):
         """Send one chunk; read its answer (see Chunk's mode)."""
         if mode == "sentinel":
-            data += SENTINEL
+            data += self.sentinel
         send_err = self._send(data, splits)
         if mode == "halfclose" and send_err is None:
             try:
@@ -1023,11 +1441,11 @@ class BinWire:
         while end is None:
             pk, rest, perr = parse_packets(buf)
             for i, p in enumerate(pk):
-                if mode == "sentinel" and p["opcode"] == NOOP \
+                if mode == "sentinel" and p["opcode"] == self.sentinel_op \
                         and p["opaque"] == SENTINEL_OPAQUE and p["status"] == SUCCESS:
                     end = "sentinel"
                     if i + 1 < len(pk) or rest:
-                        err = "%d bytes after the sentinel noop's answer" % (
+                        err = "%d bytes after the sentinel's answer" % (
                             sum(24 + q["bodylen"] for q in pk[i + 1:]) + len(rest))
                     rest = b""
                     break

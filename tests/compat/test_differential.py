@@ -16,7 +16,8 @@ Environment:
   HC_DIFF_BUDGET seconds the run may take before it stops and fails (default 120)
   HC_TARGET      memcached: compare memcached against itself (proves the harness is
                  deterministic: zero mismatches expected)
-  HC_DIFF_MODE   text, binary or both (default both): which of the two tests runs
+  HC_DIFF_MODE   text, binary, sasl or both (default both): which tests run (binary:
+                 both binary ones; sasl: the -S one alone)
 
 The binary mode (BinaryDifferentialTest; generator, framing model, wire and normaliser in
 diffbin.py, which says what is generated, what is normalised and what is kept out, and
@@ -26,15 +27,29 @@ truncated packets; answers are compared packet by packet, field by field, after 
 normalisation (cas numbering, the version string, stat names and values). A server under
 test that does not answer a binary noop fails it at once.
   HC_DIFF_BIN_SEQS  number of binary sequences (default 1000, about 7 s against
-                    memcached); HC_DIFF_SEED, HC_DIFF_ONLY and HC_DIFF_BUDGET as above"""
+                    memcached); HC_DIFF_SEED, HC_DIFF_ONLY and HC_DIFF_BUDGET as above
+
+The -S run (BinarySaslDifferentialTest) starts both daemons with -S -B binary and the
+same users (memcached from a Cyrus sasldb: Debian's build has no MEMCACHED_SASL_PWDB;
+hardcached from a --sasl-pwdb file) and sends diffbin.BinSaslSequenceGenerator's
+sequences: requests before a login (what 1.6.18 serves then, and what it refuses with
+"Auth failure." and a close), list-mechanisms, a failed auth, the login (an auth, or an
+auth answered "continue" and a step), then the binary generator's chunks with auths,
+steps and list-mechanisms among them; diffbin.SaslState models the connection's login
+state chunk by chunk. It is skipped without saslpasswd2 (Debian package sasl2-bin).
+  HC_DIFF_SASL_SEQS number of -S sequences (default 200); the other knobs as above"""
 import collections
+import contextlib
 import os
 import random
 import re
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
+import binwire
 import compat_env
 import diffbin
 import diffgen
@@ -77,15 +92,15 @@ def answer_kind(e):
 
 def diff_mode():
     mode = os.environ.get("HC_DIFF_MODE", "both").strip().lower() or "both"
-    if mode not in ("text", "binary", "both"):
-        raise SystemExit("HC_DIFF_MODE must be text, binary or both, not %r" % mode)
+    if mode not in ("text", "binary", "sasl", "both"):
+        raise SystemExit("HC_DIFF_MODE must be text, binary, sasl or both, not %r" % mode)
     return mode
 
 
 class DifferentialTest(unittest.TestCase):
     def test_differential_against_memcached(self):
-        if diff_mode() == "binary":
-            self.skipTest("HC_DIFF_MODE=binary: only the binary mode runs")
+        if diff_mode() in ("binary", "sasl"):
+            self.skipTest("HC_DIFF_MODE=%s: only the binary mode runs" % diff_mode())
         compat_env.require_target()
         nseq = int(os.environ.get("HC_DIFF_SEQS", "3000"))
         seed = os.environ.get("HC_DIFF_SEED") or str(random.SystemRandom().getrandbits(40))
@@ -267,98 +282,121 @@ class DifferentialTest(unittest.TestCase):
         return "\n".join(lines)
 
 
-class BinaryDifferentialTest(unittest.TestCase):
-    """The binary protocol, side by side with memcached 1.6.18 (diffbin.py)."""
+class _BinaryRun:
+    """The binary differential's driver, shared by the two binary test classes: KIND
+    names the run in its output; generator, environment knobs and servers are the
+    subclass's."""
 
-    def test_binary_differential_against_memcached(self):
-        if diff_mode() == "text":
-            self.skipTest("HC_DIFF_MODE=text: only the text mode runs")
+    KIND = "binary"
+    MODE = "binary"                 # the HC_DIFF_MODE of a replay
+    SEQS_ENV, SEQS_DEFAULT = "HC_DIFF_BIN_SEQS", 1000
+    GENERATOR = diffbin.BinSequenceGenerator
+    LOGIN = None                    # -S: the wire's login request
+
+    def servers(self, stack):
+        """(reference, server under test), started; stack closes them."""
+        return (stack.enter_context(compat_env.reference_server()),
+                stack.enter_context(compat_env.target_server()))
+
+    def run_differential(self):
+        if diff_mode() not in ("both", self.MODE, "binary"):
+            self.skipTest("HC_DIFF_MODE=%s: the %s mode does not run" % (diff_mode(),
+                                                                       self.KIND))
         compat_env.require_target()
-        nseq = int(os.environ.get("HC_DIFF_BIN_SEQS", "1000"))
+        nseq = int(os.environ.get(self.SEQS_ENV, str(self.SEQS_DEFAULT)))
         seed = os.environ.get("HC_DIFF_SEED") or str(random.SystemRandom().getrandbits(40))
         only = os.environ.get("HC_DIFF_ONLY")
         budget = float(os.environ.get("HC_DIFF_BUDGET", "120"))
         indices = ([int(x) for x in only.split(",") if x.strip()] if only
                    else list(range(nseq)))
-        runner = ("HC_DIFF_MODE=binary /usr/bin/python3 tests/lib/runner.py tests/compat "
-                  "compat test_differential.py")
-        replay_all = "%s HC_DIFF_SEED=%s HC_DIFF_BIN_SEQS=%d %s" % (
-            compat_env.replay_env(), seed, nseq, runner)
+        runner = ("HC_DIFF_MODE=%s /usr/bin/python3 tests/lib/runner.py tests/compat "
+                  "compat test_differential.py" % self.MODE)
+        replay_all = "%s HC_DIFF_SEED=%s %s=%d %s" % (
+            compat_env.replay_env(), seed, self.SEQS_ENV, nseq, runner)
         name = compat_env.target_name()
-        print("\ndifferential (binary): seed %s, %d sequences, %s vs memcached 1.6.18\n"
-              "differential (binary): replay with: %s" % (seed, len(indices), name,
-                                                          replay_all))
+        tag = "differential (%s)" % self.KIND
+        print("\n%s: seed %s, %d sequences, %s vs memcached 1.6.18\n"
+              "%s: replay with: %s" % (tag, seed, len(indices), name, tag, replay_all))
         sys.stdout.flush()
         self.stats = collections.Counter()
         self.answers = collections.Counter()
         self.descs = collections.Counter()
         self.ops = collections.Counter()
+        self.closes = collections.Counter()
         mismatches = []
         start = time.monotonic()
-        with compat_env.reference_server() as ref, compat_env.target_server() as tgt:
+        with contextlib.ExitStack() as stack:
+            ref, tgt = self.servers(stack)
             try:
-                wt = diffbin.BinWire(tgt.port, "the server under test (%s)" % name)
+                wt = diffbin.BinWire(tgt.port, "the server under test (%s)" % name,
+                                     self.LOGIN)
             except diffbin.NotBinary as e:
-                self.fail("differential (binary): %s. The binary protocol is not "
-                          "implemented (issue 11)." % e)
-            wr = diffbin.BinWire(ref.port, "the reference memcached")
-            try:
-                for i in indices:
-                    if time.monotonic() - start > budget:
-                        self.fail("differential (binary): budget of %.0fs used up after %d "
-                                  "of %d sequences (seed %s)" % (
-                                      budget, self.stats["sequences"], len(indices), seed))
+                self.fail("%s: %s. The binary protocol is not implemented (issue 11)."
+                          % (tag, e))
+            stack.callback(wt.close)
+            wr = diffbin.BinWire(ref.port, "the reference memcached", self.LOGIN)
+            stack.callback(wr.close)
+            for i in indices:
+                if time.monotonic() - start > budget:
+                    self.fail("%s: budget of %.0fs used up after %d of %d sequences "
+                              "(seed %s)" % (tag, budget, self.stats["sequences"],
+                                             len(indices), seed))
+                try:
                     report = self.run_sequence(seed, i, wt, wr)
-                    self.stats["sequences"] += 1
-                    if not report:
-                        continue
-                    gone = [n for n, srv in (("server under test", tgt),
-                                             ("reference memcached", ref))
-                            if srv.proc.poll() is not None]
-                    if gone:
-                        report += "\n  %s exited (status %s): stopping" % (
-                            " and ".join(gone), tgt.proc.poll())
-                    mismatches.append(report + "\n  replay this sequence: %s "
-                                      "HC_DIFF_SEED=%s HC_DIFF_ONLY=%d %s\n  replay the "
-                                      "run: %s" % (compat_env.replay_env(), seed, i, runner,
-                                                   replay_all))
-                    print(mismatches[-1])
-                    sys.stdout.flush()
-                    if gone or len(mismatches) >= MAX_REPORTED:
-                        break
-                    try:
-                        wt.connect()
-                        wr.connect()
-                    except (OSError, diffbin.NotBinary) as e:
-                        mismatches.append("cannot reconnect after the mismatch (%s); server "
-                                          "under test exit status: %s" % (e, tgt.proc.poll()))
-                        break
-            finally:
-                wt.close()
-                wr.close()
+                except (OSError, diffbin.NotBinary) as e:
+                    report = "%s seed %s sequence %d: cannot connect: %s" % (tag, seed, i, e)
+                self.stats["sequences"] += 1
+                if not report:
+                    continue
+                gone = [n for n, srv in (("server under test", tgt),
+                                         ("reference memcached", ref))
+                        if srv.proc.poll() is not None]
+                if gone:
+                    report += "\n  %s exited (status %s): stopping" % (
+                        " and ".join(gone), tgt.proc.poll())
+                mismatches.append(report + "\n  replay this sequence: %s "
+                                  "HC_DIFF_SEED=%s HC_DIFF_ONLY=%d %s\n  replay the "
+                                  "run: %s" % (compat_env.replay_env(), seed, i, runner,
+                                               replay_all))
+                print(mismatches[-1])
+                sys.stdout.flush()
+                if gone or len(mismatches) >= MAX_REPORTED:
+                    break
+                try:
+                    wt.connect()
+                    wr.connect()
+                except (OSError, diffbin.NotBinary) as e:
+                    mismatches.append("cannot reconnect after the mismatch (%s); server "
+                                      "under test exit status: %s" % (e, tgt.proc.poll()))
+                    break
         elapsed = time.monotonic() - start
         st = self.stats
-        print("differential (binary): %d sequences, %d chunks compared (%d requests; %d "
-              "ended by a close, %d by the client's half-close, %d sent in pieces), %d "
-              "response packets compared, %d mismatching sequences, %.1fs, seed %s" % (
-                  st["sequences"], st["chunks"], st["requests"], st["close"],
+        print("%s: %d sequences, %d chunks compared (%d requests; %d ended by a close, "
+              "%d by the client's half-close, %d sent in pieces), %d response packets "
+              "compared, %d mismatching sequences, %.1fs, seed %s" % (
+                  tag, st["sequences"], st["chunks"], st["requests"], st["close"],
                   st["halfclose"], st["split"], st["packets"], len(mismatches), elapsed,
                   seed))
-        print("differential (binary): chunks by generator: %s" % ", ".join(
-            "%s %d" % (k, n) for k, n in self.descs.most_common()))
-        print("differential (binary): requests by opcode: %s" % ", ".join(
-            "%s %d" % (k, n) for k, n in self.ops.most_common()))
-        print("differential (binary): answers compared (memcached's, by opcode and "
-              "status): %s" % ", ".join("%s %d" % (k, n) for k, n in
-                                        self.answers.most_common(80)))
+        print("%s: chunks by generator: %s" % (tag, ", ".join(
+            "%s %d" % (k, n) for k, n in self.descs.most_common())))
+        print("%s: chunks ended by a close, by cause (diffbin.mc_read): %s" % (tag, ", ".join(
+            "%s %d" % (k, n) for k, n in self.closes.most_common())))
+        print("%s: requests by opcode: %s" % (tag, ", ".join(
+            "%s %d" % (k, n) for k, n in self.ops.most_common())))
+        print("%s: answers compared (memcached's, by opcode and status): %s" % (
+            tag, ", ".join("%s %d" % (k, n) for k, n in self.answers.most_common(80))))
         if mismatches:
-            self.fail("differential (binary): %d sequence(s) answered differently (seed "
-                      "%s):\n%s" % (len(mismatches), seed, "\n".join(mismatches)))
+            self.fail("%s: %d sequence(s) answered differently (seed %s):\n%s"
+                      % (tag, len(mismatches), seed, "\n".join(mismatches)))
         self.assertGreater(st["chunks"], 0)
 
+    def begin_sequence(self, wt, wr):
+        """Before a sequence (-S: a new connection, not logged in)."""
+
     def run_sequence(self, seed, i, wt, wr):
-        """Run binary sequence i on both servers; return a mismatch report or None."""
-        chunks = diffbin.BinSequenceGenerator(seed, i).sequence()
+        """Run sequence i on both servers; return a mismatch report or None."""
+        chunks = self.GENERATOR(seed, i).sequence()
+        self.begin_sequence(wt, wr)
         nt, nr = diffbin.BinNormaliser(), diffbin.BinNormaliser()
         padded, history = set(), []
         for j, c in enumerate(chunks):
@@ -372,6 +410,8 @@ class BinaryDifferentialTest(unittest.TestCase):
             self.stats["chunks"] += 1
             self.stats["requests"] += c.npackets
             self.stats[c.mode] += 1
+            if c.mode == "close":
+                self.closes[diffbin.mc_read(c.model_bytes(), sasl=c.sasl_before).why] += 1
             self.stats["split"] += bool(c.splits)
             self.descs[c.desc] += 1
             for op in c.ops:
@@ -396,26 +436,30 @@ class BinaryDifferentialTest(unittest.TestCase):
             history.append("  [%d] %s (%s, %d bytes): %s" % (
                 j, c.desc, c.mode, len(br), _r(br, 160)))
             if c.mode != "sentinel":
-                wt.connect()
-                wr.connect()
+                wt.connect(c.relogin)
+                wr.connect(c.relogin)
         return None
 
     @staticmethod
     def report(seed, i, j, c, bt, br, at, ar, history, harness_err, et=None, er=None):
         name = "server under test (%s)" % compat_env.target_name()
-        lines = ["MISMATCH (binary) seed %s sequence %d chunk %d (%s, %s%s)" % (
-            seed, i, j, c.desc, c.mode, ", sent in %d pieces at %s" % (
-                len(c.splits) + 1, c.splits) if c.splits else "")]
+        lines = ["MISMATCH (binary%s) seed %s sequence %d chunk %d (%s, %s%s)" % (
+            ", -S" if c.sasl_before is not None else "", seed, i, j, c.desc, c.mode,
+            ", sent in %d pieces at %s" % (len(c.splits) + 1, c.splits) if c.splits
+            else "")]
         if harness_err:
             lines.append("  " + harness_err)
         lines.append("  request bytes: %s" % _r(br, 1500))
         if bt != br:
             lines.append("  (to the %s, with its own cas values: %s)" % (name, _r(bt, 1500)))
+        if c.sasl_before is not None:
+            lines.append("  the connection before it (diffbin.SaslState): %r"
+                         % c.sasl_before)
         lines.append("  memcached 1.6.18 reads it as (diffbin.mc_read): %s" % "; ".join(
-            diffbin.mc_read(c.model_bytes()).acts))
+            diffbin.mc_read(c.model_bytes(), sasl=c.sasl_before).acts))
         for who, a in ((name, at), ("reference memcached 1.6.18", ar)):
             lines.append("  %s: %d packet(s), then %s%s" % (
-                who, len(a.packets), {"sentinel": "the sentinel noop's answer",
+                who, len(a.packets), {"sentinel": "the sentinel's answer",
                                       "closed": "closed the connection",
                                       "timeout": "nothing more (timeout)"}[a.end],
                 " [%s]" % a.err if a.err else ""))
@@ -436,6 +480,70 @@ class BinaryDifferentialTest(unittest.TestCase):
             lines.append("  earlier chunks of this sequence:")
             lines.extend(history[-15:])
         return "\n".join(lines)
+
+
+class BinaryDifferentialTest(_BinaryRun, unittest.TestCase):
+    """The binary protocol, side by side with memcached 1.6.18 (diffbin.py)."""
+
+    def test_binary_differential_against_memcached(self):
+        if diff_mode() == "sasl":
+            self.skipTest("HC_DIFF_MODE=sasl: only the -S binary mode runs")
+        self.run_differential()
+
+
+@unittest.skipUnless(binwire.have_sasl_reference(),
+                     "saslpasswd2 (Debian package sasl2-bin) is needed to run memcached -S")
+class BinarySaslDifferentialTest(_BinaryRun, unittest.TestCase):
+    """The binary protocol under -S, side by side with memcached 1.6.18: both daemons
+    run -S -B binary with the same users (diffbin.SASL_USERS), memcached from a Cyrus
+    sasldb (Debian builds it without MEMCACHED_SASL_PWDB: it answers -S only with
+    SASL_CONF_PATH naming a memcached.conf and sasldb), hardcached from a --sasl-pwdb
+    file, both made in a temporary directory; hardcached with --auth-fail-limit 0 and
+    --read-timeout 0 (its throttle of failed logins and its login deadline are
+    deliberate differences: docs/COMPATIBILITY.md). Sequences: diffbin's
+    BinSaslSequenceGenerator (a start before any login, the login, then the binary
+    generator's chunks)."""
+
+    KIND = "binary, -S"
+    MODE = "sasl"
+    SEQS_ENV, SEQS_DEFAULT = "HC_DIFF_SASL_SEQS", 200
+    GENERATOR = diffbin.BinSaslSequenceGenerator
+    LOGIN = diffbin.HDR.pack(diffbin.REQ, diffbin.SASL_AUTH, 5, 0, 0, 0,
+                             5 + len(diffbin.plain(b"alice", b"secret")),
+                             diffbin.LOGIN_OPAQUE, 0) + b"PLAIN" + diffbin.plain(b"alice",
+                                                                                 b"secret")
+    SASL_ARGS = ["-S", "-B", "binary"]
+
+    def servers(self, stack):
+        tmp = tempfile.mkdtemp(prefix="hc-diff-sasl-")
+        stack.callback(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o711)                   # memcached reads its sasldb as its user
+        users = {u.decode(): p for u, p in diffbin.SASL_USERS.items()}
+        dirs = []
+        for sub in ("ref", "tgt"):
+            dirs.append(os.path.join(tmp, sub))
+            os.mkdir(dirs[-1])
+        ref = stack.enter_context(binwire.BinaryServer(
+            args=compat_env.COMMON_ARGS + self.SASL_ARGS, reference=True,
+            env=binwire.sasl_reference_env(dirs[0], users)))
+        if compat_env.target_is_memcached():
+            tgt = binwire.BinaryServer(args=compat_env.COMMON_ARGS + self.SASL_ARGS,
+                                       reference=True,
+                                       env=binwire.sasl_reference_env(dirs[1], users))
+        else:
+            tgt = binwire.BinaryServer(
+                args=compat_env.COMMON_ARGS + self.SASL_ARGS + [
+                    "--sasl-pwdb", binwire.pwdb_file(dirs[1], users),
+                    "--auth-fail-limit", "0", "--read-timeout", "0"],
+                binary=compat_env.harness.hardcached_binary())
+        return ref, stack.enter_context(tgt)
+
+    def begin_sequence(self, wt, wr):
+        wt.connect()
+        wr.connect()
+
+    def test_binary_sasl_differential_against_memcached(self):
+        self.run_differential()
 
 
 class ModelSelfTest(unittest.TestCase):
@@ -598,6 +706,84 @@ class ModelSelfTest(unittest.TestCase):
                 self.assertFalse(f.dropped)
                 self.assertEqual({"open": "sentinel", "close": "close",
                                   "need": "halfclose"}[f.kind], c.mode, (i, c.desc, f))
+
+    def test_binary_sasl_model(self):
+        """diffbin.SaslState and mc_read under -S, at the cases measured on 1.6.18 with
+        Debian's Cyrus SASL (statuses of each auth (A), step (S) in turn)."""
+        ok, bad = diffbin.plain(b"alice", b"secret"), diffbin.plain(b"alice", b"wrong")
+        A, S = (lambda data=ok, mech=b"PLAIN": (False, mech, data),
+                lambda data=ok, mech=b"PLAIN": (True, mech, data))
+        C = A(b"")
+        OK, FAIL, CONT = diffbin.SUCCESS, diffbin.AUTH_ERROR, diffbin.AUTH_CONTINUE
+        cases = [
+            ([A(bad), A(bad), A()], [FAIL, FAIL, OK]),
+            ([A(), A(), A(), A()], [OK, FAIL, OK, FAIL]),     # no restart after a login
+            ([A(), C, S(), S()], [OK, CONT, FAIL, FAIL]),
+            ([A(), A(mech=b"X"), A()], [OK, FAIL, OK]),
+            ([A(), S(), A(), A()], [OK, FAIL, FAIL, OK]),
+            ([A(), C, A(), A()], [OK, CONT, FAIL, OK]),
+            ([C, S(bad), S(bad), S(mech=b"X")], [CONT, FAIL, FAIL, OK]),
+            ([C, C, S()], [CONT, CONT, OK]),
+            ([C, A(bad), S()], [CONT, FAIL, FAIL]),
+            ([C, A(mech=b"X"), C, S()], [CONT, FAIL, CONT, OK]),
+            ([S(), C, S()], [FAIL, CONT, OK]),
+            ([A(mech=b"plain"), A(diffbin.plain(b"alice", b"secret", b"bob"))], [OK, FAIL]),
+            ([A(b"\0alice\0secret\0"), A(diffbin.plain(b"alice", b"secret", b"alice"))],
+             [FAIL, OK]),
+        ]
+        for steps, want in cases:
+            st = diffbin.SaslState()
+            self.assertEqual([st.step(*x) for x in steps], want, steps)
+        P, R, L = diffbin.packet, diffbin.mc_read, diffbin.LOGGED_IN
+
+        def b(*packets):
+            c = diffbin.Chunk("self-test")
+            for p in packets:
+                c.add(p)
+            return c.model_bytes()
+
+        out = diffbin.SaslState()
+        get = P(diffbin.GET, b"k")
+        # before a login: version, list-mechanisms, auth and step are served, the rest
+        # refused after the lengths and before the key length
+        self.assertEqual(R(b(P(diffbin.VERSION), P(diffbin.SASL_LIST_MECHS)), sasl=out).kind,
+                         "open")
+        for p in (P(diffbin.NOOP), P(diffbin.QUIT), get, P(0x40), P(diffbin.VERBOSITY),
+                  P(diffbin.GET, b"k" * 251), P(diffbin.GET, b"k", b"1234")):
+            self.assertEqual(R(b(p), sasl=out).why, "not logged in", p)
+        self.assertEqual(R(b(P(diffbin.GET, b"kk", bodylen=1)), sasl=out).why, "lengths")
+        self.assertEqual(R(b(P(diffbin.VERSION, b"k" * 251)), sasl=out).why,
+                         "key length")             # "Invalid arguments", as it is served
+        # list-mechanisms logs out; a mechanism over 32 bytes changes nothing and its
+        # "Invalid arguments" stays queued
+        self.assertEqual(R(b(P(diffbin.SASL_LIST_MECHS), get), sasl=L).why, "not logged in")
+        f = R(b(P(diffbin.SASL_AUTH, b"P" * 33, val=ok)), sasl=L)
+        self.assertEqual((f.kind, f.queued, f.sasl), ("open", True, L))
+        f = R(b(P(diffbin.SASL_AUTH, b"PLAIN", val=ok), get), sasl=out)
+        self.assertEqual((f.kind, f.queued, f.sasl), ("open", True, L))
+        f = R(b(P(diffbin.SASL_AUTH, b"PLAIN")), sasl=out)
+        self.assertEqual((f.kind, f.queued, f.sasl.cyrus), ("open", False, "cont"))
+        f = R(b(P(diffbin.SASL_AUTH, b"PLAIN", val=ok, bodylen=5 + 20)), sasl=out)
+        self.assertEqual((f.kind, f.need, f.what), ("need", 7, "value"))
+        # without -S the SASL opcodes are unknown ones
+        self.assertEqual(R(b(P(diffbin.SASL_LIST_MECHS), get)).kind, "open")
+
+    def test_binary_sasl_generator(self):
+        """Deterministic; each chunk's mode is what mc_read says from the state it starts
+        in; the login leaves the connection logged in."""
+        g = diffbin.BinSaslSequenceGenerator
+        a = [c.model_bytes() for c in g("7", 3).sequence()]
+        self.assertEqual(a, [c.model_bytes() for c in g("7", 3).sequence()])
+        for i in range(40):
+            chunks = g("9", i).sequence()
+            self.assertFalse(chunks[0].sasl_before.authed)
+            for c in chunks:
+                f = diffbin.mc_read(c.model_bytes(), sasl=c.sasl_before)
+                self.assertFalse(f.dropped)
+                self.assertEqual({"open": "sentinel", "close": "close",
+                                  "need": "halfclose"}[f.kind], c.mode, (i, c.desc, f))
+            login = [c for c in chunks if c.desc.startswith("login")]
+            self.assertTrue(login and all(c.relogin for c in login), i)
 
     def test_binary_normaliser(self):
         n = diffbin.BinNormaliser()
