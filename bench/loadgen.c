@@ -1,4 +1,4 @@
-/* loadgen.c: the memcached ASCII load generator behind `make bench`.
+/* loadgen.c: the memcached load generator behind `make bench` (ASCII, and binary with --binary).
  * One process, one epoll loop per thread (default one thread) over non-blocking loopback
  * connections. Closed loop: a connection writes a batch of `depth` requests, waits for every
  * reply, records each request's latency from the batch's send to that request's reply, then
@@ -9,6 +9,9 @@
  * blocking, before anything is timed; the requests then go through SSL_write/SSL_read.
  * The meta workload sends batches of quiet `mg <key> v q` ended by `mn`: hits answer
  * `VA <len>` and the value, misses nothing, `mn` answers `MN`.
+ * With --binary the same workloads speak memcached's binary protocol: GET and SET for mixed,
+ * GETKQ ... NOOP for meta, SETQ ... NOOP for fill; replies are parsed by their header lengths
+ * (a bounded header and key, the value streamed and compared with what was stored).
  * Output: one `RESULT key=value ...` line on stdout; diagnostics on stderr. */
 
 #include <arpa/inet.h>
@@ -53,6 +56,21 @@
 #define EPOLL_BATCH     128
 #define READS_PER_EVENT 8
 #define NS_PER_S        1000000000ULL
+
+/* ---- memcached's binary protocol: the few constants used here, by hand (the same values as
+ * memcached's protocol_binary.h, which is not needed to build this) ---- */
+#define BIN_HDR         24      /* magic, opcode, keylen(2), extlen, datatype, status(2),
+                                 * bodylen(4), opaque(4), cas(8); numbers big-endian */
+#define BIN_REQ         0x80
+#define BIN_RES         0x81
+#define BIN_GET         0x00
+#define BIN_SET         0x01
+#define BIN_NOOP        0x0a
+#define BIN_GETKQ       0x0d
+#define BIN_SETQ        0x11
+#define BIN_OK          0x0000
+#define BIN_ENOENT      0x0001
+#define BIN_HEAD_MAX    MAX_LINE   /* longest extras + key we accept in a reply */
 
 /* ---- time and randomness ---- */
 
@@ -167,7 +185,7 @@ struct config {
     long port, conns, threads, depth, value_size, mget_keys, cpu_pid;
     double duration, get_ratio, hit_ratio;
     unsigned long long count, keyspace, seed;
-    bool warmup, stats, tls;
+    bool warmup, stats, tls, binary;
     enum workload wl;
     const char *label;
     const char *tls_ca;
@@ -178,7 +196,7 @@ static struct config cfg = {
     .value_size = 100, .mget_keys = 100, .cpu_pid = 0, .duration = 0.0, .get_ratio = 0.9,
     .hit_ratio = 0.9,
     .count = 0, .keyspace = 100000, .seed = 1, .warmup = false, .stats = false,
-    .wl = WL_MIXED, .label = "-", .tls = false, .tls_ca = NULL,
+    .wl = WL_MIXED, .label = "-", .tls = false, .tls_ca = NULL, .binary = false,
 };
 
 enum opt_kind { OPT_LONG, OPT_ULL, OPT_DBL, OPT_STR, OPT_FLAG, OPT_WORKLOAD };
@@ -187,6 +205,7 @@ enum opt_kind { OPT_LONG, OPT_ULL, OPT_DBL, OPT_STR, OPT_FLAG, OPT_WORKLOAD };
 #define OPT_TLS     0x100
 #define OPT_TLS_CA  0x101
 #define OPT_HIT     0x102
+#define OPT_BINARY  0x103
 
 struct opt_row {
     const char *name;
@@ -228,13 +247,16 @@ static const struct opt_row opt_table[] = {
     { "tls-ca", OPT_TLS_CA, OPT_STR, &cfg.tls_ca, 0, 0,
       "implies --tls: verify the server certificate against this CA file (PEM) and --host's\n"
       "                    address (without it the certificate is not checked)" },
+    { "binary", OPT_BINARY, OPT_FLAG, &cfg.binary, 0, 0,
+      "speak the binary protocol: mixed sends GET/SET, meta sends -m GETKQ then NOOP,\n"
+      "                    fill (and -W) sends SETQs then NOOP; not for multiget, ping or stats" },
     { "help", 'h', OPT_FLAG, NULL, 0, 0, "this text" },
 };
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: loadgen [options]   (memcached ASCII load generator)\n");
+    fprintf(out, "usage: loadgen [options]   (memcached load generator, ASCII or --binary)\n");
     for (size_t i = 0; i < N_OPTS; i++) {
         if (opt_table[i].flag < 0x100) {
             fprintf(out, "  -%c, --%-11s %s\n", opt_table[i].flag, opt_table[i].name,
@@ -352,6 +374,11 @@ static void resolve_config(void)
     }
     if (cfg.wl == WL_META && cfg.keyspace > MAX_KEYSPACE / 2) {   /* misses use keyspace..2x */
         fprintf(stderr, "loadgen: meta needs a keyspace of at most %llu keys\n", MAX_KEYSPACE / 2);
+        exit(64);
+    }
+    if (cfg.binary && (cfg.wl == WL_MULTIGET || cfg.wl == WL_PING || cfg.wl == WL_STATS)) {
+        fprintf(stderr, "loadgen: --binary works with mixed, meta and fill (binary multiget: "
+                        "-w meta --binary)\n");
         exit(64);
     }
     if (cfg.threads > cfg.conns) {
@@ -702,9 +729,13 @@ static void requests_init(void)
     size_t set = 4 + KEY_LEN + fill_tail_len + (size_t)cfg.value_size + 2;
     size_t mget = 3 + (size_t)cfg.mget_keys * (1 + KEY_LEN) + 2;
     size_t meta = (size_t)cfg.mget_keys * (3 + KEY_LEN + 6) + 4;   /* "mg K v q\r\n"... "mn\r\n" */
+    if (cfg.binary) {   /* SET(Q) with flags and exptime; GETKQ x m then NOOP */
+        set = BIN_HDR + 8 + KEY_LEN + (size_t)cfg.value_size;
+        meta = (size_t)cfg.mget_keys * (BIN_HDR + KEY_LEN) + BIN_HDR;
+    }
     max_req = set > mget ? set : mget;
     max_req = max_req > meta ? max_req : meta;
-    wbuf_cap = (size_t)cfg.depth * max_req + 16;
+    wbuf_cap = (size_t)cfg.depth * max_req + BIN_HDR;   /* + a fill's `version` or NOOP */
     if (wbuf_cap * (size_t)cfg.conns > MAX_WBUF) {
         fprintf(stderr, "loadgen: conns x depth x request size exceeds %lu MiB\n", MAX_WBUF >> 20);
         exit(64);
@@ -768,6 +799,61 @@ static char *put_set(char *p, uint64_t key, bool noreply)
     return put(p, value_block, (size_t)cfg.value_size + 2);
 }
 
+/* Binary requests: a 24-byte header (fields in its order), then extras, key and value. */
+static char *put_bin_hdr(char *p, uint8_t opcode, uint16_t keylen, uint8_t extlen,
+                         uint32_t bodylen, uint32_t opaque)
+{
+    memset(p, 0, BIN_HDR);
+    p[0] = (char)BIN_REQ;
+    p[1] = (char)opcode;
+    p[2] = (char)(keylen >> 8);
+    p[3] = (char)keylen;
+    p[4] = (char)extlen;
+    for (int i = 0; i < 4; i++) {
+        p[8 + i] = (char)(bodylen >> (24 - 8 * i));
+        p[12 + i] = (char)(opaque >> (24 - 8 * i));
+    }
+    return p + BIN_HDR;
+}
+
+/* SET (or SETQ with quiet): flags 0 and exptime 0 as extras, like the ASCII `set ... 0 0`. */
+static char *put_bin_set(char *p, uint64_t key, bool quiet, uint32_t opaque)
+{
+    uint32_t vlen = (uint32_t)cfg.value_size;
+    p = put_bin_hdr(p, quiet ? BIN_SETQ : BIN_SET, KEY_LEN, 8, 8 + KEY_LEN + vlen, opaque);
+    memset(p, 0, 8);
+    p = put_key(p + 8, key);
+    return put(p, value_block, vlen);
+}
+
+static char *put_bin_get(char *p, uint64_t *rng, uint64_t *asked, uint32_t opaque)
+{
+    *asked = rng_below(rng, cfg.keyspace);
+    p = put_bin_hdr(p, BIN_GET, KEY_LEN, 0, KEY_LEN, opaque);
+    return put_key(p, *asked);
+}
+
+/* The binary meta batch: nkeys GETKQ, then NOOP, all with the request's opaque. Keys are drawn
+ * as in put_meta; GETKQ answers carry the key, so `asked` keeps them to check key by key. */
+static char *put_bin_meta(char *p, uint64_t *rng, int nkeys, uint64_t *asked, uint32_t *expect,
+                          uint32_t opaque)
+{
+    uint32_t hits = 0;
+    for (int i = 0; i < nkeys; i++) {
+        uint64_t k = rng_below(rng, cfg.keyspace);
+        if (rng_unit(rng) < cfg.hit_ratio) {
+            hits++;
+        } else {
+            k += cfg.keyspace;
+        }
+        asked[i] = k;
+        p = put_bin_hdr(p, BIN_GETKQ, KEY_LEN, 0, KEY_LEN, opaque);
+        p = put_key(p, k);
+    }
+    *expect = hits;
+    return put_bin_hdr(p, BIN_NOOP, 0, 0, 0, opaque);
+}
+
 /* ---- connections and workers ---- */
 
 struct pending {
@@ -777,6 +863,7 @@ struct pending {
     uint32_t kofs;    /* get: where its keys start in conn.asked */
     uint32_t kcur;    /* get: keys already matched or passed over (misses) */
     uint32_t expect;  /* meta: keys of the batch that are stored (the VA blocks due) */
+    uint32_t opaque;  /* binary: what every reply to this request must echo */
 };
 
 struct conn {
@@ -791,6 +878,10 @@ struct conn {
     uint64_t sent_ns;
     uint64_t skip;       /* value bytes still to skip */
     bool expect_crlf;    /* a value's trailing \r\n is next */
+    bool vcheck;         /* binary: compare the skipped bytes with value_block from voff */
+    bool finish;         /* binary: the oldest request is answered once skip reaches 0 */
+    uint32_t voff;
+    uint32_t seq;        /* binary: the next request's opaque */
     size_t rlen;
     char rbuf[RBUF_SIZE];
 };
@@ -860,8 +951,9 @@ static void conn_flush(struct worker *w, struct conn *c)
 static struct pending *ring_push(struct conn *c, enum req_kind kind, uint32_t nkeys)
 {
     unsigned slot = (c->head + c->npend) % (unsigned)(cfg.depth + 1);
-    c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .kofs = c->nasked };
-    if (kind == REQ_GET) {
+    c->ring[slot] = (struct pending){ .kind = (uint8_t)kind, .nkeys = nkeys, .kofs = c->nasked,
+                                      .opaque = c->seq++ };
+    if (kind == REQ_GET || (kind == REQ_META && cfg.binary)) {
         c->nasked += nkeys;
     }
     c->npend++;
@@ -882,6 +974,35 @@ static uint64_t batch_room(struct worker *w, uint64_t now)
     return n < w->quota ? n : w->quota;
 }
 
+/* A batch of n binary requests into p: the same choices as the ASCII batch in conn_issue. */
+static char *issue_binary(struct worker *w, struct conn *c, char *p, uint64_t n)
+{
+    if (w->wl == WL_FILL) {
+        for (uint64_t i = 0; i < n; i++) {
+            p = put_bin_set(p, w->fill_next++, true, c->seq);
+        }
+        p = put_bin_hdr(p, BIN_NOOP, 0, 0, 0, c->seq);
+        ring_push(c, REQ_SYNC, (uint32_t)n);
+        return p;
+    }
+    w->quota -= n;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t *asked = c->asked + c->nasked;
+        if (w->wl == WL_META) {
+            uint32_t expect = 0;
+            p = put_bin_meta(p, &w->rng, (int)cfg.mget_keys, asked, &expect, c->seq);
+            ring_push(c, REQ_META, (uint32_t)cfg.mget_keys)->expect = expect;
+        } else if (rng_unit(&w->rng) < cfg.get_ratio) {
+            p = put_bin_get(p, &w->rng, asked, c->seq);
+            ring_push(c, REQ_GET, 1);
+        } else {
+            p = put_bin_set(p, rng_below(&w->rng, cfg.keyspace), false, c->seq);
+            ring_push(c, REQ_SET, 1);
+        }
+    }
+    return p;
+}
+
 static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
 {
     uint64_t n = batch_room(w, now);
@@ -894,7 +1015,9 @@ static void conn_issue(struct worker *w, struct conn *c, uint64_t now)
     }
     char *p = c->wbuf;
     c->nasked = 0;   /* the previous batch is fully answered */
-    if (w->wl == WL_FILL) {
+    if (cfg.binary) {
+        p = issue_binary(w, c, p, n);
+    } else if (w->wl == WL_FILL) {
         for (uint64_t i = 0; i < n; i++) {
             p = put_set(p, w->fill_next++, true);
         }
@@ -1147,6 +1270,163 @@ static bool conn_parse(struct worker *w, struct conn *c, uint64_t now)
     return true;
 }
 
+/* ---- binary replies: a header, extras and key held whole (BIN_HEAD_MAX at most), the value
+ * streamed past and compared with value_block as it goes ---- */
+
+struct bin_res {
+    uint8_t opcode, extlen;
+    uint16_t keylen, status;
+    uint32_t bodylen, opaque;
+};
+
+static uint32_t get_be(const char *p, unsigned n)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < n; i++) {
+        v = v << 8 | (uint8_t)p[i];
+    }
+    return v;
+}
+
+/* Is this GETKQ answer's key one the batch asked for, in order, and one that was stored? The
+ * keys passed over are the ones that answered nothing: misses, or keys never stored. */
+static bool bin_key_stored(struct conn *c, struct pending *p, const char *key, size_t n)
+{
+    char want[KEY_LEN];
+    if (n != KEY_LEN) {
+        return false;
+    }
+    for (; p->kcur < p->nkeys; p->kcur++) {
+        uint64_t k = c->asked[p->kofs + p->kcur];
+        put_key(want, k);
+        if (memcmp(want, key, KEY_LEN) == 0) {
+            p->kcur++;
+            return k < cfg.keyspace;
+        }
+    }
+    return false;
+}
+
+/* A hit: flags 0 and the stored size, or a bad value; if so far good, its bytes are compared
+ * with value_block as they stream past (bin_value_bytes). */
+static void bin_value_start(struct worker *w, struct conn *c, const struct bin_res *r,
+                            const char *body)
+{
+    uint32_t vlen = r->bodylen - r->extlen - r->keylen;
+    bool ok = r->extlen == 4 && get_be(body, 4) == 0 && vlen == (uint32_t)cfg.value_size;
+    w->t.bad_values += !ok;
+    c->vcheck = ok;
+    c->voff = 0;
+}
+
+static void bin_value_bytes(struct worker *w, struct conn *c, const char *b, size_t n)
+{
+    if (c->vcheck && memcmp(b, value_block + c->voff, n) != 0) {
+        w->t.bad_values++;
+        c->vcheck = false;
+    }
+    c->voff += (uint32_t)n;
+}
+
+/* One reply header, its extras and key at body, for the oldest pending request: counts it and
+ * says whether the request ends once the value (or error text) after it is skipped. Every reply
+ * must echo the request's opaque and carry its opcode, or NOOP's where the batch ends with one.
+ * False: protocol error. */
+static bool handle_packet(struct worker *w, struct conn *c, const struct bin_res *r,
+                          const char *body)
+{
+    static const uint8_t opcode_of[] = { [REQ_GET] = BIN_GET, [REQ_SET] = BIN_SET,
+                                         [REQ_SYNC] = BIN_SETQ, [REQ_META] = BIN_GETKQ };
+    if (c->npend == 0 || r->opaque != c->ring[c->head].opaque) {
+        return false;
+    }
+    struct pending *p = &c->ring[c->head];
+    bool ok = r->status == BIN_OK;
+    bool noop = r->opcode == BIN_NOOP && (p->kind == REQ_SYNC || p->kind == REQ_META);
+    if (!noop && r->opcode != opcode_of[p->kind]) {
+        return false;
+    }
+    c->skip = r->bodylen - r->extlen - r->keylen;
+    c->vcheck = false;
+    c->finish = noop || p->kind == REQ_GET || p->kind == REQ_SET;
+    if (noop) {
+        w->t.errors += !ok;
+        return true;
+    }
+    bool hit = false;
+    switch ((enum req_kind)p->kind) {
+    case REQ_GET:   /* a miss (KEY_ENOENT) is counted by request_done */
+        w->t.errors += !ok && r->status != BIN_ENOENT;
+        hit = ok;
+        break;
+    case REQ_SET:
+        w->t.errors += !ok;
+        break;
+    case REQ_SYNC:   /* a quiet set answers only when it fails */
+        w->t.errors++;
+        break;
+    case REQ_META:   /* a quiet get answers only a hit: a key asked, in order, and stored */
+        w->t.errors += !ok;
+        hit = ok && bin_key_stored(c, p, body + r->extlen, r->keylen);
+        w->t.bad_keys += ok && !hit;
+        break;
+    }
+    if (hit) {
+        bin_value_start(w, c, r, body);
+        p->hits++;
+    }
+    return true;
+}
+
+static void bin_finish(struct worker *w, struct conn *c, uint64_t now)
+{
+    if (c->skip == 0 && c->finish) {
+        c->finish = false;
+        request_done(w, c, now);
+    }
+}
+
+/* Consumes whole reply headers (with extras and key) and value bytes from rbuf; keeps a partial
+ * header for later. Lengths are checked against each other and the bounds before any is used. */
+static bool conn_parse_bin(struct worker *w, struct conn *c, uint64_t now)
+{
+    size_t pos = 0;
+    while (pos < c->rlen) {
+        size_t avail = c->rlen - pos;
+        if (c->skip > 0) {
+            size_t take = c->skip < avail ? (size_t)c->skip : avail;
+            bin_value_bytes(w, c, c->rbuf + pos, take);
+            pos += take;
+            c->skip -= take;
+            bin_finish(w, c, now);
+            continue;
+        }
+        if (avail < BIN_HDR) {
+            break;
+        }
+        const char *h = c->rbuf + pos;
+        struct bin_res r = { .opcode = (uint8_t)h[1], .keylen = (uint16_t)get_be(h + 2, 2),
+                             .extlen = (uint8_t)h[4], .status = (uint16_t)get_be(h + 6, 2),
+                             .bodylen = get_be(h + 8, 4), .opaque = get_be(h + 12, 4) };
+        size_t head = (size_t)r.extlen + r.keylen;
+        if ((uint8_t)h[0] != BIN_RES || head > BIN_HEAD_MAX || head > r.bodylen ||
+            r.bodylen - head > MAX_VALUE) {
+            return false;
+        }
+        if (avail < BIN_HDR + head) {
+            break;
+        }
+        if (!handle_packet(w, c, &r, h + BIN_HDR)) {
+            return false;
+        }
+        pos += BIN_HDR + head;
+        bin_finish(w, c, now);
+    }
+    memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+    c->rlen -= pos;
+    return true;
+}
+
 static void conn_readable(struct worker *w, struct conn *c)
 {
     if (c->io.wr_wants_rd && c->woff < c->wlen) {
@@ -1175,7 +1455,7 @@ static void conn_readable(struct worker *w, struct conn *c)
         }
         c->rlen += (size_t)n;
         uint64_t now = now_ns();
-        if (!conn_parse(w, c, now)) {
+        if (!(cfg.binary ? conn_parse_bin(w, c, now) : conn_parse(w, c, now))) {
             w->t.proto_errors++;
             conn_fail(w, c);
             return;
@@ -1454,6 +1734,9 @@ static void print_result(const struct totals *to, double secs, double srv_cpu, d
         printf(" server_cpu_us=-1 server_cpu_us_per_op=-1");
     }
     printf(" client_cpu_us_per_op=%.3f", cli_cpu * per_op);
+    if (cfg.binary) {
+        printf(" protocol=binary");
+    }
     tls_print();
 }
 

@@ -26,7 +26,7 @@ CONNS=${BENCH_CONNS:-50}
 KEYS=${BENCH_KEYS:-100000}
 KEYS_4K=${BENCH_KEYS_4K:-10000}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
-ROWS=${BENCH_ROWS:-mixed pipelined multiget meta set4k tls memory flood}
+ROWS=${BENCH_ROWS:-mixed pipelined multiget meta binget binset binmulti set4k tls memory flood}
 PORT_MC=${BENCH_PORT:-21811}
 PORT_HC=$((PORT_MC + 1))
 
@@ -48,7 +48,10 @@ num_in BENCH_KEYS_4K "$KEYS_4K" 100 1000000
 num_in BENCH_LOADGEN_THREADS "$LG_THREADS" 1 64
 num_in BENCH_PORT "$PORT_MC" 1024 65000
 for r in $ROWS; do
-  case "$r" in mixed | pipelined | multiget | meta | set4k | tls | memory | flood) ;; *) die "unknown row '$r'" ;; esac
+  case "$r" in
+    mixed | pipelined | multiget | meta | binget | binset | binmulti | set4k | tls | memory | flood) ;;
+    *) die "unknown row '$r'" ;;
+  esac
 done
 
 [ -x "$LOADGEN" ] || die "no load generator at $LOADGEN (run: make -C bench)"
@@ -177,6 +180,10 @@ row_args() {
     multiget) echo "-w multiget -m 100 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
     # 100 quiet `mg <key> v q` and an `mn` per batch; 10% of the keys were never stored
     meta) echo "-w meta -m 100 --hit-ratio 0.9 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
+    # the binary protocol (loadgen --binary): GET only, SET only, and meta's batch as GETKQ + NOOP
+    binget) echo "-w mixed --binary -r 1 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
+    binset) echo "-w mixed --binary -r 0 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
+    binmulti) echo "-w meta --binary -m 100 --hit-ratio 0.9 -c $CONNS -P 1 -k $KEYS -s 100 -d $SECS" ;;
     set4k) echo "-w mixed -r 0 -c $CONNS -P 1 -k $KEYS_4K -s 4096 -d $SECS" ;;
     tls) echo "-w mixed -c $CONNS -P 1 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
     memory) echo "-w fill -n $((3 * MEM * 1048576 / 100)) -c 4 -P 100 -s 100 -d 120 --stats" ;;
@@ -184,7 +191,9 @@ row_args() {
 }
 warm_args() {
   case "$1" in
-    mixed | pipelined | multiget | meta) echo "-w fill -n $KEYS -c 4 -P 100 -s 100 -d 60" ;;
+    # the bin* rows are warmed over ASCII too: their gets read what `set` stored
+    mixed | pipelined | multiget | meta | binget | binset | binmulti)
+      echo "-w fill -n $KEYS -c 4 -P 100 -s 100 -d 60" ;;
     set4k) echo "-w fill -n $KEYS_4K -c 4 -P 16 -s 4096 -d 60" ;;
     # 50 sets of 100 bytes are 7 KB, one TLS record: memcached 1.6.18 -Z stops reading when a
     # burst of requests spans records (it leaves decrypted bytes in OpenSSL's buffer)
@@ -464,7 +473,7 @@ print_footer() {
   echo "spread = (max-min)/median of ops over the rounds, the larger of A's and B's: differences"
   echo "         smaller than this are noise."
   echo "CPU    = server utime+stime per op from /proc/PID/stat over the measured window"
-  echo "         (multiget, meta: per key; memory: per stored key)."
+  echo "         (multiget, meta, binmulti: per key; memory: per stored key)."
   for row in $ROWS; do
     lg="$lg $row $(fmt2 "$(med "$row" mc client_cpu_us_per_op)")/$(fmt2 "$(med "$row" hc client_cpu_us_per_op)")"
   done
@@ -473,6 +482,12 @@ print_footer() {
     echo "meta   = batches of 100 quiet \`mg <key> v q\` ended by \`mn\`, one batch in flight per"
     echo "         connection: 90% of the keys stored (answered VA), 10% never stored (answered"
     echo "         nothing); keys/s counts both; latency per batch, send to MN." ;;
+  esac
+  case " $ROWS " in *" bin"*)
+    echo "bin*   = memcached's binary protocol, 100-byte values, $CONNS connections, one request in"
+    echo "         flight each: binget = GET of stored keys, binset = SET, binmulti = 100 GETKQ ended"
+    echo "         by NOOP (keys as in meta: 90% stored; keys/s counts all); values are checked byte"
+    echo "         by byte, every reply's opaque against its request's." ;;
   esac
   case " $ROWS " in *" tls "*)
     echo "tls    = the mixed row's workload over TLS: both servers get -Z -o ssl_chain_cert=,ssl_key="
@@ -518,6 +533,13 @@ print_table() {
         line "meta mg100 batch/s" "$(fmt0 "$(med meta mc req_per_s)")" \
           "$(fmt0 "$(med meta hc req_per_s)")" \
           "$(ratio "$(med meta mc req_per_s)" "$(med meta hc req_per_s)")" "" "" "" "" "" ;;
+      binget) perf_line binget "bin get c$CONNS" ops_per_s ;;
+      binset) perf_line binset "bin set c$CONNS" ops_per_s ;;
+      binmulti)
+        perf_line binmulti "binmulti keys/s" ops_per_s
+        line "binmulti batch/s" "$(fmt0 "$(med binmulti mc req_per_s)")" \
+          "$(fmt0 "$(med binmulti hc req_per_s)")" \
+          "$(ratio "$(med binmulti mc req_per_s)" "$(med binmulti hc req_per_s)")" "" "" "" "" "" ;;
       set4k) perf_line set4k "set 4KiB c$CONNS" ops_per_s ;;
       tls) perf_line tls "tls mixed 90/10 c$CONNS" ops_per_s ;;
       memory) memory_lines ;;
