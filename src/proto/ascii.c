@@ -126,32 +126,13 @@ static void get_emit(void *arg, const struct item_view *v)
     }
 }
 
-static void get_count(struct thread_stats *ts, bool hit, bool touch)
-{
-    if (touch) {
-        STAT_INC(ts->cmd_touch);
-        if (hit) {
-            STAT_INC(ts->touch_hits);
-        } else {
-            STAT_INC(ts->touch_misses);
-        }
-    } else {
-        STAT_INC(ts->cmd_get);
-        if (hit) {
-            STAT_INC(ts->get_hits);
-        } else {
-            STAT_INC(ts->get_misses);
-        }
-    }
-}
-
 /* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
 static void get_one(struct cmd_ctx *c, struct get_ctx *g, struct span key,
                     bool touch, rel_time_t exptime)
 {
     enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
                                      get_emit, g);
-    get_count(c->pc->stats, st == STORE_OK, touch);
+    stats_count_get(c->pc->stats, st == STORE_OK, touch);
 }
 
 /* The next key of the line at or after *pos (spaces skipped), *pos moved to
@@ -202,7 +183,7 @@ static void get_rejected(struct cmd_ctx *c, size_t pos, size_t bad, bool touch,
     while (next_key(c->line, &pos, &key) && (size_t)(key.p - c->line.p) < bad) {
         enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
                                          discard_value, &g);
-        get_count(c->pc->stats, st == STORE_OK, touch);
+        stats_count_get(c->pc->stats, st == STORE_OK, touch);
     }
     reply(c, ERR_FORMAT, sizeof(ERR_FORMAT) - 1);
 }
@@ -1013,10 +994,20 @@ static size_t process_unauth(struct cmd_ctx *c, const char *in, size_t len, enum
 
 /* -B: which protocol a connection speaks; under auto its first byte says
  * (memcached's try_read_command_negotiate: 0x80 is binary, anything else
- * ASCII), once and for good. */
+ * ASCII), once and for good.
+ * SECURITY: a login gate is never bypassed by speaking the other protocol:
+ * -S's lives in the binary protocol, -Y's in the ASCII one (auth_required
+ * is set for both). conf/options_check.c already turns -B auto into the
+ * gate's protocol; this holds for any caller that did not. */
 static enum proto_wire pick_wire(const struct proto_server *srv, char first)
 {
     int proto = srv->settings != NULL ? srv->settings->protocol : SETTINGS_PROTO_ASCII;
+    if (srv->settings != NULL && srv->settings->sasl) {
+        return PROTO_WIRE_BINARY;
+    }
+    if (srv->auth_required) {
+        return PROTO_WIRE_ASCII;
+    }
     if (proto == SETTINGS_PROTO_AUTO) {
         return (unsigned char)first == BIN_REQ_MAGIC ? PROTO_WIRE_BINARY : PROTO_WIRE_ASCII;
     }

@@ -14,12 +14,12 @@
 #include "proto/binary.h"
 #include "proto/proto.h"
 #include "sec/auth.h"
+#include "proto_fixture.h"
 
 static struct settings settings;
 static struct store *store;
 static struct thread_stats tstats;
 static struct proto_server srv;
-static struct store_config store_cfg;
 
 /* An empty cache whose cas values start again at 1. */
 static void fresh_store(void)
@@ -27,32 +27,17 @@ static void fresh_store(void)
     if (store != NULL) {
         store_destroy(&store);
     }
-    store = store_create(&store_cfg);
-    ck_assert_ptr_nonnull(store);
+    store = fixture_store(&settings);
     srv.store = store;
 }
-
-static void fake_info(struct server_info *si) { memset(si, 0, sizeof(*si)); si->libevent_version = "test"; }
-static bool fake_conns(struct buf *out) { (void)out; return true; }
-static const struct stats_source fake_src = { fake_info, fake_conns };
 
 static void setup(void)
 {
     clock_init((int64_t)time(NULL));
     settings_defaults(&settings);
-    settings.mem_limit = 8 * 1024 * 1024;
-    store_cfg = (struct store_config){ .mem_limit = settings.mem_limit,
-                                       .item_size_max = settings.item_size_max,
-                                       .growth_factor = 1.25, .chunk_min = 48,
-                                       .evictions = true, .use_cas = true };
     store = NULL;
     fresh_store();
-    static bool registered;
-    if (!registered) {
-        stats_register_thread(&tstats);
-        registered = true;
-    }
-    srv = (struct proto_server){ .store = store, .settings = &settings, .stats_src = &fake_src };
+    srv = fixture_server(store, &settings, &tstats);
 }
 
 static void teardown(void)
@@ -481,6 +466,33 @@ START_TEST(cve_2016_8706_sasl_key_longer_than_body)
 }
 END_TEST
 
+/* SECURITY: whatever -B says, -S's gate is the binary protocol's and -Y's
+ * the ASCII one's: neither is bypassed by speaking the other protocol. */
+START_TEST(login_gate_decides_the_protocol)
+{
+    static const char text_get[] = "get a_key_long_enough_for_a_header\r\n";   /* >= 24 */
+    struct bytes in = { .n = 0 };
+    sasl_on();
+    settings.protocol = SETTINGS_PROTO_ASCII;      /* as if nobody had checked -B */
+    srv.auth_required = true;
+    add(&in, text_get, sizeof(text_get) - 1);
+    struct fed f = feed(&in, 0);
+    ck_assert_msg(f.closed && f.n == 0, "text under -S is a bad magic: closed, nothing said");
+    free(f.out);
+
+    settings.sasl = false;                         /* -Y: auth_required alone */
+    settings.protocol = SETTINGS_PROTO_AUTO;
+    in.n = 0;
+    REQ(&in, 0x00, "a", NULL, 0, "", 1, 0);
+    add(&in, "\r\n", 2);
+    f = feed(&in, 0);
+    ck_assert_msg(f.n > 0 && (unsigned char)f.out[0] != BIN_RES_MAGIC,
+                  "a binary request under -Y is read as text by the -Y gate");
+    ck_assert(f.n >= 13 && memcmp(f.out, "CLIENT_ERROR ", 13) == 0);
+    free(f.out);
+}
+END_TEST
+
 #define PLAIN_OK "\0alice\0secret"
 #define PLAIN_BAD "\0alice\0secreX"
 
@@ -572,7 +584,7 @@ END_TEST
  * leaves no old value readable. */
 START_TEST(too_large_is_swallowed)
 {
-    store_cfg.item_size_max = 64 * 1024;
+    settings.item_size_max = 64 * 1024;
     fresh_store();
     struct bytes in = { .n = 0 }, want = { .n = 0 };
     static char big[100000];
@@ -623,6 +635,7 @@ static Suite *binary_suite(void)
     tcase_add_test(tc, sasl_login);
     tcase_add_test(tc, sasl_refuses_before_login);
     tcase_add_test(tc, sasl_off_is_unknown);
+    tcase_add_test(tc, login_gate_decides_the_protocol);
     tcase_add_test(tc, one_packet_one_request);
     tcase_add_test(tc, too_large_is_swallowed);
     suite_add_tcase(s, tc);
