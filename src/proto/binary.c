@@ -300,25 +300,6 @@ static void get_emit(void *arg, const struct item_view *v)
     }
 }
 
-static void get_count(struct thread_stats *ts, bool hit, bool touch)
-{
-    if (touch) {
-        STAT_INC(ts->cmd_touch);
-        if (hit) {
-            STAT_INC(ts->touch_hits);
-        } else {
-            STAT_INC(ts->touch_misses);
-        }
-    } else {
-        STAT_INC(ts->cmd_get);
-        if (hit) {
-            STAT_INC(ts->get_hits);
-        } else {
-            STAT_INC(ts->get_misses);
-        }
-    }
-}
-
 /* A hit is answered even by a quiet opcode; a miss only by a loud one:
  * "Not found", or for getk/gatk the key (which memcached does not write
  * out at once). */
@@ -332,7 +313,7 @@ static void op_get_kind(struct bin_ctx *c, enum get_kind kind)
     rel_time_t exptime = touch ? clock_exptime_to_rel(get_be(c->ext.p, 4)) : 0;
     enum store_status st = store_get(c->srv->store, c->key.p, c->key.n, touch, exptime,
                                      get_emit, &g);
-    get_count(c->pc->stats, st == STORE_OK, touch);
+    stats_count_get(c->pc->stats, st == STORE_OK, touch);
     if (st == STORE_OK && !g.oom) {
         note_held(c, c->key);
     }

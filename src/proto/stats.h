@@ -175,6 +175,10 @@ size_t stats_fields(const struct metric *net, size_t nnet, struct stats_field *o
  * rows, every row has a name and a description. Else false and why in err. */
 bool stats_check(const struct metric *net, size_t nnet, char *err, size_t errlen);
 
+/* One get (touch false) or touch (get-and-touch) of either protocol:
+ * cmd_get/get_hits/get_misses or cmd_touch/touch_hits/touch_misses. */
+void stats_count_get(struct thread_stats *ts, bool hit, bool touch);
+
 /* Registration happens once per worker at start-up, before serving. */
 void stats_register_thread(struct thread_stats *ts);
 void stats_reset(void);

@@ -552,29 +552,6 @@ static size_t fb_receive(struct fb_conn *fc, const uint8_t *src, size_t n)
     return n;
 }
 
-struct fb_stream {
-    const uint8_t *data;
-    size_t size, total, pos;
-    uint8_t *tmp;
-};
-
-static size_t fb_take(struct fb_stream *s, size_t want, const uint8_t **out)
-{
-    size_t off = s->pos % s->size;
-    size_t n = want;
-    if (n > s->total - s->pos) {
-        n = s->total - s->pos;
-    }
-    if (off + n <= s->size) {
-        *out = s->data + off;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            s->tmp[i] = s->data[(off + i) % s->size];
-        }
-        *out = s->tmp;
-    }
-    return n;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -646,7 +623,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fb_die("a binary noop was not answered with one response packet", "");
         }
     }
-    struct fb_stream s = { payload, size - hdr, 0, 0, tmp };
+    struct fuzz_stream s = { payload, size - hdr, 0, 0, tmp };
     size_t cap = p.big ? FB_STREAM_MAX : FB_REPS_MAX;
     s.total = p.reps > cap / s.size ? cap : s.size * p.reps;
     if (s.total < s.size) {
@@ -669,7 +646,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fc->closed) {
             fc = &conns[fc == &conns[0]];
         }
-        want = fb_take(&s, want, &bytes);
+        want = fuzz_stream_take(&s, want, &bytes);
         size_t got = fb_receive(fc, bytes, want);
         s.pos += got > 0 ? got : want;
         if (p.tick) {

@@ -9,6 +9,7 @@
 #ifndef HC_FUZZ_COMMON_H
 #define HC_FUZZ_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,36 @@ static inline void fuzz_check_rows_round_trip(const char *target, const struct s
             fuzz_die(target, "format/apply/format changed the value", r->name);
         }
     }
+}
+
+/* A payload repeated to `total` bytes, as one stream of bytes: the protocol
+ * targets read it in chunks their plan decides (tmp holds a chunk that wraps
+ * around the payload's end). */
+struct fuzz_stream {
+    const uint8_t *data;
+    size_t size, total, pos;
+    uint8_t *tmp;
+};
+
+/* Up to want bytes from the stream's position (not moved): *out points at
+ * them; returns how many. */
+static inline size_t fuzz_stream_take(const struct fuzz_stream *s, size_t want,
+                                      const uint8_t **out)
+{
+    size_t off = s->pos % s->size;
+    size_t n = want;
+    if (n > s->total - s->pos) {
+        n = s->total - s->pos;
+    }
+    if (off + n <= s->size) {
+        *out = s->data + off;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            s->tmp[i] = s->data[(off + i) % s->size];
+        }
+        *out = s->tmp;
+    }
+    return n;
 }
 
 #endif

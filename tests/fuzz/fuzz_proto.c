@@ -437,31 +437,6 @@ static size_t receive(struct fconn *fc, const uint8_t *src, size_t n)
     return n;
 }
 
-/* The payload repeated p->reps times, as one stream of bytes. */
-struct stream {
-    const uint8_t *data;
-    size_t size, total, pos;
-    uint8_t *tmp;
-};
-
-static size_t stream_take(struct stream *s, size_t want, const uint8_t **out)
-{
-    size_t off = s->pos % s->size;
-    size_t n = want;
-    if (n > s->total - s->pos) {
-        n = s->total - s->pos;
-    }
-    if (off + n <= s->size) {
-        *out = s->data + off;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            s->tmp[i] = s->data[(off + i) % s->size];
-        }
-        *out = s->tmp;
-    }
-    return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -499,7 +474,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         conns[i].id = i;
         memset(&conns[i].fr, 0, sizeof conns[i].fr);
     }
-    struct stream s = { data + hdr, size - hdr, 0, 0, tmp };
+    struct fuzz_stream s = { data + hdr, size - hdr, 0, 0, tmp };
     size_t cap = p.big ? FUZZ_STREAM_MAX : FUZZ_REPS_MAX;
     s.total = p.reps > cap / s.size ? cap : s.size * p.reps;
     if (s.total < s.size) {
@@ -521,7 +496,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fc->closed) {
             fc = &conns[fc == &conns[0]];
         }
-        want = stream_take(&s, want, &bytes);
+        want = fuzz_stream_take(&s, want, &bytes);
         size_t got = receive(fc, bytes, want);
         s.pos += got > 0 ? got : want;   /* a full buffer drops, as a peer would wait */
         if (p.tick) {

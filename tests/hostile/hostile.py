@@ -273,3 +273,41 @@ class HostileCase(unittest.TestCase):
             if SANITIZED:
                 self.skipTest(SANITIZED_REASON)
             check()
+
+
+# ---- pushing without reading ----------------------------------------------------
+
+def push_each(socks, payload_of, seconds=30.0, stall=1.0):
+    """Sends payload_of(i) on socks[i] (non-blocking sockets), round-robin,
+    without reading. A socket is done when all is sent, when the server
+    closed it, or when it took nothing for `stall` s (the server stopped
+    reading: backpressure). Returns (bytes sent in total, sockets the server
+    closed)."""
+    payloads = {s: payload_of(i) for i, s in enumerate(socks)}
+    left = {s: 0 for s in socks}
+    idle_since = {}
+    sent_total, closed = 0, 0
+    deadline = time.monotonic() + seconds
+    while left and time.monotonic() < deadline:
+        _, writable, _ = select.select([], list(left)[:1000], [], 0.1)
+        now = time.monotonic()
+        for s in list(left):
+            if s not in writable:
+                if now - idle_since.setdefault(s, now) > stall:
+                    del left[s]
+                continue
+            idle_since.pop(s, None)
+            data = payloads[s]
+            try:
+                n = s.send(data[left[s]:left[s] + 262144])
+            except BlockingIOError:
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                closed += 1
+                del left[s]
+                continue
+            left[s] += n
+            sent_total += n
+            if left[s] >= len(data):
+                del left[s]
+    return sent_total, closed

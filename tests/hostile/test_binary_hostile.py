@@ -41,7 +41,7 @@ import binwire as bw
 from binwire import pkt, set_extras
 from flood_client import start_flood, stop_flood, victim_round_trips, wait_flooding
 from harness import connect, read_to_close, wait_until
-from hostile import (HostileCase, LatencyProbe, blast, conns_back_to, percentile,
+from hostile import (HostileCase, LatencyProbe, blast, conns_back_to, percentile, push_each,
                      settled_conns)
 from test_conn_memory import (PEAK_RSS_MAX_KIB, close_all, count_closed, open_clients,
                               peak_rss_kib, push_all)
@@ -224,38 +224,6 @@ class BinaryFairness(HostileCase):
 
 # ---- 2. the connection-memory budget ------------------------------------------------
 
-def push_each(socks, payload_of, seconds=30.0, stall=1.0):
-    """push_all (test_conn_memory.py) with a payload per socket: sends
-    payload_of(i) on socks[i], round-robin, without reading. Returns (bytes
-    sent, sockets the server closed)."""
-    payloads = {s: payload_of(i) for i, s in enumerate(socks)}
-    left = {s: 0 for s in socks}
-    idle_since = {}
-    sent_total, closed = 0, 0
-    deadline = time.monotonic() + seconds
-    while left and time.monotonic() < deadline:
-        _, writable, _ = select.select([], list(left)[:1000], [], 0.1)
-        now = time.monotonic()
-        for s in list(left):
-            if s not in writable:
-                if now - idle_since.setdefault(s, now) > stall:
-                    del left[s]
-                continue
-            idle_since.pop(s, None)
-            data = payloads[s]
-            try:
-                n = s.send(data[left[s]:left[s] + 262144])
-            except BlockingIOError:
-                continue
-            except (ConnectionResetError, BrokenPipeError):
-                closed += 1
-                del left[s]
-                continue
-            left[s] += n
-            sent_total += n
-            if left[s] >= len(data):
-                del left[s]
-    return sent_total, closed
 
 
 class BinaryConnMemoryCase(HostileCase):

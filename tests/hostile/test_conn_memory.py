@@ -13,12 +13,10 @@ Under each: peak RSS (VmHWM) <= 200 MiB, a normal client is served during
 the attack with no error, the values stored before it read back intact,
 and refusals and closes are counted in stats."""
 import resource
-import select
 import socket
 import subprocess
-import time
 
-from hostile import HostileCase, LatencyProbe, SANITIZED
+from hostile import HostileCase, LatencyProbe, SANITIZED, push_each
 import harness
 from harness import connect
 from wire import STORED, stat_int, storage, sync
@@ -52,37 +50,8 @@ def open_clients(port, n, rcvbuf=None):
 
 
 def push_all(socks, payload, seconds=SEND_SECONDS, stall=1.0):
-    """Sends payload on every socket, round-robin, without reading. A socket
-    is done when all is sent, when the server closed it, or when it took
-    nothing for `stall` s (the server stopped reading: backpressure).
-    Returns (bytes sent in total, sockets the server closed)."""
-    left = {s: 0 for s in socks}
-    idle_since = {}
-    sent_total, closed = 0, 0
-    deadline = time.monotonic() + seconds
-    while left and time.monotonic() < deadline:
-        _, writable, _ = select.select([], list(left)[:1000], [], 0.1)
-        now = time.monotonic()
-        for s in list(left):
-            if s not in writable:
-                since = idle_since.setdefault(s, now)
-                if now - since > stall:
-                    del left[s]
-                continue
-            idle_since.pop(s, None)
-            try:
-                n = s.send(payload[left[s]:left[s] + 262144])
-            except BlockingIOError:
-                continue
-            except (ConnectionResetError, BrokenPipeError):
-                closed += 1
-                del left[s]
-                continue
-            left[s] += n
-            sent_total += n
-            if left[s] >= len(payload):
-                del left[s]
-    return sent_total, closed
+    """push_each with the same payload on every socket."""
+    return push_each(socks, lambda i: payload, seconds, stall)
 
 
 def count_closed(socks):

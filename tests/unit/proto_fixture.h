@@ -1,5 +1,5 @@
-/* proto_fixture.h: what the protocol unit tests (test_proto.c, test_meta.c)
- * share: a small store for the settings given, and feeding bytes to one
+/* proto_fixture.h: what the protocol unit tests (test_proto.c, test_meta.c,
+ * test_binary.c) share: a small store for the settings given, and feeding bytes to one
  * connection the way net/conn.c does. Header-only (static functions): each
  * test binary includes it once. */
 #ifndef HC_TESTS_PROTO_FIXTURE_H
@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "conf/settings.h"
 #include "proto/proto.h"
+#include "proto/stats.h"
 #include "store/store.h"
 
 /* An 8 MiB store for s (whose mem_limit it sets), as the daemon makes one. */
@@ -25,6 +26,32 @@ static inline struct store *fixture_store(struct settings *s)
     struct store *st = store_create(&cfg);
     ck_assert_ptr_nonnull(st);
     return st;
+}
+
+static inline void fixture_info(struct server_info *si)
+{
+    memset(si, 0, sizeof(*si));
+    si->libevent_version = "test";
+}
+
+static inline bool fixture_conns(struct buf *out)
+{
+    (void)out;
+    return true;
+}
+
+/* A protocol server over st with settings s, whose "stats" has no network
+ * layer behind it; ts is registered as the one worker's stats (once). */
+static inline struct proto_server fixture_server(struct store *st, const struct settings *s,
+                                                 struct thread_stats *ts)
+{
+    static const struct stats_source src = { fixture_info, fixture_conns };
+    static bool registered;
+    if (!registered) {
+        stats_register_thread(ts);
+        registered = true;
+    }
+    return (struct proto_server){ .store = st, .settings = s, .stats_src = &src };
 }
 
 /* Feeds input[0, len) to one new connection in chunks of at most step bytes

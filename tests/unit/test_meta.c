@@ -23,22 +23,13 @@ static struct thread_stats tstats;
 static struct proto_server srv;
 static int64_t now_s;
 
-static void fake_info(struct server_info *si) { memset(si, 0, sizeof(*si)); si->libevent_version = "test"; }
-static bool fake_conns(struct buf *out) { (void)out; return true; }
-static const struct stats_source fake_src = { fake_info, fake_conns };
-
 static void setup(void)
 {
     now_s = EPOCH;
     clock_init(now_s);
     settings_defaults(&settings);
     store = fixture_store(&settings);
-    static bool registered;
-    if (!registered) {
-        stats_register_thread(&tstats);
-        registered = true;
-    }
-    srv = (struct proto_server){ .store = store, .settings = &settings, .stats_src = &fake_src };
+    srv = fixture_server(store, &settings, &tstats);
 }
 
 static void teardown(void)

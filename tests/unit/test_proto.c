@@ -19,26 +19,12 @@ static struct store *store;
 static struct thread_stats tstats;
 static struct proto_server srv;
 
-static void fake_info(struct server_info *si) { memset(si, 0, sizeof(*si)); si->libevent_version = "test"; }
-static bool fake_conns(struct buf *out) { (void)out; return true; }
-static const struct stats_source fake_src = { fake_info, fake_conns };
-
 static void setup(void)
 {
     clock_init((int64_t)time(NULL));
     settings_defaults(&settings);
     store = fixture_store(&settings);
-    static bool registered;
-    if (!registered) {
-        stats_register_thread(&tstats);
-        registered = true;
-    }
-    srv.store = store;
-    srv.settings = &settings;
-    srv.stats_src = &fake_src;
-    srv.shutdown = NULL;
-    srv.auth_required = false;
-    srv.refresh_certs = NULL;
+    srv = fixture_server(store, &settings, &tstats);
 }
 
 static void teardown(void)
