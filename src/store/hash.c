@@ -1,9 +1,14 @@
-/* hash.c: the key index: a fixed array of 32-bit bucket heads chained through
- * item.hash_next, and the striped locks that guard it. Memory is bounded, so
- * the item count is too: the table is sized once and never resized. Bucket i
- * is guarded by stripe (i & stripe_mask), so there are never more stripes
- * than buckets. Every function but hash_init/hash_key expects the caller to
- * hold the stripe of hv. */
+/* hash.c: the key index, Segcache's shape: buckets of one cache line, seven
+ * 8-byte slots each (an item's region offset under a 16-bit tag of its
+ * hash) and a link to an overflow bucket when seven are not enough. Items
+ * carry no chain pointer, so the index costs the item memory nothing; the
+ * table lives outside -m, as memcached's does. Overflow buckets come from a
+ * lazily touched reserve sized for the most items -m can hold and are kept
+ * on their chain once added (a chain only grows when all its slots are in
+ * use, so the reserve in use is bounded by the peak item count / 7).
+ * Bucket i is guarded by stripe (i & stripe_mask) with its overflow chain.
+ * Every function but hash_init/hash_key expects the caller to hold the
+ * stripe of hv. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +18,15 @@
 #include "base/region.h"
 
 #define HASH_STRIPES 4096u
-#define HASH_POWER_MIN 16u
+#define HASH_POWER_MIN 10u
 #define HASH_POWER_MAX 32u
+#define SLOT_OFF_MASK (((uint64_t)1 << 48) - 1)
 
+/* One bucket (7 slots) per KiB of -m: 1/16 of -m, full at 146-byte items. */
 static unsigned hash_default_power(size_t mem_limit)
 {
     unsigned power = HASH_POWER_MIN;
-    while (power < HASH_POWER_MAX && ((uint64_t)1 << power) < mem_limit / 64) {
+    while (power < HASH_POWER_MAX && ((uint64_t)1 << power) < mem_limit / 1024) {
         power++;
     }
     return power;
@@ -35,17 +42,16 @@ int hash_init(struct store *st)
     st->hash_power = power;
     st->bucket_mask = nbuckets - 1;
     st->stripe_mask = nstripes - 1;
-    /* calloc of a large array maps zero pages: buckets cost RSS when used */
-    st->buckets = calloc((size_t)nbuckets, sizeof(uint32_t));
+    /* the most items -m can hold, 21 bytes each at the least */
+    st->ovf_cap = st->region_size / (ITEM_HDR + 1) / HASH_SLOTS + 1;
+    st->buckets = region_reserve((size_t)nbuckets * sizeof(struct hbucket));
+    st->ovf = region_reserve(st->ovf_cap * sizeof(struct hbucket));
     st->stripes = aligned_alloc(alignof(struct stripe), (size_t)nstripes * sizeof(struct stripe));
-    if (st->buckets == NULL || st->stripes == NULL) {
-        free(st->buckets);
-        free(st->stripes);
-        st->buckets = NULL;
-        st->stripes = NULL;
+    if (st->buckets == NULL || st->stripes == NULL || st->ovf == NULL) {
         errno = ENOMEM;
         return -1;
     }
+    atomic_init(&st->ovf_next, 0);
     for (uint64_t i = 0; i < nstripes; i++) {
         pthread_mutex_init(&st->stripes[i].lock, NULL);
     }
@@ -62,9 +68,15 @@ void hash_deinit(struct store *st)
         }
     }
     free(st->stripes);
-    free(st->buckets);
+    if (st->buckets != NULL) {
+        region_release(st->buckets, (size_t)(st->bucket_mask + 1) * sizeof(struct hbucket));
+    }
+    if (st->ovf != NULL) {
+        region_release(st->ovf, st->ovf_cap * sizeof(struct hbucket));
+    }
     st->stripes = NULL;
     st->buckets = NULL;
+    st->ovf = NULL;
 }
 
 uint64_t hash_key(const struct store *st, const char *key, size_t nkey)
@@ -77,72 +89,139 @@ pthread_mutex_t *hash_lock_of(const struct store *st, uint64_t hv)
     return &st->stripes[hv & st->bucket_mask & st->stripe_mask].lock;
 }
 
-static uint32_t *bucket_of(const struct store *st, uint64_t hv)
+static struct hbucket *bucket_of(const struct store *st, uint64_t hv)
 {
     return &st->buckets[hv & st->bucket_mask];
 }
 
-struct item *hash_find(const struct store *st, uint64_t hv, const char *key, size_t nkey)
+static struct hbucket *bucket_next(const struct store *st, const struct hbucket *b)
 {
-    for (uint32_t h = *bucket_of(st, hv); h != 0;) {
-        struct item *it = item_at(st, h);
-        if (it->nkey == nkey && memcmp(it->key, key, nkey) == 0) {
-            return it;
+    return b->next != 0 ? &st->ovf[b->next - 1] : NULL;
+}
+
+static uint64_t slot_tag(uint64_t hv)
+{
+    return hv & ~SLOT_OFF_MASK;
+}
+
+static uint64_t slot_make(const struct store *st, uint64_t hv, const struct item *it)
+{
+    return slot_tag(hv) | (item_off(st, it) + 1);
+}
+
+static struct item *slot_item(const struct store *st, uint64_t s)
+{
+    return item_at_off(st, (s & SLOT_OFF_MASK) - 1);
+}
+
+static uint64_t *slot_find(const struct store *st, uint64_t hv, const char *key, size_t nkey)
+{
+    uint64_t tag = slot_tag(hv);
+    for (struct hbucket *b = bucket_of(st, hv); b != NULL; b = bucket_next(st, b)) {
+        for (unsigned i = 0; i < HASH_SLOTS; i++) {
+            uint64_t s = b->slot[i];
+            if (s != 0 && (s & ~SLOT_OFF_MASK) == tag) {
+                const struct item *it = slot_item(st, s);
+                if (item_nkey(it) == nkey && memcmp(it->key, key, nkey) == 0) {
+                    return &b->slot[i];
+                }
+            }
         }
-        h = it->hash_next;
     }
     return NULL;
 }
 
-/* Cache warming for multigets. Stage 0 fetches the bucket; stage 1, issued
- * once that has arrived, reads the head without the stripe lock (a relaxed
- * atomic read: a stale or torn-free but outdated handle only wastes the
- * hint, and prefetching any address cannot fault) and fetches the item's
- * first cache lines. Nothing is dereferenced. */
+/* The slot holding exactly this item (by place, not by key). */
+static uint64_t *slot_of_item(const struct store *st, uint64_t hv, const struct item *it)
+{
+    uint64_t want = slot_make(st, hv, it);
+    for (struct hbucket *b = bucket_of(st, hv); b != NULL; b = bucket_next(st, b)) {
+        for (unsigned i = 0; i < HASH_SLOTS; i++) {
+            if (b->slot[i] == want) {
+                return &b->slot[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+struct item *hash_find(const struct store *st, uint64_t hv, const char *key, size_t nkey)
+{
+    uint64_t *s = slot_find(st, hv, key, nkey);
+    return s != NULL ? slot_item(st, *s) : NULL;
+}
+
+/* Cache warming for multigets. Stage 0 fetches the bucket; stage 1, once it
+ * has arrived, reads the first slot whose tag matches without the stripe
+ * (a relaxed read: an outdated slot only wastes the hint, and prefetching
+ * any address cannot fault) and fetches the item's first cache lines. */
 void hash_prefetch(const struct store *st, uint64_t hv, int stage)
 {
-    uint32_t *b = bucket_of(st, hv);
+    struct hbucket *b = bucket_of(st, hv);
     if (stage == 0) {
         __builtin_prefetch(b);
         return;
     }
-    uint32_t h = __atomic_load_n(b, __ATOMIC_RELAXED);
-    if (h != 0) {
-        const char *p = (const char *)item_at(st, h);
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
-        __builtin_prefetch(p + 128);
+    uint64_t tag = slot_tag(hv);
+    for (unsigned i = 0; i < HASH_SLOTS; i++) {
+        uint64_t s = __atomic_load_n(&b->slot[i], __ATOMIC_RELAXED);
+        if (s != 0 && (s & ~SLOT_OFF_MASK) == tag) {
+            const char *p = (const char *)slot_item(st, s);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+            return;
+        }
     }
 }
 
-void hash_insert(struct store *st, uint64_t hv, struct item *it)
+/* Stores the slot with a relaxed atomic: hash_prefetch reads slots unlocked. */
+static void slot_set(uint64_t *s, uint64_t v)
 {
-    uint32_t *head = bucket_of(st, hv);
-    it->hash_next = *head;
-    *head = item_handle(st, it);
+    __atomic_store_n(s, v, __ATOMIC_RELAXED);
 }
 
-/* The link that points at `it`; the item must be in this chain. */
-static uint32_t *hash_link_to(struct store *st, uint64_t hv, const struct item *it)
+bool hash_insert(struct store *st, uint64_t hv, struct item *it)
 {
-    uint32_t want = item_handle(st, it);
-    uint32_t *link = bucket_of(st, hv);
-    while (*link != want) {
-        link = &item_at(st, *link)->hash_next;
+    struct hbucket *b = bucket_of(st, hv), *last = b;
+    for (; b != NULL; last = b, b = bucket_next(st, b)) {
+        for (unsigned i = 0; i < HASH_SLOTS; i++) {
+            if (b->slot[i] == 0) {
+                slot_set(&b->slot[i], slot_make(st, hv, it));
+                return true;
+            }
+        }
     }
-    return link;
+    size_t idx = atomic_fetch_add_explicit(&st->ovf_next, 1, memory_order_relaxed);
+    if (idx >= st->ovf_cap) {
+        return false;    /* cannot happen: the reserve covers every item -m holds */
+    }
+    struct hbucket *nb = &st->ovf[idx];
+    slot_set(&nb->slot[0], slot_make(st, hv, it));
+    last->next = idx + 1;
+    return true;
 }
 
-void hash_remove(struct store *st, uint64_t hv, struct item *it)
+void hash_remove(struct store *st, uint64_t hv, const struct item *it)
 {
-    *hash_link_to(st, hv, it) = it->hash_next;
-    it->hash_next = 0;
+    uint64_t *s = slot_of_item(st, hv, it);
+    if (s != NULL) {
+        slot_set(s, 0);
+    }
 }
 
-void hash_replace(struct store *st, uint64_t hv, struct item *old, struct item *it)
+/* Points old's slot at `it` (same key, or old moved to `it` by compaction). */
+bool hash_replace(struct store *st, uint64_t hv, const struct item *old, const struct item *it)
 {
-    uint32_t *link = hash_link_to(st, hv, old);
-    it->hash_next = old->hash_next;
-    *link = item_handle(st, it);
-    old->hash_next = 0;
+    uint64_t *s = slot_of_item(st, hv, old);
+    if (s == NULL) {
+        return false;
+    }
+    slot_set(s, slot_make(st, hv, it));
+    return true;
+}
+
+/* Whether `it` is the item its key's slot points at. */
+bool hash_is_linked(const struct store *st, uint64_t hv, const struct item *it)
+{
+    return slot_of_item(st, hv, it) != NULL;
 }

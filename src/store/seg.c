@@ -1,0 +1,570 @@
+/* seg.c: segment-structured item memory, after Segcache (Yang et al., NSDI
+ * 2021). -m buys segments (1 MiB, or -I rounded up to MiB); items are written
+ * back to back into the open segment of their TTL bucket, so an item costs
+ * its 20-byte header, key, flags when not 0, and value: no size classes, no
+ * rounding. A segment is sealed when the next item does not fit and joins
+ * one FIFO of sealed segments, oldest first.
+ *
+ * Memory comes back three ways, all under the segment lock:
+ *  - the sweep (at most once a second, and after each flush_all, whenever a
+ *    segment is wanted and none is free) frees whole segments whose items
+ *    have all expired or been flushed: TTL buckets keep short-lived items
+ *    together, so they give memory back without being read;
+ *  - eviction takes the oldest sealed segment and compacts it in place:
+ *    dead items (deleted, replaced, expired) go, items read since the last
+ *    pass stay (up to half the segment: FIFO with reinsertion, a CLOCK at
+ *    segment scale), the rest are evicted. A compacted segment with room
+ *    becomes its bucket's open segment again;
+ *  - with -M nothing live is evicted; the segment with the most dead bytes
+ *    is compacted instead.
+ * An item is moved or dropped only under its key's stripe, and a segment
+ * with an allocated but unlinked item (a value still arriving) is never
+ * touched, so memory is never reused under a reader or a writer. This file
+ * knows items through their header and the hash table only. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+
+#define GENTLE_ROUNDS 4      /* evictions that keep accessed items */
+#define HARSH_ROUNDS 4       /* then evictions that keep nothing */
+
+static void lock(pthread_mutex_t *m)
+{
+    pthread_mutex_lock(m);
+}
+
+static void unlock(pthread_mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+}
+
+static char *seg_base(const struct store *st, uint32_t id)
+{
+    return st->base + (size_t)id * st->seg_size;
+}
+
+int seg_init(struct store *st)
+{
+    st->segs = calloc(st->nsegs, sizeof(struct seg));
+    st->free_stack = calloc(st->nsegs, sizeof(uint32_t));
+    if (st->segs == NULL || st->free_stack == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    pthread_mutex_init(&st->seg_lock, NULL);
+    for (uint32_t i = 0; i < st->nsegs; i++) {
+        st->segs[i].prev = st->segs[i].next = SEG_NONE;
+    }
+    for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
+        st->open[b] = SEG_NONE;
+    }
+    st->fifo_head = st->fifo_tail = SEG_NONE;
+    return 0;
+}
+
+void seg_deinit(struct store *st)
+{
+    if (st->segs != NULL) {
+        pthread_mutex_destroy(&st->seg_lock);
+    }
+    free(st->segs);
+    free(st->free_stack);
+    st->segs = NULL;
+    st->free_stack = NULL;
+}
+
+/* ---- TTL buckets --------------------------------------------------------- */
+
+/* 0: never expires; 1-15: that many seconds; then four buckets per power of
+ * two of the TTL, up to bucket 127. */
+static unsigned ttl_bucket(rel_time_t exptime, rel_time_t now)
+{
+    if (exptime == 0) {
+        return 0;
+    }
+    uint32_t ttl = exptime > now ? exptime - now : 1;
+    if (ttl < 16) {
+        return ttl;
+    }
+    unsigned k = 31 - (unsigned)__builtin_clz(ttl);
+    unsigned b = 16 + (k - 4) * 4 + ((ttl >> (k - 2)) & 3);
+    return b < SEG_TTL_BUCKETS ? b : SEG_TTL_BUCKETS - 1;
+}
+
+/* ---- per-segment notes (any thread, relaxed atomics) --------------------- */
+
+static void max_u32(_Atomic uint32_t *a, uint32_t v)
+{
+    uint32_t cur = atomic_load_explicit(a, memory_order_relaxed);
+    while (cur < v && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+static void max_u64(_Atomic uint64_t *a, uint64_t v)
+{
+    uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+    while (cur < v && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+static void exp_note(struct seg *s, rel_time_t e)
+{
+    max_u32(&s->max_exp, e == 0 ? EXP_NEVER : e);
+}
+
+void seg_note_exptime(struct store *st, const struct item *it, rel_time_t e)
+{
+    exp_note(seg_of(st, it), e);
+}
+
+void seg_note_cas(struct store *st, const struct item *it, uint64_t cas)
+{
+    max_u64(&seg_of(st, it)->max_cas, cas);
+}
+
+void seg_note_linked(struct store *st, struct item *it)
+{
+    struct seg *s = seg_of(st, it);
+    uint32_t total = item_total(it);
+    ctr_add(&s->live_items, 1);
+    ctr_add(&s->live_bytes, total);
+    ctr_add(&st->ctr.curr_items, 1);
+    ctr_add(&st->ctr.total_items, 1);
+    ctr_add(&st->ctr.bytes, total);
+}
+
+void seg_note_unlinked(struct store *st, const struct item *it)
+{
+    struct seg *s = seg_of(st, it);
+    uint32_t total = item_total(it);
+    ctr_sub(&s->live_items, 1);
+    ctr_sub(&s->live_bytes, total);
+    ctr_sub(&st->ctr.curr_items, 1);
+    ctr_sub(&st->ctr.bytes, total);
+}
+
+void seg_release_pending(struct store *st, struct item *it)
+{
+    atomic_fetch_sub_explicit(&seg_of(st, it)->pending, 1, memory_order_release);
+    ctr_sub(&st->ctr.pending, 1);
+}
+
+/* A lookup met a dead item (memcached's get_expired / get_flushed). */
+void seg_count_dead(struct store *st, const struct item *it, enum unlink_why why)
+{
+    if ((item_bits(it) & ITEM_FETCHED) == 0) {
+        ctr_add(&st->ctr.expired_unfetched, 1);
+    }
+    ctr_add(why == UNLINK_EXPIRED ? &st->ctr.get_expired : &st->ctr.get_flushed, 1);
+}
+
+/* ---- the free list and the FIFO (segment lock) --------------------------- */
+
+static uint32_t free_take(struct store *st)
+{
+    if (st->nfree > 0) {
+        return st->free_stack[--st->nfree];
+    }
+    return st->next_fresh < st->nsegs ? st->next_fresh++ : SEG_NONE;
+}
+
+static void fifo_push(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    s->next = SEG_NONE;
+    s->prev = st->fifo_tail;
+    if (st->fifo_tail != SEG_NONE) {
+        st->segs[st->fifo_tail].next = id;
+    } else {
+        st->fifo_head = id;
+    }
+    st->fifo_tail = id;
+}
+
+static void fifo_remove(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    if (s->prev != SEG_NONE) {
+        st->segs[s->prev].next = s->next;
+    } else {
+        st->fifo_head = s->next;
+    }
+    if (s->next != SEG_NONE) {
+        st->segs[s->next].prev = s->prev;
+    } else {
+        st->fifo_tail = s->prev;
+    }
+    s->prev = s->next = SEG_NONE;
+}
+
+static void seg_seal(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    if (st->open[s->bucket] == id) {
+        st->open[s->bucket] = SEG_NONE;
+    }
+    s->state = SEG_SEALED;
+    fifo_push(st, id);
+}
+
+static void seg_open(struct store *st, uint32_t id, unsigned bucket)
+{
+    struct seg *s = &st->segs[id];
+    s->state = SEG_OPEN;
+    s->bucket = (uint8_t)bucket;
+    s->created = clock_now();
+    s->write_off = 0;
+    atomic_store_explicit(&s->pending, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->max_exp, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->max_cas, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->live_items, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->live_bytes, 0, memory_order_relaxed);
+    if (st->open[bucket] != SEG_NONE) {
+        seg_seal(st, st->open[bucket]);
+    }
+    st->open[bucket] = id;
+    st->segs_used++;
+}
+
+static void seg_free(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    s->state = SEG_FREE;
+    s->write_off = 0;
+    st->free_stack[st->nfree++] = id;
+    st->segs_used--;
+}
+
+/* Takes a segment off the FIFO or its open slot. */
+static void seg_detach(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    if (s->state == SEG_SEALED) {
+        fifo_remove(st, id);
+    } else if (st->open[s->bucket] == id) {
+        st->open[s->bucket] = SEG_NONE;
+    }
+}
+
+/* A detached segment after compaction: free when empty; else the open
+ * segment of its bucket when it has more room than the one open now;
+ * else sealed at the FIFO's new end. */
+static void seg_reattach(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    if (s->write_off == 0) {
+        seg_free(st, id);
+        return;
+    }
+    uint32_t o = st->open[s->bucket];
+    if (o == SEG_NONE || st->segs[o].write_off > s->write_off) {
+        if (o != SEG_NONE) {
+            seg_seal(st, o);
+        }
+        s->state = SEG_OPEN;
+        st->open[s->bucket] = id;
+    } else {
+        s->state = SEG_SEALED;
+        fifo_push(st, id);
+    }
+}
+
+/* ---- compaction (segment lock held; each item under its stripe) ---------- */
+
+enum compact_mode {
+    COMPACT_DEAD,            /* drop only dead items (sweep, -M) */
+    COMPACT_GENTLE,          /* and live ones not read since the last pass */
+    COMPACT_ALL,             /* and every live one */
+};
+
+static void count_evicted(struct store *st, const struct item *it, rel_time_t now)
+{
+    rel_time_t t = item_time(it);
+    ctr_add(&st->ctr.evictions, 1);
+    atomic_store_explicit(&st->ctr.evicted_time, now > t ? now - t : 0, memory_order_relaxed);
+    if (item_exptime(it) != 0) {
+        ctr_add(&st->ctr.evicted_nonzero, 1);
+    }
+    if ((item_bits(it) & ITEM_FETCHED) == 0) {
+        ctr_add(&st->ctr.evicted_unfetched, 1);
+    }
+    if ((item_bits(it) & ITEM_ACCESSED) != 0) {
+        ctr_add(&st->ctr.evicted_active, 1);
+    }
+}
+
+static void count_reclaimed(struct store *st, const struct item *it)
+{
+    ctr_add(&st->ctr.reclaimed, 1);
+    if ((item_bits(it) & ITEM_FETCHED) == 0) {
+        ctr_add(&st->ctr.expired_unfetched, 1);
+    }
+}
+
+/* Whether a linked item stays; counts the ones that go. */
+static bool compact_keeps(struct store *st, struct item *it, enum compact_mode mode,
+                          bool room, rel_time_t now)
+{
+    if (item_life(st, it, now) != ITEM_ALIVE) {
+        count_reclaimed(st, it);
+        return false;
+    }
+    if (mode == COMPACT_DEAD || !st->cfg.evictions) {
+        return true;
+    }
+    if (mode == COMPACT_GENTLE && room && (item_bits(it) & ITEM_ACCESSED) != 0) {
+        item_bits_clear(it, ITEM_ACCESSED);
+        return true;
+    }
+    count_evicted(st, it, now);
+    return false;
+}
+
+/* Walks the segment's items in order, dropping or sliding each down to the
+ * write cursor; the segment's notes are rebuilt from what stays. */
+static void seg_compact(struct store *st, uint32_t id, enum compact_mode mode)
+{
+    struct seg *s = &st->segs[id];
+    char *sb = seg_base(st, id);
+    uint32_t cur = 0, keep_max = (uint32_t)(st->seg_size / 2);
+    rel_time_t now = clock_now();
+    atomic_store_explicit(&s->max_exp, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->max_cas, 0, memory_order_relaxed);
+    for (uint32_t off = 0; off < s->write_off;) {
+        struct item *it = (struct item *)(sb + off);
+        uint32_t total = item_total(it);
+        uint64_t hv = hash_key(st, it->key, item_nkey(it));
+        pthread_mutex_t *m = hash_lock_of(st, hv);
+        lock(m);
+        if (hash_is_linked(st, hv, it)) {
+            if (compact_keeps(st, it, mode, cur + total <= keep_max, now)) {
+                struct item *to = (struct item *)(sb + cur);
+                if (to != it) {
+                    memmove(to, it, total);
+                    hash_replace(st, hv, it, to);
+                }
+                exp_note(s, item_exptime(to));
+                max_u64(&s->max_cas, item_cas(to));
+                cur += total;
+            } else {
+                hash_remove(st, hv, it);
+                seg_note_unlinked(st, it);
+            }
+        }
+        unlock(m);
+        off += total;
+    }
+    s->write_off = cur;
+    s->created = clock_now();
+    ctr_add(&st->ctr.segs_compacted, 1);
+}
+
+static void seg_recycle(struct store *st, uint32_t id, enum compact_mode mode)
+{
+    seg_detach(st, id);
+    seg_compact(st, id, mode);
+    seg_reattach(st, id);
+}
+
+/* ---- the sweep ------------------------------------------------------------ */
+
+static bool seg_idle(const struct seg *s)
+{
+    return atomic_load_explicit(&s->pending, memory_order_acquire) == 0;
+}
+
+/* Every item in the segment has expired or been flushed, or none is linked. */
+static bool seg_all_dead(const struct store *st, const struct seg *s, rel_time_t now)
+{
+    uint32_t e = atomic_load_explicit(&s->max_exp, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(&s->max_cas, memory_order_relaxed);
+    uint32_t at = atomic_load_explicit(&st->flush_at, memory_order_relaxed);
+    uint64_t cut = atomic_load_explicit(&st->flush_cas, memory_order_relaxed);
+    if (at != 0 && at <= now) {
+        uint64_t at_cut = atomic_load_explicit(&st->flush_at_cas, memory_order_relaxed);
+        if (at_cut != 0 && at_cut - 1 > cut) {
+            cut = at_cut - 1;
+        }
+    }
+    if (s->write_off == 0) {
+        return false;
+    }
+    return atomic_load_explicit(&s->live_items, memory_order_relaxed) == 0
+        || (e != EXP_NEVER && e != 0 && e <= now)
+        || (c != 0 && c <= cut);
+}
+
+/* Frees the segments whose items are all dead, without a client reading
+ * them; at most once a second unless a flush_all came since. */
+static bool seg_sweep(struct store *st)
+{
+    rel_time_t now = clock_now();
+    uint64_t gen = atomic_load_explicit(&st->flush_gen, memory_order_relaxed);
+    if (now == st->sweep_time && gen == st->sweep_gen) {
+        return false;
+    }
+    st->sweep_time = now;
+    st->sweep_gen = gen;
+    uint32_t before = st->nfree;
+    for (uint32_t id = 0; id < st->next_fresh; id++) {
+        struct seg *s = &st->segs[id];
+        if (s->state != SEG_FREE && seg_idle(s) && seg_all_dead(st, s, now)) {
+            seg_recycle(st, id, COMPACT_DEAD);
+            ctr_add(&st->ctr.segs_expired, 1);
+        }
+    }
+    return st->nfree > before;
+}
+
+/* ---- eviction ------------------------------------------------------------- */
+
+/* The oldest sealed segment no writer is filling; with -M the one with the
+ * most dead bytes, if any has some. */
+static uint32_t pick_victim(struct store *st)
+{
+    uint32_t best = SEG_NONE;
+    uint64_t most = 0;
+    for (uint32_t id = st->fifo_head; id != SEG_NONE; id = st->segs[id].next) {
+        struct seg *s = &st->segs[id];
+        if (!seg_idle(s)) {
+            continue;
+        }
+        if (st->cfg.evictions) {
+            return id;
+        }
+        uint64_t live = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
+        uint64_t dead = s->write_off > live ? s->write_off - live : 0;
+        if (dead > most) {
+            most = dead;
+            best = id;
+        }
+    }
+    return best;
+}
+
+static bool evict_round(struct store *st, enum compact_mode mode)
+{
+    uint32_t id = pick_victim(st);
+    if (id == SEG_NONE) {
+        return false;
+    }
+    seg_recycle(st, id, mode);
+    return true;
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel_time_t exptime)
+{
+    struct seg *s = &st->segs[id];
+    if (s->write_off + (uint64_t)total > st->seg_size) {
+        return NULL;
+    }
+    struct item *it = (struct item *)(seg_base(st, id) + s->write_off);
+    s->write_off += total;
+    atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
+    ctr_add(&st->ctr.pending, 1);
+    exp_note(s, exptime);
+    return it;
+}
+
+static struct item *take_open(struct store *st, unsigned b, uint32_t total, rel_time_t exptime)
+{
+    return st->open[b] != SEG_NONE ? take_from(st, st->open[b], total, exptime) : NULL;
+}
+
+/* Any open segment with room (when the item's own bucket can get none). */
+static struct item *take_any(struct store *st, uint32_t total, rel_time_t exptime)
+{
+    for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
+        struct item *it = take_open(st, b, total, exptime);
+        if (it != NULL) {
+            return it;
+        }
+    }
+    return NULL;
+}
+
+/* Room for `total` bytes: the bucket's open segment, a free segment, what
+ * the sweep frees, then eviction (gentle, then harsh); the caller owns the
+ * bytes until it links or abandons them (seg_release_pending). */
+struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
+                       enum store_status *status)
+{
+    unsigned b = ttl_bucket(exptime, clock_now());
+    struct item *it = NULL;
+    unsigned rounds = 0;
+    if (total > st->seg_size) {
+        *status = STORE_TOO_LARGE;
+        return NULL;
+    }
+    lock(&st->seg_lock);
+    while ((it = take_open(st, b, total, exptime)) == NULL) {
+        uint32_t id = free_take(st);
+        if (id != SEG_NONE) {
+            seg_open(st, id, b);
+            continue;
+        }
+        if (seg_sweep(st)) {
+            continue;
+        }
+        if (rounds >= GENTLE_ROUNDS + HARSH_ROUNDS
+            || !evict_round(st, rounds < GENTLE_ROUNDS ? COMPACT_GENTLE : COMPACT_ALL)) {
+            break;
+        }
+        rounds++;
+    }
+    if (it == NULL) {
+        it = take_any(st, total, exptime);
+    }
+    if (it == NULL) {
+        ctr_add(&st->ctr.outofmemory, 1);
+        *status = STORE_NO_MEMORY;
+    }
+    unlock(&st->seg_lock);
+    return it;
+}
+
+/* ---- statistics ----------------------------------------------------------- */
+
+/* The whole store as memcached's one slab class: a segment is a page of one
+ * chunk. */
+void seg_class_stats(struct store *st, struct store_class_stats *out)
+{
+    rel_time_t now = clock_now();
+    memset(out, 0, sizeof *out);
+    lock(&st->seg_lock);
+    out->total_pages = st->segs_used;
+    out->total_chunks = st->segs_used;
+    out->used_chunks = st->segs_used;
+    if (st->fifo_head != SEG_NONE) {
+        rel_time_t t = st->segs[st->fifo_head].created;
+        out->age = now > t ? now - t : 0;
+    }
+    unlock(&st->seg_lock);
+    out->clsid = 1;
+    out->chunk_size = (uint32_t)st->seg_size;
+    out->chunks_per_page = 1;
+    out->mem_requested = ctr_get(&st->ctr.bytes);
+    out->number = ctr_get(&st->ctr.curr_items);
+    out->evicted = ctr_get(&st->ctr.evictions);
+    out->evicted_nonzero = ctr_get(&st->ctr.evicted_nonzero);
+    out->outofmemory = ctr_get(&st->ctr.outofmemory);
+    out->reclaimed = ctr_get(&st->ctr.reclaimed);
+    out->expired_unfetched = ctr_get(&st->ctr.expired_unfetched);
+    out->evicted_unfetched = ctr_get(&st->ctr.evicted_unfetched);
+    out->evicted_active = ctr_get(&st->ctr.evicted_active);
+    out->evicted_time = atomic_load_explicit(&st->ctr.evicted_time, memory_order_relaxed);
+}
+
+uint64_t seg_bytes_in_use(struct store *st)
+{
+    lock(&st->seg_lock);
+    uint64_t n = (uint64_t)st->segs_used * st->seg_size;
+    unlock(&st->seg_lock);
+    return n;
+}
