@@ -422,33 +422,45 @@ static bool seg_sweep(struct store *st)
 
 /* ---- eviction ------------------------------------------------------------- */
 
-/* The oldest sealed segment no writer is filling; with -M the one with the
- * most dead bytes, if any has some. */
-static uint32_t pick_victim(struct store *st)
+static uint64_t seg_dead(const struct seg *s)
+{
+    uint64_t live = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
+    return s->write_off > live ? s->write_off - live : 0;
+}
+
+/* The sealed segment no writer is filling with the most dead bytes (deleted,
+ * replaced), or SEG_NONE when none has any. */
+static uint32_t most_dead(struct store *st, uint64_t *dead)
 {
     uint32_t best = SEG_NONE;
-    uint64_t most = 0;
+    *dead = 0;
     for (uint32_t id = st->fifo_head; id != SEG_NONE; id = st->segs[id].next) {
-        struct seg *s = &st->segs[id];
-        if (!seg_idle(s)) {
-            continue;
-        }
-        if (st->cfg.evictions) {
-            return id;
-        }
-        uint64_t live = atomic_load_explicit(&s->live_bytes, memory_order_relaxed);
-        uint64_t dead = s->write_off > live ? s->write_off - live : 0;
-        if (dead > most) {
-            most = dead;
+        uint64_t d = seg_dead(&st->segs[id]);
+        if (d > *dead && seg_idle(&st->segs[id])) {
+            *dead = d;
             best = id;
         }
     }
     return best;
 }
 
+/* The oldest sealed segment no writer is filling (FIFO); the oldest idle
+ * one, when a sealed segment is at least a quarter dead bytes (overwrites,
+ * deletes), is passed over for that one, compacted without evicting. */
 static bool evict_round(struct store *st, enum compact_mode mode)
 {
-    uint32_t id = pick_victim(st);
+    uint64_t dead;
+    uint32_t id = most_dead(st, &dead);
+    if (id != SEG_NONE && (dead >= st->seg_size / 4 || !st->cfg.evictions)) {
+        seg_recycle(st, id, COMPACT_DEAD);
+        return true;
+    }
+    if (!st->cfg.evictions) {
+        return false;
+    }
+    for (id = st->fifo_head; id != SEG_NONE && !seg_idle(&st->segs[id]);
+         id = st->segs[id].next) {
+    }
     if (id == SEG_NONE) {
         return false;
     }
