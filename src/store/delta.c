@@ -46,7 +46,8 @@ static struct item *delta_store(struct store *st, uint64_t hv, struct item *it,
         return it;
     }
     struct item *fresh = *spare;
-    if (fresh != NULL && item_ndata(fresh) == len && item_flags(fresh) == item_flags(it)) {
+    if (fresh != NULL && item_ndata(fresh) == len && item_flags(fresh) == item_flags(it)
+            && item_exptime_fits(fresh, item_exptime(it))) {
         memcpy(item_data(fresh), digits, len);
         item_set_exptime(st, fresh, item_exptime(it));
         item_link_locked(st, hv, fresh, it);
@@ -83,15 +84,16 @@ static enum store_status delta_check(const struct store *st, const struct item *
 /* ma's callback on the item holding the result. When it replaced the old
  * one, memcached's ma goes on changing the old (unlinked) item, so a new
  * exptime is lost: kept as measured on 1.6.18. */
-static void delta_report(struct store *st, const struct delta_op *op,
-                         struct item *old, struct item *now, uint64_t v)
+static void delta_report(struct store *st, uint64_t hv, pthread_mutex_t *m,
+                         const struct delta_op *op, struct item *old, struct item *now,
+                         uint64_t v)
 {
     struct meta_view view;
     meta_view_fill(st, now, &view);
     view.number = v;
     op->fn(op->ctx, &view);
     if (now == old && view.exptime != item_exptime(now)) {
-        item_set_exptime(st, now, view.exptime);
+        item_set_exptime_at(st, hv, m, now, view.exptime, true);
     }
 }
 
@@ -125,7 +127,7 @@ enum store_status delta_run(struct store *st, const char *key, size_t nkey,
         if (now == NULL) {
             status = STORE_NO_MEMORY;
         } else if (op->fn != NULL) {
-            delta_report(st, op, it, now, v);
+            delta_report(st, hv, m, op, it, now, v);
         }
         pthread_mutex_unlock(m);
         if (status == STORE_NO_MEMORY) {

@@ -42,8 +42,8 @@ int hash_init(struct store *st)
     st->hash_power = power;
     st->bucket_mask = nbuckets - 1;
     st->stripe_mask = nstripes - 1;
-    /* the most items -m can hold, 21 bytes each at the least */
-    st->ovf_cap = st->region_size / (ITEM_HDR + 1) / HASH_SLOTS + 1;
+    /* the most items -m can hold, 15 bytes each at the least */
+    st->ovf_cap = st->region_size / (ITEM_HDR_MIN + 1) / HASH_SLOTS + 1;
     st->buckets = region_reserve((size_t)nbuckets * sizeof(struct hbucket));
     st->ovf = region_reserve(st->ovf_cap * sizeof(struct hbucket));
     st->stripes = aligned_alloc(alignof(struct stripe), (size_t)nstripes * sizeof(struct stripe));
@@ -122,7 +122,7 @@ static uint64_t *slot_find(const struct store *st, uint64_t hv, const char *key,
             uint64_t s = b->slot[i];
             if (s != 0 && (s & ~SLOT_OFF_MASK) == tag) {
                 const struct item *it = slot_item(st, s);
-                if (item_nkey(it) == nkey && memcmp(it->key, key, nkey) == 0) {
+                if (item_nkey(it) == nkey && memcmp(item_ckey(it), key, nkey) == 0) {
                     return &b->slot[i];
                 }
             }

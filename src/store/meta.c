@@ -21,7 +21,7 @@ void meta_view_fill(const struct store *st, struct item *it, struct meta_view *v
 {
     memset(v, 0, sizeof(*v));
     v->item = (struct item_view){
-        .key = it->key, .nkey = item_nkey(it), .flags = item_flags(it),
+        .key = item_ckey(it), .nkey = item_nkey(it), .flags = item_flags(it),
         .data = item_data(it), .ndata = item_ndata(it),
         .cas = cas_visible(st, item_cas(it)), .clsid = 1,
     };
@@ -35,8 +35,8 @@ void meta_view_fill(const struct store *st, struct item *it, struct meta_view *v
 
 /* Calls fn on a linked item (stripe held) and writes back what it may
  * change: the exptime, the win, and the fetch that comes after it. */
-static void meta_visit(struct store *st, struct item *it, bool created, bool bump,
-                       uint64_t number, store_meta_fn fn, void *ctx)
+static void meta_visit(struct store *st, uint64_t hv, pthread_mutex_t *m, struct item *it,
+                       bool created, bool bump, uint64_t number, store_meta_fn fn, void *ctx)
 {
     struct meta_view v;
     meta_view_fill(st, it, &v);
@@ -45,7 +45,10 @@ static void meta_visit(struct store *st, struct item *it, bool created, bool bum
     v.number = number;
     fn(ctx, &v);
     if (v.exptime != item_exptime(it)) {
-        item_set_exptime(st, it, v.exptime);
+        it = item_set_exptime_at(st, hv, m, it, v.exptime, true);
+        if (it == NULL) {
+            return;
+        }
     }
     if (v.won) {
         item_bits_set(it, ITEM_WIN_SENT);
@@ -78,7 +81,7 @@ static enum store_status meta_create(struct store *st, const char *key, size_t n
         *raced = true;
     } else {
         item_link_locked(st, hv, it, NULL);
-        meta_visit(st, it, true, bump, number, fn, ctx);
+        meta_visit(st, hv, m, it, true, bump, number, fn, ctx);
         it = NULL;
     }
     pthread_mutex_unlock(m);
@@ -97,7 +100,7 @@ enum store_status store_meta_get(struct store *st, const char *key, size_t nkey,
         pthread_mutex_t *m;
         struct item *it = find_locked(st, key, nkey, &hv, &m);
         if (it != NULL) {
-            meta_visit(st, it, false, bump, 0, fn, ctx);
+            meta_visit(st, hv, m, it, false, bump, 0, fn, ctx);
         }
         pthread_mutex_unlock(m);
         if (it != NULL) {
@@ -133,11 +136,13 @@ enum store_status store_meta_delete(struct store *st, const char *key, size_t nk
     } else if (req->stale) {
         /* md I: kept, marked stale, and the next mg wins the recache */
         if (req->set_exptime) {
-            item_set_exptime(st, it, req->exptime);
+            it = item_set_exptime_at(st, hv, m, it, req->exptime, false);
         }
-        item_bits_set(it, ITEM_STALE);
-        item_bits_clear(it, ITEM_WIN_SENT);
-        item_set_cas(st, it, store_next_cas(st));
+        if (it != NULL) {
+            item_bits_set(it, ITEM_STALE);
+            item_bits_clear(it, ITEM_WIN_SENT);
+            item_set_cas(st, it, store_next_cas(st));
+        }
     } else {
         item_unlink_locked(st, hv, it, UNLINK_DELETE);
     }

@@ -147,6 +147,19 @@ void seg_note_unlinked(struct store *st, const struct item *it)
     ctr_sub(&st->ctr.bytes, total);
 }
 
+/* `from` (linked) was copied to `to`, which takes its place in the index. */
+void seg_note_moved(struct store *st, const struct item *from, const struct item *to)
+{
+    struct seg *a = seg_of(st, from), *b = seg_of(st, to);
+    uint32_t ta = item_total(from), tb = item_total(to);
+    ctr_sub(&a->live_items, 1);
+    ctr_sub(&a->live_bytes, ta);
+    ctr_add(&b->live_items, 1);
+    ctr_add(&b->live_bytes, tb);
+    ctr_add(&st->ctr.bytes, tb);
+    ctr_sub(&st->ctr.bytes, ta);
+}
+
 void seg_release_pending(struct store *st, struct item *it)
 {
     atomic_fetch_sub_explicit(&seg_of(st, it)->pending, 1, memory_order_release);
@@ -218,6 +231,7 @@ static void seg_open(struct store *st, uint32_t id, unsigned bucket)
     s->bucket = (uint8_t)bucket;
     s->created = clock_now();
     s->write_off = 0;
+    s->read_off = s->old_end = s->kept = 0;
     atomic_store_explicit(&s->pending, 0, memory_order_relaxed);
     atomic_store_explicit(&s->max_exp, 0, memory_order_relaxed);
     atomic_store_explicit(&s->max_cas, 0, memory_order_relaxed);
@@ -235,8 +249,14 @@ static void seg_free(struct store *st, uint32_t id)
     struct seg *s = &st->segs[id];
     s->state = SEG_FREE;
     s->write_off = 0;
+    s->read_off = s->old_end = s->kept = 0;
     st->free_stack[st->nfree++] = id;
     st->segs_used--;
+}
+
+static bool seg_recycling(const struct seg *s)
+{
+    return s->read_off < s->old_end;
 }
 
 /* Takes a segment off the FIFO or its open slot. */
@@ -261,7 +281,7 @@ static void seg_reattach(struct store *st, uint32_t id)
         return;
     }
     uint32_t o = st->open[s->bucket];
-    if (o == SEG_NONE || st->segs[o].write_off > s->write_off) {
+    if (o == SEG_NONE || (!seg_recycling(&st->segs[o]) && st->segs[o].write_off > s->write_off)) {
         if (o != SEG_NONE) {
             seg_seal(st, o);
         }
@@ -295,6 +315,14 @@ static void count_evicted(struct store *st, const struct item *it, rel_time_t no
     if ((item_bits(it) & ITEM_ACCESSED) != 0) {
         ctr_add(&st->ctr.evicted_active, 1);
     }
+}
+
+/* A linked item dropped to make room (stripe of hv held). */
+void seg_evict_item(struct store *st, uint64_t hv, struct item *it)
+{
+    count_evicted(st, it, clock_now());
+    hash_remove(st, hv, it);
+    seg_note_unlinked(st, it);
 }
 
 static void count_reclaimed(struct store *st, const struct item *it)
@@ -331,13 +359,20 @@ static void seg_compact(struct store *st, uint32_t id, enum compact_mode mode)
     struct seg *s = &st->segs[id];
     char *sb = seg_base(st, id);
     uint32_t cur = 0, keep_max = (uint32_t)(st->seg_size / 2);
+    uint32_t end = s->write_off;
+    bool ring = seg_recycling(s);
     rel_time_t now = clock_now();
     atomic_store_explicit(&s->max_exp, 0, memory_order_relaxed);
     atomic_store_explicit(&s->max_cas, 0, memory_order_relaxed);
-    for (uint32_t off = 0; off < s->write_off;) {
+    for (uint32_t off = 0; off < end || (ring && off < s->old_end);) {
+        if (off >= end && ring && off < s->read_off) {
+            off = s->read_off;           /* skip a recycling segment's free gap */
+            end = s->old_end;
+            continue;
+        }
         struct item *it = (struct item *)(sb + off);
         uint32_t total = item_total(it);
-        uint64_t hv = hash_key(st, it->key, item_nkey(it));
+        uint64_t hv = hash_key(st, item_ckey(it), item_nkey(it));
         pthread_mutex_t *m = hash_lock_of(st, hv);
         lock(m);
         if (hash_is_linked(st, hv, it)) {
@@ -359,6 +394,7 @@ static void seg_compact(struct store *st, uint32_t id, enum compact_mode mode)
         off += total;
     }
     s->write_off = cur;
+    s->read_off = s->old_end = s->kept = 0;
     s->created = clock_now();
     ctr_add(&st->ctr.segs_compacted, 1);
 }
@@ -447,7 +483,32 @@ static uint32_t most_dead(struct store *st, uint64_t *dead)
 /* The oldest sealed segment no writer is filling (FIFO); the oldest idle
  * one, when a sealed segment is at least a quarter dead bytes (overwrites,
  * deletes), is passed over for that one, compacted without evicting. */
-static bool evict_round(struct store *st, enum compact_mode mode)
+/* The oldest sealed segment becomes bucket b's open segment, recycled item
+ * by item as room is wanted (take_from), so an eviction costs about the room
+ * asked for, not a whole segment. Its notes (latest exptime, highest cas)
+ * stay as they were until it is compacted: they only grow, which keeps the
+ * sweep's tests safe. */
+static void seg_start_ring(struct store *st, uint32_t id, unsigned b)
+{
+    struct seg *s = &st->segs[id];
+    fifo_remove(st, id);
+    if (st->open[b] != SEG_NONE) {
+        seg_seal(st, st->open[b]);
+    }
+    s->old_end = s->write_off;
+    s->read_off = 0;
+    s->write_off = 0;
+    s->kept = 0;
+    s->state = SEG_OPEN;
+    s->bucket = (uint8_t)b;
+    s->created = clock_now();
+    st->open[b] = id;
+    if (!seg_recycling(s)) {
+        s->read_off = s->old_end = 0;
+    }
+}
+
+static bool evict_round(struct store *st, enum compact_mode mode, unsigned b)
 {
     uint64_t dead;
     uint32_t id = most_dead(st, &dead);
@@ -464,15 +525,58 @@ static bool evict_round(struct store *st, enum compact_mode mode)
     if (id == SEG_NONE) {
         return false;
     }
-    seg_recycle(st, id, mode);
+    if (mode == COMPACT_GENTLE) {
+        seg_start_ring(st, id, b);
+    } else {
+        seg_recycle(st, id, mode);
+    }
     return true;
 }
 
 /* ---- allocation ----------------------------------------------------------- */
 
+/* One item of a recycling segment, at read_off: a dead one goes, a live one
+ * read since it was stored or last kept stays (slid down to write_off: FIFO
+ * with reinsertion, a CLOCK) while the pass has kept under half the
+ * segment, the rest are evicted. Segment lock held; takes the item's stripe. */
+static void ring_step(struct store *st, uint32_t id)
+{
+    struct seg *s = &st->segs[id];
+    char *sb = seg_base(st, id);
+    struct item *it = (struct item *)(sb + s->read_off);
+    uint32_t total = item_total(it);
+    uint64_t hv = hash_key(st, item_ckey(it), item_nkey(it));
+    pthread_mutex_t *m = hash_lock_of(st, hv);
+    rel_time_t now = clock_now();
+    lock(m);
+    if (hash_is_linked(st, hv, it)) {
+        bool room = s->kept + total <= st->seg_size / 2;
+        if (compact_keeps(st, it, COMPACT_GENTLE, room, now)) {
+            struct item *to = (struct item *)(sb + s->write_off);
+            if (to != it) {
+                memmove(to, it, total);
+                hash_replace(st, hv, it, to);
+            }
+            s->write_off += total;
+            s->kept += total;
+        } else {
+            hash_remove(st, hv, it);
+            seg_note_unlinked(st, it);
+        }
+    }
+    unlock(m);
+    s->read_off += total;
+    if (s->read_off >= s->old_end) {
+        s->read_off = s->old_end = 0;    /* the rest of the segment is free */
+    }
+}
+
 static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel_time_t exptime)
 {
     struct seg *s = &st->segs[id];
+    while (seg_recycling(s) && s->write_off + (uint64_t)total > s->read_off) {
+        ring_step(st, id);
+    }
     if (s->write_off + (uint64_t)total > st->seg_size) {
         return NULL;
     }
@@ -525,7 +629,7 @@ struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
             continue;
         }
         if (rounds >= GENTLE_ROUNDS + HARSH_ROUNDS
-            || !evict_round(st, rounds < GENTLE_ROUNDS ? COMPACT_GENTLE : COMPACT_ALL)) {
+            || !evict_round(st, rounds < GENTLE_ROUNDS ? COMPACT_GENTLE : COMPACT_ALL, b)) {
             break;
         }
         rounds++;

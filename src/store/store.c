@@ -6,7 +6,7 @@
  * allocate, re-lock, and check the item did not change meanwhile).
  * Expired and flushed items are dropped by whichever lookup meets them
  * first, or with their whole segment by seg.c's sweep. Sizes: an item costs
- * its 20-byte header, key, 4 bytes of flags when not 0, and value (no
+ * its 14-20 byte header, key, 4 bytes of flags when not 0, and value (no
  * "\r\n", no NUL); "bytes" and "mem_requested" count exactly that. Only the
  * too-large limit uses memcached's accounting, so -I means the same thing on
  * both servers. */
@@ -22,7 +22,8 @@
 #define ITEM_SIZE_MIN 1024      /* memcached's lower bound for -I */
 #define RETRY_MAX 16            /* re-lock rounds for append and incr */
 
-_Static_assert(sizeof(struct item) == ITEM_HDR, "item header grew");
+_Static_assert(sizeof(struct item) == ITEM_FIXED, "item header grew");
+#define EXP_COPY_TRIES 4        /* rounds for an item given its first exptime */
 
 /* ---- start-up ------------------------------------------------------------ */
 
@@ -140,6 +141,66 @@ void item_set_exptime(struct store *st, struct item *it, rel_time_t e)
     seg_note_exptime(st, it, e);
 }
 
+/* Copies linked `it` (stripe held) into `to`, room made with an exptime
+ * field, keeping everything a client sees (cas, time, bits, flags, value),
+ * and links the copy in its place. */
+static void item_copy_link(struct store *st, uint64_t hv, struct item *it, struct item *to)
+{
+    uint8_t layout = item_bits(to) & ITEM_LAYOUT_BITS;
+    to->h[11] = (uint8_t)(layout | (item_bits(it) & (uint8_t)~ITEM_LAYOUT_BITS));
+    item_set_cas(st, to, item_cas(it));
+    item_set_time(to, item_time(it));
+    memcpy(item_data(to), item_cdata(it), item_ndata(it));
+    hash_replace(st, hv, it, to);
+    seg_note_moved(st, it, to);
+    seg_release_pending(st, to);
+}
+
+/* Gives linked `it` (stripe m of hv held) exptime e. An item stored without
+ * an exptime field that needs one is copied into room that has it: the
+ * stripe is let go while room is found (seg_alloc may evict), then the key
+ * is looked up again. Returns the key's item now, exptime set, with m held;
+ * NULL when the key is gone, or (same_only) now holds another item, or no
+ * room could be had for the copy, in which case the item is evicted: with
+ * evictions on any item may go at any time (with -M every item has the
+ * field, so this never happens). */
+struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t *m,
+                                 struct item *it, rel_time_t e, bool same_only)
+{
+    char key[STORE_KEY_MAX];
+    size_t nkey = item_nkey(it);
+    memcpy(key, item_ckey(it), nkey);
+    for (unsigned round = 0; it != NULL && round < EXP_COPY_TRIES; round++) {
+        if (item_exptime_fits(it, e)) {
+            item_set_exptime(st, it, e);
+            return it;
+        }
+        enum store_status why;
+        struct item *was = it;
+        uint64_t cas = item_cas(it);
+        uint32_t flags = item_flags(it), ndata = item_ndata(it);
+        pthread_mutex_unlock(m);
+        struct item *to = item_alloc_raw(st, key, nkey, flags, e, ndata, &why);
+        pthread_mutex_lock(m);
+        it = item_find_live(st, hv, key, nkey);
+        if (it != NULL && same_only && (it != was || item_cas(it) != cas)) {
+            it = NULL;       /* another store came between: it keeps its own */
+        }
+        if (to != NULL && it != NULL && item_ndata(it) == ndata && item_flags(it) == flags
+                && !item_has_exp(it)) {
+            item_copy_link(st, hv, it, to);
+            it = to;
+            to = NULL;
+        }
+        store_item_free(st, &to);
+    }
+    if (it != NULL && !item_exptime_fits(it, e)) {
+        seg_evict_item(st, hv, it);
+        it = NULL;
+    }
+    return it;
+}
+
 /* memcached's do_item_update: a read or an add that found the item moves its
  * time (the "last access" mg l and me la show) at most once a minute, so a
  * hot item's header is not written on every read. The caller holds the
@@ -229,20 +290,23 @@ struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
         *status = STORE_TOO_LARGE;
         return NULL;
     }
-    uint32_t total = ITEM_HDR + (uint32_t)nkey + item_flags_len(flags) + ndata;
+    uint8_t layout = (uint8_t)((ndata > UINT16_MAX ? ITEM_LONG : 0)
+                               | (exptime != 0 || !st->cfg.evictions ? ITEM_HAS_EXP : 0)
+                               | (flags != 0 ? ITEM_HAS_FLAGS : 0));
+    uint32_t total = item_hdr_len(layout) + (uint32_t)nkey + item_flags_len(flags) + ndata;
     struct item *it = seg_alloc(st, total, exptime, status);
     if (it == NULL) {
         return NULL;
     }
-    memset(it->h, 0, ITEM_HDR);
+    memset(it->h, 0, ITEM_FIXED);
+    it->h[10] = (uint8_t)nkey;
+    it->h[11] = layout;
+    le_put((unsigned char *)it + ITEM_FIXED, item_ndata_len(layout), ndata);
     item_set_exptime_raw(it, exptime);
     item_set_time(it, clock_now());
-    le_put(it->h + 14, 4, ndata);
-    it->h[18] = (uint8_t)nkey;
-    memcpy(it->key, key, nkey);
+    memcpy(item_key(it), key, nkey);
     if (flags != 0) {
-        item_bits_set(it, ITEM_HAS_FLAGS);
-        le_put((unsigned char *)it->key + nkey, 4, flags);
+        le_put((unsigned char *)item_key(it) + nkey, 4, flags);
     }
     return it;
 }
@@ -270,7 +334,7 @@ unsigned store_item_clsid(const struct item *it)
 const char *store_item_key(const struct item *it, size_t *nkey)
 {
     *nkey = item_nkey(it);
-    return it->key;
+    return item_ckey(it);
 }
 
 void store_item_set_key_binary(struct item *it)
@@ -343,14 +407,14 @@ static void concat_link(struct store *st, uint64_t hv, struct item *spare,
 static enum store_status link_concat(struct store *st, struct item *add, bool append,
                                      uint64_t cas_in, uint64_t *cas_out)
 {
-    uint64_t hv = hash_key(st, add->key, item_nkey(add));
+    uint64_t hv = hash_key(st, item_key(add), item_nkey(add));
     pthread_mutex_t *m = hash_lock_of(st, hv);
     enum store_status status = STORE_NOT_STORED;
     struct item *spare = NULL;
 
     for (unsigned round = 0; round < RETRY_MAX && status == STORE_NOT_STORED; round++) {
         pthread_mutex_lock(m);
-        struct item *old = item_find_live(st, hv, add->key, item_nkey(add));
+        struct item *old = item_find_live(st, hv, item_key(add), item_nkey(add));
         uint64_t need = old != NULL ? (uint64_t)item_ndata(old) + item_ndata(add) : 0;
         if (old != NULL && cas_visible(st, cas_in) != 0
                 && cas_visible(st, item_cas(old)) != cas_in) {
@@ -364,7 +428,8 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
         }
         uint32_t flags = item_flags(old);
         rel_time_t exptime = item_exptime(old);
-        if (spare != NULL && item_ndata(spare) == need && item_flags(spare) == flags) {
+        if (spare != NULL && item_ndata(spare) == need && item_flags(spare) == flags
+                && item_exptime_fits(spare, exptime)) {
             concat_link(st, hv, spare, old, add, append);
             if (cas_out != NULL) {
                 *cas_out = cas_visible(st, item_cas(spare));
@@ -376,7 +441,7 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
         if (status != STORE_OK) {
             enum store_status why;
             store_item_free(st, &spare);
-            spare = item_alloc_raw(st, add->key, item_nkey(add), flags, exptime,
+            spare = item_alloc_raw(st, item_key(add), item_nkey(add), flags, exptime,
                                    (uint32_t)need, &why);
             if (spare == NULL) {
                 break;
@@ -386,6 +451,22 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
     store_item_free(st, &spare);
     store_item_free(st, &add);
     return status;
+}
+
+/* An allocated, unlinked item again with an exptime field (e != 0): a copy
+ * in new room; the old room is given up. NULL (and `it` given up) when no
+ * room is found. No stripe may be held. */
+static struct item *pending_with_exptime(struct store *st, struct item *it, rel_time_t e)
+{
+    enum store_status why;
+    struct item *to = item_alloc_raw(st, item_ckey(it), item_nkey(it), item_flags(it), e,
+                                     item_ndata(it), &why);
+    if (to != NULL) {
+        item_bits_set(to, (uint8_t)(item_bits(it) & (uint8_t)~ITEM_LAYOUT_BITS));
+        memcpy(item_data(to), item_cdata(it), item_ndata(it));
+    }
+    store_item_free(st, &it);
+    return to;
 }
 
 /* ms I with an older cas: the value is stored, but stays stale under the old
@@ -408,12 +489,29 @@ enum store_status store_item_link(struct store *st, struct item **itp,
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
         return link_concat(st, it, mode == STORE_APPEND, cas_in, cas_out);
     }
-    uint64_t hv = hash_key(st, it->key, item_nkey(it));
+    uint64_t hv = hash_key(st, item_key(it), item_nkey(it));
     pthread_mutex_t *m = hash_lock_of(st, hv);
     pthread_mutex_lock(m);
-    struct item *old = item_find_live(st, hv, it->key, item_nkey(it));
+    struct item *old = item_find_live(st, hv, item_key(it), item_nkey(it));
     enum store_status status = link_check(st, mode, old, cas_in);
-    if (status == STORE_OK) {
+    for (unsigned round = 0; status == STORE_OK && mode == STORE_CAS_STALE
+                             && round < EXP_COPY_TRIES
+                             && !item_exptime_fits(it, item_exptime(old)); round++) {
+        /* stored stale under old's TTL, which `it` has no field for */
+        rel_time_t e = item_exptime(old);
+        pthread_mutex_unlock(m);
+        it = pending_with_exptime(st, it, e);
+        if (it == NULL) {
+            return STORE_NO_MEMORY;
+        }
+        pthread_mutex_lock(m);
+        old = item_find_live(st, hv, item_key(it), item_nkey(it));
+        status = link_check(st, mode, old, cas_in);
+    }
+    if (status == STORE_OK && mode == STORE_CAS_STALE
+            && !item_exptime_fits(it, item_exptime(old))) {
+        status = STORE_NO_MEMORY;
+    } else if (status == STORE_OK) {
         if (mode == STORE_CAS_STALE
                 && cas_visible(st, item_cas(old)) != cas_visible(st, cas_in)) {
             link_stale(st, it, old);
@@ -447,7 +545,7 @@ struct item *find_locked(struct store *st, const char *key, size_t nkey,
 static void view_of(const struct store *st, const struct item *it, struct item_view *v)
 {
     *v = (struct item_view){
-        .key = it->key, .nkey = item_nkey(it), .flags = item_flags(it),
+        .key = item_ckey(it), .nkey = item_nkey(it), .flags = item_flags(it),
         .data = item_cdata(it), .ndata = item_ndata(it),
         .cas = cas_visible(st, item_cas(it)), .clsid = 1,
     };
@@ -462,11 +560,11 @@ static bool get_hashed(struct store *st, uint64_t hv, const char *key, size_t nk
     pthread_mutex_t *m = hash_lock_of(st, hv);
     pthread_mutex_lock(m);
     struct item *it = item_find_live(st, hv, key, nkey);
+    if (it != NULL && touch) {
+        it = item_set_exptime_at(st, hv, m, it, new_exptime, false);
+    }
     if (it != NULL) {
         struct item_view view;
-        if (touch) {
-            item_set_exptime(st, it, new_exptime);
-        }
         item_fetched(it);
         view_of(st, it, &view);
         fn(ctx, i, &view, go);
@@ -569,7 +667,9 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
     pthread_mutex_t *m;
     struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
-        item_set_exptime(st, it, exptime);
+        it = item_set_exptime_at(st, hv, m, it, exptime, false);
+    }
+    if (it != NULL) {
         item_fetched(it);
     }
     pthread_mutex_unlock(m);

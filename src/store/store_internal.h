@@ -32,21 +32,26 @@
 
 #include "store/store.h"
 
-/* The item header: 20 bytes, packed, no alignment, in front of the key:
+/* The item header: 14 to 20 bytes, packed, no alignment:
  *   0  cas       48 bits (wraps after 2^48 stores: 9 years at 1M sets/s)
- *   6  exptime   32 bits (0 = never)
- *  10  time      32 bits (stored / last fetched, once a minute as memcached)
- *  14  ndata     32 bits (value bytes, no "\r\n")
- *  18  nkey       8 bits
- *  19  bits       8 bits (ITEM_*)
+ *   6  time      32 bits (stored / last fetched, once a minute as memcached)
+ *  10  nkey       8 bits
+ *  11  bits       8 bits (ITEM_*)
+ *  12  ndata     16 bits, or 32 with ITEM_LONG (value bytes, no "\r\n")
+ *      exptime   32 bits, only with ITEM_HAS_EXP (else 0 = never)
  * then the key, the client flags (4 bytes, only when not 0: ITEM_HAS_FLAGS)
- * and the value. Items follow one another back to back in a segment. */
-#define ITEM_HDR 20u
+ * and the value. Items follow one another back to back in a segment. An
+ * item that never expires carries no exptime while evictions are on (with
+ * -M every item has one): when touch, gat or a meta command gives it one,
+ * it is copied into room that has the field (item_set_exptime_at). The
+ * layout bits (LONG, HAS_EXP, HAS_FLAGS) are fixed when the item is made. */
+#define ITEM_FIXED 12u
+#define ITEM_HDR_MIN 14u
+#define ITEM_HDR_MAX 20u
 #define ITEM_CAS_MASK (((uint64_t)1 << 48) - 1)
 
 struct item {
-    unsigned char h[ITEM_HDR];
-    char key[];
+    unsigned char h[ITEM_FIXED];
 };
 
 #define ITEM_ACCESSED 0x01   /* read since the evictor last passed (reinsertion) */
@@ -55,6 +60,9 @@ struct item {
 #define ITEM_WIN_SENT 0x08   /* meta: one client was sent W; the others get Z */
 #define ITEM_KEY_BINARY 0x10 /* meta: stored with a base64 key (ms b) */
 #define ITEM_HAS_FLAGS 0x20  /* 4 bytes of client flags follow the key */
+#define ITEM_HAS_EXP  0x40   /* 4 bytes of exptime follow ndata */
+#define ITEM_LONG     0x80   /* ndata takes 4 bytes (a value of 64 KiB or more) */
+#define ITEM_LAYOUT_BITS (ITEM_HAS_FLAGS | ITEM_HAS_EXP | ITEM_LONG)
 
 /* memcached's ITEM_UPDATE_INTERVAL: a read moves `time` at most this often. */
 #define ITEM_UPDATE_INTERVAL 60
@@ -75,22 +83,61 @@ static inline void le_put(unsigned char *p, unsigned n, uint64_t v)
     }
 }
 
+static inline uint8_t item_nkey(const struct item *it) { return it->h[10]; }
+static inline uint8_t item_bits(const struct item *it) { return it->h[11]; }
+static inline void item_bits_set(struct item *it, uint8_t b) { it->h[11] |= b; }
+static inline void item_bits_clear(struct item *it, uint8_t b) { it->h[11] &= (uint8_t)~b; }
+static inline bool item_has_exp(const struct item *it) { return (item_bits(it) & ITEM_HAS_EXP) != 0; }
+
+static inline uint32_t item_ndata_len(uint8_t bits) { return (bits & ITEM_LONG) ? 4 : 2; }
+
+/* Header bytes for an item with these layout bits. */
+static inline uint32_t item_hdr_len(uint8_t bits)
+{
+    return ITEM_FIXED + item_ndata_len(bits) + ((bits & ITEM_HAS_EXP) ? 4 : 0);
+}
+
 static inline uint64_t item_cas(const struct item *it) { return le_get(it->h, 6); }
 static inline void item_set_cas_raw(struct item *it, uint64_t c) { le_put(it->h, 6, c); }
-static inline rel_time_t item_exptime(const struct item *it) { return (rel_time_t)le_get(it->h + 6, 4); }
-static inline void item_set_exptime_raw(struct item *it, rel_time_t e) { le_put(it->h + 6, 4, e); }
-static inline rel_time_t item_time(const struct item *it) { return (rel_time_t)le_get(it->h + 10, 4); }
-static inline void item_set_time(struct item *it, rel_time_t t) { le_put(it->h + 10, 4, t); }
-static inline uint32_t item_ndata(const struct item *it) { return (uint32_t)le_get(it->h + 14, 4); }
-static inline uint8_t item_nkey(const struct item *it) { return it->h[18]; }
-static inline uint8_t item_bits(const struct item *it) { return it->h[19]; }
-static inline void item_bits_set(struct item *it, uint8_t b) { it->h[19] |= b; }
-static inline void item_bits_clear(struct item *it, uint8_t b) { it->h[19] &= (uint8_t)~b; }
+static inline rel_time_t item_time(const struct item *it) { return (rel_time_t)le_get(it->h + 6, 4); }
+static inline void item_set_time(struct item *it, rel_time_t t) { le_put(it->h + 6, 4, t); }
+static inline uint32_t item_ndata(const struct item *it)
+{
+    return (uint32_t)le_get((const unsigned char *)it + ITEM_FIXED, item_ndata_len(item_bits(it)));
+}
+static inline rel_time_t item_exptime(const struct item *it)
+{
+    return item_has_exp(it)
+           ? (rel_time_t)le_get((const unsigned char *)it + ITEM_FIXED
+                                + item_ndata_len(item_bits(it)), 4)
+           : 0;
+}
+/* Only for an item with the field (or e == 0 and none: nothing to write). */
+static inline void item_set_exptime_raw(struct item *it, rel_time_t e)
+{
+    if (item_has_exp(it)) {
+        le_put((unsigned char *)it + ITEM_FIXED + item_ndata_len(item_bits(it)), 4, e);
+    }
+}
+static inline bool item_exptime_fits(const struct item *it, rel_time_t e)
+{
+    return e == 0 || item_has_exp(it);
+}
+
+static inline char *item_key(struct item *it)
+{
+    return (char *)it + item_hdr_len(item_bits(it));
+}
+
+static inline const char *item_ckey(const struct item *it)
+{
+    return (const char *)it + item_hdr_len(item_bits(it));
+}
 
 static inline uint32_t item_flags(const struct item *it)
 {
     return (item_bits(it) & ITEM_HAS_FLAGS) != 0
-           ? (uint32_t)le_get((const unsigned char *)it->key + item_nkey(it), 4) : 0;
+           ? (uint32_t)le_get((const unsigned char *)item_ckey(it) + item_nkey(it), 4) : 0;
 }
 
 static inline uint32_t item_flags_len(uint32_t flags)
@@ -100,19 +147,19 @@ static inline uint32_t item_flags_len(uint32_t flags)
 
 static inline char *item_data(struct item *it)
 {
-    return it->key + item_nkey(it) + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0);
+    return item_key(it) + item_nkey(it) + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0);
 }
 
 static inline const char *item_cdata(const struct item *it)
 {
-    return it->key + item_nkey(it) + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0);
+    return item_ckey(it) + item_nkey(it) + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0);
 }
 
 /* Bytes the item takes in its segment. */
 static inline uint32_t item_total(const struct item *it)
 {
-    return ITEM_HDR + item_nkey(it) + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0)
-           + item_ndata(it);
+    return item_hdr_len(item_bits(it)) + item_nkey(it)
+           + ((item_bits(it) & ITEM_HAS_FLAGS) ? 4 : 0) + item_ndata(it);
 }
 
 enum item_life { ITEM_ALIVE, ITEM_EXPIRED, ITEM_FLUSHED };
@@ -131,6 +178,11 @@ enum seg_state { SEG_FREE = 0, SEG_OPEN, SEG_SEALED };
  * keeps its slab-class records). */
 struct seg {
     uint32_t write_off;            /* bytes handed out; under the segment lock */
+    uint32_t read_off, old_end;    /* recycling (read_off < old_end): the items of
+                                      [read_off, old_end) are from before; the ones
+                                      met are kept (moved to write_off) or evicted
+                                      as room is wanted; [write_off, read_off) is free */
+    uint32_t kept;                 /* bytes kept by this recycling pass */
     uint32_t prev, next;           /* FIFO of sealed segments (head = oldest) */
     rel_time_t created;            /* opened (or reopened after compaction) */
     uint8_t state;                 /* enum seg_state */
@@ -276,6 +328,8 @@ static inline enum item_life item_life(const struct store *st, const struct item
 uint64_t store_next_cas(struct store *st);
 void item_set_cas(struct store *st, struct item *it, uint64_t cas);
 void item_set_exptime(struct store *st, struct item *it, rel_time_t e);
+struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t *m,
+                                 struct item *it, rel_time_t e, bool same_only);
 struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                             uint32_t flags, rel_time_t exptime, uint32_t ndata,
                             enum store_status *status);
@@ -323,6 +377,8 @@ struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
 void seg_release_pending(struct store *st, struct item *it);   /* linked or abandoned */
 void seg_note_linked(struct store *st, struct item *it);
 void seg_note_unlinked(struct store *st, const struct item *it);
+void seg_note_moved(struct store *st, const struct item *from, const struct item *to);
+void seg_evict_item(struct store *st, uint64_t hv, struct item *it);
 void seg_note_exptime(struct store *st, const struct item *it, rel_time_t e);
 void seg_note_cas(struct store *st, const struct item *it, uint64_t cas);
 void seg_count_dead(struct store *st, const struct item *it, enum unlink_why why);

@@ -135,8 +135,9 @@ START_TEST(set_get_round_trip)
     store_stats(st, &ss);
     ck_assert_uint_eq(ss.curr_items, 3);
     ck_assert_uint_eq(ss.total_items, 4);
-    /* 20-byte headers, flags only when not 0 (foo's are 0 now) */
-    ck_assert_uint_eq(ss.bytes, (20 + 3 + 3) + (20 + 3 + 6) + (20 + 5));
+    /* 14-byte headers (no exptime, values under 64 KiB), flags only when
+     * not 0 (foo's are 0 now) */
+    ck_assert_uint_eq(ss.bytes, (14 + 3 + 3) + (14 + 3 + 6) + (14 + 5));
 }
 END_TEST
 
@@ -293,6 +294,31 @@ START_TEST(touch_and_gat)
     assert_value("g", "v");
     advance(40);
     assert_missing("g");
+
+    /* an item stored to never expire has no exptime field: touch and gat
+     * copy it into room with one, keeping its value, flags and cas */
+    struct got g2;
+    ck_assert_int_eq(put("n", S("val"), 9, 0, STORE_SET, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_get(st, S("n"), false, 0, copy_view, &g), STORE_OK);
+    ck_assert_int_eq(store_touch(st, S("n"), clock_now() + 4), STORE_OK);
+    ck_assert_int_eq(store_get(st, S("n"), false, 0, copy_view, &g2), STORE_OK);
+    ck_assert(g2.ndata == 3 && memcmp(g2.data, "val", 3) == 0);
+    ck_assert_uint_eq(g2.flags, 9);
+    ck_assert_uint_eq(g2.cas, g.cas);
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.curr_items, 1);
+    ck_assert_uint_eq(ss.bytes, 18 + 1 + 4 + 3);
+    advance(4);
+    assert_missing("n");
+    ck_assert_int_eq(put("m", S("w"), 0, 0, STORE_SET, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_get(st, S("m"), true, clock_now() + 2, copy_view, &g), STORE_OK);
+    ck_assert(g.ndata == 1 && g.data[0] == 'w');
+    advance(1);
+    assert_value("m", "w");
+    ck_assert_int_eq(store_touch(st, S("m"), 0), STORE_OK);        /* never again */
+    advance(5);
+    assert_value("m", "w");
 }
 END_TEST
 
@@ -524,7 +550,7 @@ START_TEST(abandoned_item_is_freed)
     ck_assert_int_eq(put("k", S("2"), 0, 0, STORE_ADD, 0, NULL), STORE_NOT_STORED);
     ck_assert(store_class_stats(st, 1, &cs));
     ck_assert_uint_eq(cs.number, 1);
-    ck_assert_uint_eq(cs.mem_requested, 20 + 1 + 1);
+    ck_assert_uint_eq(cs.mem_requested, 14 + 1 + 1);
 }
 END_TEST
 
@@ -556,7 +582,8 @@ START_TEST(config_checked)
 END_TEST
 
 /* One memory class: segments of 1 MiB (or -I rounded up), one "chunk" each;
- * an item takes its 20-byte header, key, flags when not 0, and value. */
+ * an item takes its 14-byte header (+2 for a value of 64 KiB or more, +4
+ * for an exptime), key, flags when not 0, and value. */
 START_TEST(one_class_of_segments)
 {
     struct store_class_stats cs;
@@ -568,10 +595,13 @@ START_TEST(one_class_of_segments)
     ck_assert_uint_eq(cs.chunks_per_page, 1);
     ck_assert_uint_eq(cs.total_pages, 1);
     ck_assert_uint_eq(cs.number, 1);
-    ck_assert_uint_eq(cs.mem_requested, 22);
+    ck_assert_uint_eq(cs.mem_requested, 16);
     ck_assert_int_eq(put("f", S("v"), 7, 0, STORE_SET, 0, NULL), STORE_OK);
     ck_assert(store_class_stats(st, 1, &cs));
-    ck_assert_uint_eq(cs.mem_requested, 22 + 26);
+    ck_assert_uint_eq(cs.mem_requested, 16 + 20);
+    ck_assert_int_eq(put("e", S("v"), 0, 1000, STORE_SET, 0, NULL), STORE_OK);
+    ck_assert(store_class_stats(st, 1, &cs));
+    ck_assert_uint_eq(cs.mem_requested, 16 + 20 + 20);
     ck_assert(!store_class_stats(st, 0, &cs));
     ck_assert(!store_class_stats(st, 2, &cs));
 }
