@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "store/store_internal.h"
+#include "base/region.h"
 
 #define GENTLE_ROUNDS 4      /* evictions that keep accessed items */
 #define HARSH_ROUNDS 4       /* then evictions that keep nothing */
@@ -53,14 +54,28 @@ int seg_init(struct store *st)
         errno = ENOMEM;
         return -1;
     }
+    /* the ghost: one 4-byte fingerprint per 256 bytes of -m, outside -m
+     * (as the hash table), touched only as it is used */
+    uint64_t ng = 1024;
+    while (ng < st->region_size / 256) {
+        ng <<= 1;
+    }
+    st->ghost = region_reserve(ng * sizeof *st->ghost);
+    if (st->ghost == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    st->ghost_mask = ng - 1;
     pthread_mutex_init(&st->seg_lock, NULL);
     for (uint32_t i = 0; i < st->nsegs; i++) {
         st->segs[i].prev = st->segs[i].next = SEG_NONE;
     }
-    for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
-        st->open[b] = SEG_NONE;
+    for (unsigned q = 0; q < SEG_QUEUES; q++) {
+        for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
+            st->open[q][b] = SEG_NONE;
+        }
+        st->fifo[q].head = st->fifo[q].tail = SEG_NONE;
     }
-    st->fifo_head = st->fifo_tail = SEG_NONE;
     return 0;
 }
 
@@ -68,6 +83,10 @@ void seg_deinit(struct store *st)
 {
     if (st->segs != NULL) {
         pthread_mutex_destroy(&st->seg_lock);
+    }
+    if (st->ghost != NULL) {
+        region_release((void *)st->ghost, (st->ghost_mask + 1) * sizeof *st->ghost);
+        st->ghost = NULL;
     }
     free(st->segs);
     free(st->free_stack);
@@ -185,48 +204,71 @@ static uint32_t free_take(struct store *st)
     return st->next_fresh < st->nsegs ? st->next_fresh++ : SEG_NONE;
 }
 
+/* Segments are in one of two queues (S3-FIFO, Yang et al., SOSP 2023):
+ * SEG_SMALL holds new items, SEG_MAIN the ones read while in SEG_SMALL,
+ * and new items whose key was evicted from SEG_SMALL lately (the ghost). */
 static void fifo_push(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
+    struct seg_fifo *f = &st->fifo[s->queue];
     s->next = SEG_NONE;
-    s->prev = st->fifo_tail;
-    if (st->fifo_tail != SEG_NONE) {
-        st->segs[st->fifo_tail].next = id;
+    s->prev = f->tail;
+    if (f->tail != SEG_NONE) {
+        st->segs[f->tail].next = id;
     } else {
-        st->fifo_head = id;
+        f->head = id;
     }
-    st->fifo_tail = id;
+    f->tail = id;
 }
 
 static void fifo_remove(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
+    struct seg_fifo *f = &st->fifo[s->queue];
     if (s->prev != SEG_NONE) {
         st->segs[s->prev].next = s->next;
     } else {
-        st->fifo_head = s->next;
+        f->head = s->next;
     }
     if (s->next != SEG_NONE) {
         st->segs[s->next].prev = s->prev;
     } else {
-        st->fifo_tail = s->prev;
+        f->tail = s->prev;
     }
     s->prev = s->next = SEG_NONE;
+}
+
+static uint32_t *open_slot(struct store *st, unsigned queue, unsigned bucket)
+{
+    return &st->open[queue][bucket];
 }
 
 static void seg_seal(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
-    if (st->open[s->bucket] == id) {
-        st->open[s->bucket] = SEG_NONE;
+    uint32_t *o = open_slot(st, s->queue, s->bucket);
+    if (*o == id) {
+        *o = SEG_NONE;
     }
     s->state = SEG_SEALED;
     fifo_push(st, id);
 }
 
-static void seg_open(struct store *st, uint32_t id, unsigned bucket)
+static void seg_set_queue(struct store *st, struct seg *s, unsigned queue)
+{
+    if (s->state != SEG_FREE && s->queue == SEG_SMALL) {
+        st->small_segs--;
+    }
+    s->queue = (uint8_t)queue;
+    if (queue == SEG_SMALL) {
+        st->small_segs++;
+    }
+}
+
+static void seg_open(struct store *st, uint32_t id, unsigned queue, unsigned bucket)
 {
     struct seg *s = &st->segs[id];
+    seg_set_queue(st, s, queue);
     s->state = SEG_OPEN;
     s->bucket = (uint8_t)bucket;
     s->created = clock_now();
@@ -237,16 +279,20 @@ static void seg_open(struct store *st, uint32_t id, unsigned bucket)
     atomic_store_explicit(&s->max_cas, 0, memory_order_relaxed);
     atomic_store_explicit(&s->live_items, 0, memory_order_relaxed);
     atomic_store_explicit(&s->live_bytes, 0, memory_order_relaxed);
-    if (st->open[bucket] != SEG_NONE) {
-        seg_seal(st, st->open[bucket]);
+    uint32_t *o = open_slot(st, queue, bucket);
+    if (*o != SEG_NONE) {
+        seg_seal(st, *o);
     }
-    st->open[bucket] = id;
+    *o = id;
     st->segs_used++;
 }
 
 static void seg_free(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
+    if (s->queue == SEG_SMALL) {
+        st->small_segs--;
+    }
     s->state = SEG_FREE;
     s->write_off = 0;
     s->read_off = s->old_end = s->kept = 0;
@@ -263,16 +309,17 @@ static bool seg_recycling(const struct seg *s)
 static void seg_detach(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
+    uint32_t *o = open_slot(st, s->queue, s->bucket);
     if (s->state == SEG_SEALED) {
         fifo_remove(st, id);
-    } else if (st->open[s->bucket] == id) {
-        st->open[s->bucket] = SEG_NONE;
+    } else if (*o == id) {
+        *o = SEG_NONE;
     }
 }
 
 /* A detached segment after compaction: free when empty; else the open
- * segment of its bucket when it has more room than the one open now;
- * else sealed at the FIFO's new end. */
+ * segment of its queue and bucket when it has more room than the one open
+ * now; else sealed at the FIFO's new end. */
 static void seg_reattach(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
@@ -280,13 +327,14 @@ static void seg_reattach(struct store *st, uint32_t id)
         seg_free(st, id);
         return;
     }
-    uint32_t o = st->open[s->bucket];
+    uint32_t *slot = open_slot(st, s->queue, s->bucket);
+    uint32_t o = *slot;
     if (o == SEG_NONE || (!seg_recycling(&st->segs[o]) && st->segs[o].write_off > s->write_off)) {
         if (o != SEG_NONE) {
             seg_seal(st, o);
         }
         s->state = SEG_OPEN;
-        st->open[s->bucket] = id;
+        *slot = id;
     } else {
         s->state = SEG_SEALED;
         fifo_push(st, id);
@@ -470,30 +518,77 @@ static uint32_t most_dead(struct store *st, uint64_t *dead)
 {
     uint32_t best = SEG_NONE;
     *dead = 0;
-    for (uint32_t id = st->fifo_head; id != SEG_NONE; id = st->segs[id].next) {
-        uint64_t d = seg_dead(&st->segs[id]);
-        if (d > *dead && seg_idle(&st->segs[id])) {
-            *dead = d;
-            best = id;
+    for (unsigned q = 0; q < SEG_QUEUES; q++) {
+        for (uint32_t id = st->fifo[q].head; id != SEG_NONE; id = st->segs[id].next) {
+            uint64_t d = seg_dead(&st->segs[id]);
+            if (d > *dead && seg_idle(&st->segs[id])) {
+                *dead = d;
+                best = id;
+            }
         }
     }
     return best;
 }
 
-/* The oldest sealed segment no writer is filling (FIFO); the oldest idle
- * one, when a sealed segment is at least a quarter dead bytes (overwrites,
- * deletes), is passed over for that one, compacted without evicting. */
-/* The oldest sealed segment becomes bucket b's open segment, recycled item
- * by item as room is wanted (take_from), so an eviction costs about the room
- * asked for, not a whole segment. Its notes (latest exptime, highest cas)
- * stay as they were until it is compacted: they only grow, which keeps the
- * sweep's tests safe. */
-static void seg_start_ring(struct store *st, uint32_t id, unsigned b)
+static uint32_t oldest_idle(struct store *st, unsigned q)
+{
+    uint32_t id = st->fifo[q].head;
+    while (id != SEG_NONE && !seg_idle(&st->segs[id])) {
+        id = st->segs[id].next;
+    }
+    return id;
+}
+
+/* S3-FIFO's choice: the oldest SEG_SMALL segment while that queue holds more
+ * than a tenth of the segments, else the oldest SEG_MAIN one; the other
+ * queue's when the first has no sealed segment without a writer. */
+static uint32_t victim(struct store *st)
+{
+    unsigned first = (uint64_t)st->small_segs * 10 > st->nsegs ? SEG_SMALL : SEG_MAIN;
+    uint32_t id = oldest_idle(st, first);
+    return id != SEG_NONE ? id : oldest_idle(st, first == SEG_SMALL ? SEG_MAIN : SEG_SMALL);
+}
+
+/* ---- the ghost: keys lately evicted from SEG_SMALL ------------------------ */
+
+static uint32_t ghost_tag(uint64_t hv)
+{
+    return (uint32_t)(hv >> 32) | 1;
+}
+
+static void ghost_put(struct store *st, uint64_t hv)
+{
+    atomic_store_explicit(&st->ghost[hv & st->ghost_mask], ghost_tag(hv), memory_order_relaxed);
+}
+
+/* Whether the key was evicted from SEG_SMALL lately (and forget it). */
+static bool ghost_take(struct store *st, uint64_t hv)
+{
+    _Atomic uint32_t *g = &st->ghost[hv & st->ghost_mask];
+    if (atomic_load_explicit(g, memory_order_relaxed) != ghost_tag(hv)) {
+        return false;
+    }
+    atomic_store_explicit(g, 0, memory_order_relaxed);
+    return true;
+}
+
+/* The victim becomes the open segment of queue q and TTL bucket b, recycled
+ * item by item as room is wanted (take_from), so an eviction costs about
+ * the room asked for, not a whole segment. For SEG_MAIN the items it keeps
+ * stay in it (reinsertion, or promotion when it was a SEG_SMALL segment);
+ * for SEG_SMALL they are moved to a SEG_MAIN segment. Its notes (latest
+ * exptime, highest cas) stay as they were until it is compacted: they only
+ * grow, which keeps the sweep's tests safe. */
+static void seg_start_ring(struct store *st, uint32_t id, unsigned q, unsigned b)
 {
     struct seg *s = &st->segs[id];
     fifo_remove(st, id);
-    if (st->open[b] != SEG_NONE) {
-        seg_seal(st, st->open[b]);
+    s->from_small = s->queue == SEG_SMALL;
+    seg_set_queue(st, s, q);
+    s->promote = q == SEG_SMALL;
+    uint32_t *o = open_slot(st, q, b);
+    if (*o != SEG_NONE) {
+        seg_seal(st, *o);
     }
     s->old_end = s->write_off;
     s->read_off = 0;
@@ -502,13 +597,13 @@ static void seg_start_ring(struct store *st, uint32_t id, unsigned b)
     s->state = SEG_OPEN;
     s->bucket = (uint8_t)b;
     s->created = clock_now();
-    st->open[b] = id;
+    *o = id;
     if (!seg_recycling(s)) {
         s->read_off = s->old_end = 0;
     }
 }
 
-static bool evict_round(struct store *st, enum compact_mode mode, unsigned b)
+static bool evict_round(struct store *st, enum compact_mode mode, unsigned q, unsigned b)
 {
     uint64_t dead;
     uint32_t id = most_dead(st, &dead);
@@ -519,14 +614,25 @@ static bool evict_round(struct store *st, enum compact_mode mode, unsigned b)
     if (!st->cfg.evictions) {
         return false;
     }
-    for (id = st->fifo_head; id != SEG_NONE && !seg_idle(&st->segs[id]);
-         id = st->segs[id].next) {
+    id = victim(st);
+    if (id == SEG_NONE) {
+        /* few segments, all open (each queue and TTL bucket has its own):
+         * seal those not being recycled and look again */
+        for (unsigned oq = 0; oq < SEG_QUEUES; oq++) {
+            for (unsigned ob = 0; ob < SEG_TTL_BUCKETS; ob++) {
+                uint32_t o = *open_slot(st, oq, ob);
+                if (o != SEG_NONE && !seg_recycling(&st->segs[o])) {
+                    seg_seal(st, o);
+                }
+            }
+        }
+        id = victim(st);
     }
     if (id == SEG_NONE) {
         return false;
     }
     if (mode == COMPACT_GENTLE) {
-        seg_start_ring(st, id, b);
+        seg_start_ring(st, id, q, b);
     } else {
         seg_recycle(st, id, mode);
     }
@@ -535,10 +641,14 @@ static bool evict_round(struct store *st, enum compact_mode mode, unsigned b)
 
 /* ---- allocation ----------------------------------------------------------- */
 
-/* One item of a recycling segment, at read_off: a dead one goes, a live one
- * read since it was stored or last kept stays (slid down to write_off: FIFO
- * with reinsertion, a CLOCK) while the pass has kept under half the
- * segment, the rest are evicted. Segment lock held; takes the item's stripe. */
+static struct item *main_room(struct store *st, uint32_t total, rel_time_t exptime);
+
+/* One item of a recycling segment, at read_off: a dead one goes; a live one
+ * read since it was stored or last kept stays (FIFO with reinsertion, a
+ * CLOCK): slid down to write_off while the pass has kept under half the
+ * segment, or moved to a SEG_MAIN segment when recycling for SEG_SMALL;
+ * the rest are evicted, into the ghost when they were SEG_SMALL's. Segment
+ * lock held; takes the item's stripe (let go while main room is found). */
 static void ring_step(struct store *st, uint32_t id)
 {
     struct seg *s = &st->segs[id];
@@ -549,21 +659,53 @@ static void ring_step(struct store *st, uint32_t id)
     pthread_mutex_t *m = hash_lock_of(st, hv);
     rel_time_t now = clock_now();
     lock(m);
-    if (hash_is_linked(st, hv, it)) {
-        bool room = s->kept + total <= st->seg_size / 2;
-        if (compact_keeps(st, it, COMPACT_GENTLE, room, now)) {
-            struct item *to = (struct item *)(sb + s->write_off);
-            if (to != it) {
-                memmove(to, it, total);
+    if (!hash_is_linked(st, hv, it)) {
+        goto next;
+    }
+    if (item_life(st, it, now) != ITEM_ALIVE) {
+        count_reclaimed(st, it);
+        hash_remove(st, hv, it);
+        seg_note_unlinked(st, it);
+        goto next;
+    }
+    bool accessed = (item_bits(it) & ITEM_ACCESSED) != 0;
+    if (accessed && !s->promote && s->kept + total <= st->seg_size / 2) {
+        struct item *to = (struct item *)(sb + s->write_off);
+        item_bits_clear(it, ITEM_ACCESSED);
+        if (to != it) {
+            memmove(to, it, total);
+            hash_replace(st, hv, it, to);
+        }
+        s->write_off += total;
+        s->kept += total;
+        goto next;
+    }
+    if (accessed && s->promote) {
+        rel_time_t e = item_exptime(it);
+        unlock(m);
+        struct item *to = main_room(st, total, e);
+        lock(m);
+        if (to != NULL) {
+            memcpy(to, it, total);       /* a valid item even if `it` died meanwhile */
+            if (hash_is_linked(st, hv, it)) {
+                item_bits_clear(to, ITEM_ACCESSED);
                 hash_replace(st, hv, it, to);
+                seg_note_moved(st, it, to);
+                max_u64(&seg_of(st, to)->max_cas, item_cas(to));
             }
-            s->write_off += total;
-            s->kept += total;
-        } else {
-            hash_remove(st, hv, it);
-            seg_note_unlinked(st, it);
+            goto next;
+        }
+        if (!hash_is_linked(st, hv, it)) {
+            goto next;
         }
     }
+    count_evicted(st, it, now);
+    if (s->from_small) {
+        ghost_put(st, hv);
+    }
+    hash_remove(st, hv, it);
+    seg_note_unlinked(st, it);
+next:
     unlock(m);
     s->read_off += total;
     if (s->read_off >= s->old_end) {
@@ -571,7 +713,8 @@ static void ring_step(struct store *st, uint32_t id)
     }
 }
 
-static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel_time_t exptime)
+/* Room at the segment's write cursor, recycling as far as needed. */
+static struct item *take_raw(struct store *st, uint32_t id, uint32_t total, rel_time_t exptime)
 {
     struct seg *s = &st->segs[id];
     while (seg_recycling(s) && s->write_off + (uint64_t)total > s->read_off) {
@@ -582,34 +725,77 @@ static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel
     }
     struct item *it = (struct item *)(seg_base(st, id) + s->write_off);
     s->write_off += total;
-    atomic_fetch_add_explicit(&s->pending, 1, memory_order_relaxed);
-    ctr_add(&st->ctr.pending, 1);
     exp_note(s, exptime);
     return it;
 }
 
-static struct item *take_open(struct store *st, unsigned b, uint32_t total, rel_time_t exptime)
+static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel_time_t exptime)
 {
-    return st->open[b] != SEG_NONE ? take_from(st, st->open[b], total, exptime) : NULL;
+    struct item *it = take_raw(st, id, total, exptime);
+    if (it != NULL) {
+        atomic_fetch_add_explicit(&st->segs[id].pending, 1, memory_order_relaxed);
+        ctr_add(&st->ctr.pending, 1);
+    }
+    return it;
+}
+
+/* Room in a SEG_MAIN segment for an item moved out of SEG_SMALL: the open
+ * SEG_MAIN segment of its TTL bucket, a free segment, or S3-FIFO's victim
+ * recycled for SEG_MAIN (which keeps in place: no deeper). No sweep and no
+ * compaction, so the caller's recycling segment is left alone. Filled at
+ * once under the segment lock, so not counted pending. */
+static struct item *main_room(struct store *st, uint32_t total, rel_time_t exptime)
+{
+    unsigned b = ttl_bucket(exptime, clock_now());
+    for (unsigned round = 0; round < 3; round++) {
+        uint32_t o = *open_slot(st, SEG_MAIN, b);
+        if (o != SEG_NONE) {
+            struct item *to = take_raw(st, o, total, exptime);
+            if (to != NULL) {
+                return to;
+            }
+        }
+        uint32_t id = free_take(st);
+        if (id != SEG_NONE) {
+            seg_open(st, id, SEG_MAIN, b);
+            continue;
+        }
+        id = victim(st);
+        if (id == SEG_NONE) {
+            return NULL;
+        }
+        seg_start_ring(st, id, SEG_MAIN, b);
+    }
+    return NULL;
+}
+
+static struct item *take_open(struct store *st, unsigned q, unsigned b, uint32_t total,
+                              rel_time_t exptime)
+{
+    uint32_t o = *open_slot(st, q, b);
+    return o != SEG_NONE ? take_from(st, o, total, exptime) : NULL;
 }
 
 /* Any open segment with room (when the item's own bucket can get none). */
 static struct item *take_any(struct store *st, uint32_t total, rel_time_t exptime)
 {
-    for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
-        struct item *it = take_open(st, b, total, exptime);
-        if (it != NULL) {
-            return it;
+    for (unsigned q = 0; q < SEG_QUEUES; q++) {
+        for (unsigned b = 0; b < SEG_TTL_BUCKETS; b++) {
+            struct item *it = take_open(st, q, b, total, exptime);
+            if (it != NULL) {
+                return it;
+            }
         }
     }
     return NULL;
 }
 
-/* Room for `total` bytes: the bucket's open segment, a free segment, what
- * the sweep frees, then eviction (gentle, then harsh); the caller owns the
- * bytes until it links or abandons them (seg_release_pending). */
+/* Room for `total` bytes: in SEG_SMALL, or SEG_MAIN when the key (hash hv)
+ * is in the ghost; the queue's open segment of the bucket, a free segment,
+ * what the sweep frees, then eviction (gentle, then harsh); the caller owns
+ * the bytes until it links or abandons them (seg_release_pending). */
 struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
-                       enum store_status *status)
+                       uint64_t hv, enum store_status *status)
 {
     unsigned b = ttl_bucket(exptime, clock_now());
     struct item *it = NULL;
@@ -618,18 +804,19 @@ struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
         *status = STORE_TOO_LARGE;
         return NULL;
     }
+    unsigned q = ghost_take(st, hv) ? SEG_MAIN : SEG_SMALL;
     lock(&st->seg_lock);
-    while ((it = take_open(st, b, total, exptime)) == NULL) {
+    while ((it = take_open(st, q, b, total, exptime)) == NULL) {
         uint32_t id = free_take(st);
         if (id != SEG_NONE) {
-            seg_open(st, id, b);
+            seg_open(st, id, q, b);
             continue;
         }
         if (seg_sweep(st)) {
             continue;
         }
         if (rounds >= GENTLE_ROUNDS + HARSH_ROUNDS
-            || !evict_round(st, rounds < GENTLE_ROUNDS ? COMPACT_GENTLE : COMPACT_ALL, b)) {
+            || !evict_round(st, rounds < GENTLE_ROUNDS ? COMPACT_GENTLE : COMPACT_ALL, q, b)) {
             break;
         }
         rounds++;
@@ -657,9 +844,12 @@ void seg_class_stats(struct store *st, struct store_class_stats *out)
     out->total_pages = st->segs_used;
     out->total_chunks = st->segs_used;
     out->used_chunks = st->segs_used;
-    if (st->fifo_head != SEG_NONE) {
-        rel_time_t t = st->segs[st->fifo_head].created;
-        out->age = now > t ? now - t : 0;
+    for (unsigned q = 0; q < SEG_QUEUES; q++) {
+        if (st->fifo[q].head != SEG_NONE) {
+            rel_time_t t = st->segs[st->fifo[q].head].created;
+            uint32_t age = now > t ? now - t : 0;
+            out->age = age > out->age ? age : out->age;
+        }
     }
     unlock(&st->seg_lock);
     out->clsid = 1;

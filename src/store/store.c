@@ -294,7 +294,7 @@ struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                                | (exptime != 0 || !st->cfg.evictions ? ITEM_HAS_EXP : 0)
                                | (flags != 0 ? ITEM_HAS_FLAGS : 0));
     uint32_t total = item_hdr_len(layout) + (uint32_t)nkey + item_flags_len(flags) + ndata;
-    struct item *it = seg_alloc(st, total, exptime, status);
+    struct item *it = seg_alloc(st, total, exptime, hash_key(st, key, nkey), status);
     if (it == NULL) {
         return NULL;
     }

@@ -173,6 +173,11 @@ enum unlink_why { UNLINK_DELETE, UNLINK_REPLACE, UNLINK_EXPIRED, UNLINK_FLUSHED 
 #define EXP_NEVER UINT32_MAX     /* a segment's latest exptime when one item never expires */
 
 enum seg_state { SEG_FREE = 0, SEG_OPEN, SEG_SEALED };
+enum seg_queue { SEG_SMALL = 0, SEG_MAIN, SEG_QUEUES };
+
+struct seg_fifo {
+    uint32_t head, tail;           /* sealed segments, oldest first */
+};
 
 /* One segment's record, outside the segment's bytes (outside -m, as memcached
  * keeps its slab-class records). */
@@ -187,6 +192,11 @@ struct seg {
     rel_time_t created;            /* opened (or reopened after compaction) */
     uint8_t state;                 /* enum seg_state */
     uint8_t bucket;                /* TTL bucket */
+    uint8_t queue;                 /* enum seg_queue */
+    uint8_t promote;               /* recycling for SEG_SMALL: an item kept is
+                                      moved to a SEG_MAIN segment, not in place */
+    uint8_t from_small;            /* recycling a SEG_SMALL segment's items:
+                                      the evicted ones go to the ghost */
     _Atomic uint32_t pending;      /* allocated, not yet linked or abandoned */
     _Atomic uint32_t max_exp;      /* latest exptime of any item (EXP_NEVER) */
     _Atomic uint64_t max_cas;      /* highest cas given to an item in it */
@@ -233,8 +243,12 @@ struct store {
     struct seg *segs;
     uint32_t *free_stack;
     uint32_t nfree, next_fresh;
-    uint32_t fifo_head, fifo_tail; /* sealed segments, oldest first */
-    uint32_t open[SEG_TTL_BUCKETS];
+    struct seg_fifo fifo[SEG_QUEUES];
+    uint32_t open[SEG_QUEUES][SEG_TTL_BUCKETS];
+    uint32_t small_segs;           /* SEG_SMALL segments, open or sealed */
+    _Atomic uint32_t *ghost;       /* keys evicted from SEG_SMALL: hash fingerprints,
+                                      one per slot, written racily (a hint) */
+    uint64_t ghost_mask;
     uint32_t segs_used;
     rel_time_t sweep_time;         /* the last sweep's second */
     uint64_t sweep_gen;            /* and the flush generation it saw */
@@ -373,7 +387,7 @@ bool hash_is_linked(const struct store *st, uint64_t hv, const struct item *it);
 int seg_init(struct store *st);
 void seg_deinit(struct store *st);
 struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
-                       enum store_status *status);
+                       uint64_t hv, enum store_status *status);
 void seg_release_pending(struct store *st, struct item *it);   /* linked or abandoned */
 void seg_note_linked(struct store *st, struct item *it);
 void seg_note_unlinked(struct store *st, const struct item *it);
