@@ -9,6 +9,7 @@
  * and is read again once it drains; a line past the protocol's limit closes
  * the connection; a request that needs more input buffer than the budget
  * grants gets memcached's out-of-memory answer, is closed and is counted. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -439,6 +440,24 @@ START_TEST(budget_off_grants_growth)
 }
 END_TEST
 
+/* The peer's address is the one accept gave the listener (the hand-over
+ * carries it): the worker does not ask the socket again. */
+START_TEST(peer_address_comes_with_the_handoff)
+{
+    struct handoff h = { .fd = server_fd, .limited = false };
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&h.peer;
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(4242);
+    in4->sin_addr.s_addr = htonl(0x7f000001);
+    atomic_fetch_add(&net_counters.curr_connections, 1);
+    struct conn *c = conn_create(&w, &h);
+    ck_assert_ptr_nonnull(c);
+    char name[80];
+    conn_format_addr((const struct sockaddr *)&c->peer, name, sizeof(name));
+    ck_assert_str_eq(name, "tcp:127.0.0.1:4242");
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("conn");
@@ -451,6 +470,7 @@ int main(void)
     tcase_add_test(tc, multiget_line_past_its_limit_closes);
     tcase_add_test(tc, budget_refuses_growth);
     tcase_add_test(tc, budget_off_grants_growth);
+    tcase_add_test(tc, peer_address_comes_with_the_handoff);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
