@@ -287,7 +287,8 @@ static bool conn_flush(struct conn *c)
     return true;
 }
 
-/* Reads one chunk. 1: got bytes; 0: nothing now; -1: closed or error;
+/* Reads one chunk. 2: got bytes and the socket had no more (a plain
+ * socket's short read); 1: got bytes; 0: nothing now; -1: closed or error;
  * -2: the request needs more input buffer than the budget grants. */
 static int conn_read(struct conn *c)
 {
@@ -297,9 +298,10 @@ static int conn_read(struct conn *c)
     ssize_t n = c->ssl ? conn_tls_recv(c, buf_tail(&c->in), buf_room(&c->in))
                        : recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
     if (n > 0) {
+        bool short_read = (size_t)n < buf_room(&c->in) && c->ssl == NULL;
         c->in.end += (size_t)n;
         STAT_ADD(c->home->stats.bytes_read, (uint64_t)n);
-        return 1;
+        return short_read ? 2 : 1;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return 0;
@@ -533,6 +535,12 @@ static void conn_drive(struct conn *c)
 {
     int budget = c->home->settings->reqs_per_event;
     enum proto_stop why = PROTO_STOP_NEED_INPUT;
+    /* the last read emptied the socket: once that input is answered, wait
+     * for the poll instead of a read that would only say EAGAIN (a
+     * request-response client sends nothing more until it has its answer;
+     * the poll is level-triggered, so nothing that arrives is missed). Not
+     * for TLS: the session may hold decrypted bytes the poll cannot see. */
+    bool drained = false;
     if (c->handshaking && !conn_handshake(c)) {
         return;
     }
@@ -576,6 +584,9 @@ static void conn_drive(struct conn *c)
         if (why == PROTO_STOP_OUTPUT_FULL) {
             continue;
         }
+        if (drained) {
+            break;
+        }
         int r = conn_read(c);
         if (r == -2) {
             conn_out_of_memory(c);
@@ -588,6 +599,7 @@ static void conn_drive(struct conn *c)
         if (r == 0) {
             break;
         }
+        drained = r == 2;
     }
     if (atomic_load(&net_draining) && buf_len(&c->in) == 0 && c->pc.state == PROTO_LINE) {
         conn_close(c);              /* shutting down: all it sent is answered */
@@ -600,6 +612,13 @@ static void conn_drive(struct conn *c)
         buf_shrink(&c->in, IDLE_KEEP);
     }
     buf_shrink(&c->out, IDLE_KEEP);
+}
+
+void conn_start(struct conn *c)
+{
+    if (c->ssl == NULL) {
+        conn_drive(c);
+    }
 }
 
 void conn_drain_all(struct conn_home *home)

@@ -75,6 +75,12 @@ struct conn {
 /* Takes over an accepted socket; NULL (and the socket closed) on failure. */
 struct conn *conn_create(struct conn_home *home, const struct handoff *h);
 
+/* Serves what a new plain connection already sent, without waiting for the
+ * poll to say so: a client connecting per request sends its request at
+ * once, and it is usually there by the time its worker adopts the socket.
+ * May close c. */
+void conn_start(struct conn *c);
+
 /* Shutdown: runs every connection of home once more; each closes as soon as
  * it has answered everything it sent. */
 void conn_drain_all(struct conn_home *home);

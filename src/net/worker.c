@@ -31,7 +31,10 @@ static void worker_adopt(evutil_socket_t fd, short what, void *arg)
         if (!got) {
             break;
         }
-        conn_create(&w->home, &h);
+        struct conn *c = conn_create(&w->home, &h);
+        if (c != NULL) {
+            conn_start(c);
+        }
     }
     if (atomic_load(&net_draining)) {
         conn_drain_all(&w->home);
