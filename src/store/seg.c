@@ -66,6 +66,7 @@ int seg_init(struct store *st)
         return -1;
     }
     st->ghost_mask = ng - 1;
+    st->rng = 0x9e3779b97f4a7c15ull;
     pthread_mutex_init(&st->seg_lock, NULL);
     for (uint32_t i = 0; i < st->nsegs; i++) {
         st->segs[i].prev = st->segs[i].next = SEG_NONE;
@@ -551,25 +552,79 @@ static uint32_t victim(struct store *st)
 
 /* ---- the ghost: keys lately evicted from SEG_SMALL ------------------------ */
 
+/* A slot holds the key's fingerprint (hash bits 32-47: the table index uses
+ * the low bits, the hash table's tag the top 16) and when it was put, in
+ * units of GHOST_STAMPS-th of the table's slots; a put overwrites whatever
+ * the slot held. As S3-FIFO's ghost queue, an entry counts for as many puts
+ * as the store holds items: older ones are forgotten. */
+#define GHOST_STAMPS 16384u
+
 static uint32_t ghost_tag(uint64_t hv)
 {
-    return (uint32_t)(hv >> 32) | 1;
+    return (uint32_t)((hv >> 32) & 0xffff) << 16;
 }
 
+static uint64_t ghost_unit(const struct store *st)
+{
+    uint64_t u = (st->ghost_mask + 1) / GHOST_STAMPS;
+    return u != 0 ? u : 1;
+}
+
+static uint32_t ghost_stamp(const struct store *st)
+{
+    uint64_t n = atomic_load_explicit(&st->ghost_puts, memory_order_relaxed);
+    return (uint32_t)((n / ghost_unit(st)) & 0xffff);
+}
+
+/* Segment lock held. */
 static void ghost_put(struct store *st, uint64_t hv)
 {
-    atomic_store_explicit(&st->ghost[hv & st->ghost_mask], ghost_tag(hv), memory_order_relaxed);
+    uint32_t v = ghost_tag(hv) | ghost_stamp(st);
+    atomic_fetch_add_explicit(&st->ghost_puts, 1, memory_order_relaxed);
+    atomic_store_explicit(&st->ghost[hv & st->ghost_mask], v, memory_order_relaxed);
 }
 
 /* Whether the key was evicted from SEG_SMALL lately (and forget it). */
 static bool ghost_take(struct store *st, uint64_t hv)
 {
     _Atomic uint32_t *g = &st->ghost[hv & st->ghost_mask];
-    if (atomic_load_explicit(g, memory_order_relaxed) != ghost_tag(hv)) {
+    uint32_t v = atomic_load_explicit(g, memory_order_relaxed);
+    if (v == 0 || (v & 0xffff0000u) != ghost_tag(hv)) {
+        return false;
+    }
+    uint64_t age = (uint64_t)((ghost_stamp(st) - v) & 0xffff) * ghost_unit(st);
+    if (age > ctr_get(&st->ctr.curr_items)) {
         return false;
     }
     atomic_store_explicit(g, 0, memory_order_relaxed);
     return true;
+}
+
+/* ---- size: hits are counted by request, not by byte ----------------------- */
+
+/* Every hit is worth the same whatever the item's size, so under pressure a
+ * small item is worth more per byte of -m. The two admissions S3-FIFO makes
+ * (into SEG_MAIN from SEG_SMALL, and into the ghost) favour small items:
+ * an item of `total` bytes passes with probability min(1, k8/8 * mean /
+ * total), mean being the average size of the items held now, so a store of
+ * items of one size is not changed by it. Segment lock held (st->rng). */
+#define SIZE_K8_PROMOTE 16       /* twice the mean */
+#define SIZE_K8_GHOST 2          /* a quarter of the mean */
+
+static bool size_pass(struct store *st, uint32_t total, uint32_t k8)
+{
+    uint64_t n = ctr_get(&st->ctr.curr_items);
+    if (n == 0) {
+        return true;
+    }
+    uint64_t lim = ctr_get(&st->ctr.bytes) * k8 / 8 / n;
+    if (total <= lim) {
+        return true;
+    }
+    st->rng ^= st->rng << 13;
+    st->rng ^= st->rng >> 7;
+    st->rng ^= st->rng << 17;
+    return ((st->rng >> 32) * total >> 32) < lim;
 }
 
 /* The victim becomes the open segment of queue q and TTL bucket b, recycled
@@ -669,6 +724,9 @@ static void ring_step(struct store *st, uint32_t id)
         goto next;
     }
     bool accessed = (item_bits(it) & ITEM_ACCESSED) != 0;
+    if (accessed && s->promote && !size_pass(st, total, SIZE_K8_PROMOTE)) {
+        accessed = false;
+    }
     if (accessed && !s->promote && s->kept + total <= st->seg_size / 2) {
         struct item *to = (struct item *)(sb + s->write_off);
         item_bits_clear(it, ITEM_ACCESSED);
@@ -700,7 +758,7 @@ static void ring_step(struct store *st, uint32_t id)
         }
     }
     count_evicted(st, it, now);
-    if (s->from_small) {
+    if (s->from_small && size_pass(st, total, SIZE_K8_GHOST)) {
         ghost_put(st, hv);
     }
     hash_remove(st, hv, it);

@@ -246,9 +246,12 @@ struct store {
     struct seg_fifo fifo[SEG_QUEUES];
     uint32_t open[SEG_QUEUES][SEG_TTL_BUCKETS];
     uint32_t small_segs;           /* SEG_SMALL segments, open or sealed */
-    _Atomic uint32_t *ghost;       /* keys evicted from SEG_SMALL: hash fingerprints,
-                                      one per slot, written racily (a hint) */
+    _Atomic uint32_t *ghost;       /* keys evicted from SEG_SMALL: a 16-bit hash
+                                      fingerprint and a 16-bit stamp of ghost_puts
+                                      per slot, written racily (a hint) */
     uint64_t ghost_mask;
+    _Atomic uint64_t ghost_puts;   /* keys put in the ghost so far (segment lock) */
+    uint64_t rng;                  /* xorshift state for the size tests (segment lock) */
     uint32_t segs_used;
     rel_time_t sweep_time;         /* the last sweep's second */
     uint64_t sweep_gen;            /* and the flush generation it saw */
