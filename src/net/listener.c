@@ -392,11 +392,9 @@ static int accept_limit(struct net *n)
     return ++n->accept_probe % ACCEPT_PROBE_EVERY == 0 ? 2 : 1;
 }
 
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
+/* Accepts up to limit clients from lfd; returns how many it took. */
+static int accept_some(struct net *n, int lfd, int limit)
 {
-    (void)what;
-    struct net *n = arg;
-    int limit = accept_limit(n);
     bool tls = n->tls[lfd_index(n, lfd)];
     int got = 0;
     for (; got < limit; got++) {
@@ -438,7 +436,26 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             reject_busy(fd, &net_counters.rejected_connections);
         }
     }
-    n->accept_busy = got >= 2;
+    return got;
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    struct net *n = arg;
+    n->accept_busy = accept_some(n, lfd, accept_limit(n)) >= 2;
+}
+
+/* Shutdown: clients whose connect already completed are taken in (and then
+ * closed by their worker once answered, like every other) rather than reset
+ * with the listening socket: one accept per wake-up may have left several
+ * waiting. */
+static void accept_backlog(struct net *n)
+{
+    for (int i = 0; i < n->nfds; i++) {
+        while (n->accepting && accept_some(n, n->fds[i], ACCEPT_BURST) == ACCEPT_BURST) {
+        }
+    }
 }
 
 /* ---- stats and shutdown hooks -------------------------------------------- */
@@ -604,6 +621,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     conn_registry_forget_listeners();
+    accept_backlog(n);
     for (int i = 0; i < n->nfds; i++) {
         event_del(n->accept_ev[i]);
         close(n->fds[i]);
