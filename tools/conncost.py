@@ -150,7 +150,10 @@ def main():
         results = {name: [] for name, _, _ in servers}
         precise = {name: [] for name, _, _ in servers}
         for r in range(args.rounds):
-            for name, _, p in servers:
+            # a different server goes first each round: no one always follows
+            # the same neighbour's closes
+            order = servers[r % len(servers):] + servers[:r % len(servers)]
+            for name, _, p in order:
                 us, us_ns, rate = one_round(procs[name].pid, p, b"k", args.clients, args.conns)
                 results[name].append(us)
                 precise[name].append(us_ns)
