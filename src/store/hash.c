@@ -3,9 +3,10 @@
  * hash) and a link to an overflow bucket when seven are not enough. Items
  * carry no chain pointer, so the index costs the item memory nothing; the
  * table lives outside -m, as memcached's does. Overflow buckets come from a
- * lazily touched reserve sized for the most items -m can hold and are kept
- * on their chain once added (a chain only grows when all its slots are in
- * use, so the reserve in use is bounded by the peak item count / 7).
+ * lazily touched pool bounded so that the process stays within 1.1 x -m +
+ * 16 MiB (ovf_budget), and are kept on their chain once added; when the pool
+ * is spent, a new key whose chain is full takes the slot of the chain's
+ * least recently used item (evicted), or is refused with -M.
  * Bucket i is guarded by stripe (i & stripe_mask) with its overflow chain.
  * Every function but hash_init/hash_key expects the caller to hold the
  * stripe of hv. */
@@ -32,6 +33,25 @@ static unsigned hash_default_power(size_t mem_limit)
     return power;
 }
 
+/* Overflow buckets: whatever the RSS bound (1.1 x -m + 16 MiB) leaves once
+ * the region, the table, the ghost and the rest of the process (HASH_RESERVE)
+ * are paid for, and at least 1/64 of the table. Items of under ~60 bytes can
+ * outnumber the slots that buys; then a store whose chain is full evicts
+ * from that chain (hash_insert). */
+#define HASH_RESERVE ((size_t)8 << 20)     /* + 1/256 of -m: the rest of the process */
+#define RSS_SLACK ((size_t)16 << 20)
+
+static size_t ovf_budget(const struct store *st, uint64_t nbuckets)
+{
+    size_t have = st->region_size / 10 + RSS_SLACK;
+    size_t spent = (size_t)nbuckets * sizeof(struct hbucket)
+                   + (size_t)(st->ghost_mask + 1) * sizeof *st->ghost
+                   + HASH_RESERVE + st->region_size / 256;
+    size_t floor = (size_t)(nbuckets / 64) + 1;
+    size_t n = have > spent ? (have - spent) / sizeof(struct hbucket) : 0;
+    return n > floor ? n : floor;
+}
+
 int hash_init(struct store *st)
 {
     unsigned power = st->cfg.hash_power ? st->cfg.hash_power
@@ -42,8 +62,7 @@ int hash_init(struct store *st)
     st->hash_power = power;
     st->bucket_mask = nbuckets - 1;
     st->stripe_mask = nstripes - 1;
-    /* the most items -m can hold, 15 bytes each at the least */
-    st->ovf_cap = st->region_size / (ITEM_HDR_MIN + 1) / HASH_SLOTS + 1;
+    st->ovf_cap = ovf_budget(st, nbuckets);
     st->buckets = region_reserve((size_t)nbuckets * sizeof(struct hbucket));
     st->ovf = region_reserve(st->ovf_cap * sizeof(struct hbucket));
     st->stripes = aligned_alloc(alignof(struct stripe), (size_t)nstripes * sizeof(struct stripe));
@@ -180,6 +199,32 @@ static void slot_set(uint64_t *s, uint64_t v)
     __atomic_store_n(s, v, __ATOMIC_RELAXED);
 }
 
+/* The chain's item least worth keeping: not read since the evictor passed
+ * before read, then the oldest access time. Reads every item of the chain:
+ * only when the overflow pool is spent. */
+static uint64_t *chain_victim(const struct store *st, uint64_t hv)
+{
+    uint64_t *best = NULL;
+    uint64_t best_score = UINT64_MAX;
+    for (struct hbucket *b = bucket_of(st, hv); b != NULL; b = bucket_next(st, b)) {
+        for (unsigned i = 0; i < HASH_SLOTS; i++) {
+            if (b->slot[i] == 0) {
+                continue;
+            }
+            const struct item *it = slot_item(st, b->slot[i]);
+            uint64_t score = ((uint64_t)((item_bits(it) & ITEM_ACCESSED) != 0) << 32)
+                             | item_time(it);
+            if (score < best_score) {
+                best_score = score;
+                best = &b->slot[i];
+            }
+        }
+    }
+    return best;
+}
+
+/* Links `it` (its key not linked yet). False only with -M when its chain is
+ * full and the overflow pool spent: the caller answers out of memory. */
 bool hash_insert(struct store *st, uint64_t hv, struct item *it)
 {
     struct hbucket *b = bucket_of(st, hv), *last = b;
@@ -191,13 +236,26 @@ bool hash_insert(struct store *st, uint64_t hv, struct item *it)
             }
         }
     }
-    size_t idx = atomic_fetch_add_explicit(&st->ovf_next, 1, memory_order_relaxed);
-    if (idx >= st->ovf_cap) {
-        return false;    /* cannot happen: the reserve covers every item -m holds */
+    size_t idx = atomic_load_explicit(&st->ovf_next, memory_order_relaxed);
+    while (idx < st->ovf_cap
+           && !atomic_compare_exchange_weak_explicit(&st->ovf_next, &idx, idx + 1,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed)) {
     }
-    struct hbucket *nb = &st->ovf[idx];
-    slot_set(&nb->slot[0], slot_make(st, hv, it));
-    last->next = idx + 1;
+    if (idx < st->ovf_cap) {
+        struct hbucket *nb = &st->ovf[idx];
+        slot_set(&nb->slot[0], slot_make(st, hv, it));
+        last->next = idx + 1;
+        return true;
+    }
+    if (!st->cfg.evictions) {
+        return false;
+    }
+    uint64_t *s = chain_victim(st, hv);
+    struct item *victim = slot_item(st, *s);
+    /* same bucket, same stripe (held): evicted as the segment evictor would */
+    seg_evict_item(st, hash_key(st, item_ckey(victim), item_nkey(victim)), victim);
+    slot_set(s, slot_make(st, hv, it));
     return true;
 }
 

@@ -77,16 +77,18 @@ static enum store_status meta_create(struct store *st, const char *key, size_t n
     }
     uint64_t hv;
     pthread_mutex_t *m;
+    enum store_status status = STORE_OK;
     if (find_locked(st, key, nkey, &hv, &m) != NULL) {
         *raced = true;
-    } else {
-        item_link_locked(st, hv, it, NULL);
+    } else if (item_link_locked(st, hv, it, NULL)) {
         meta_visit(st, hv, m, it, true, bump, number, fn, ctx);
         it = NULL;
+    } else {
+        status = STORE_NOT_FOUND;       /* -M, no index slot: as no memory */
     }
     pthread_mutex_unlock(m);
     store_item_free(st, &it);
-    return STORE_OK;
+    return status;
 }
 
 enum store_status store_meta_get(struct store *st, const char *key, size_t nkey,

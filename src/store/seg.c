@@ -54,10 +54,11 @@ int seg_init(struct store *st)
         errno = ENOMEM;
         return -1;
     }
-    /* the ghost: one 4-byte fingerprint per 256 bytes of -m, outside -m
-     * (as the hash table), touched only as it is used */
+    /* the ghost: one 4-byte slot per KiB of -m, outside -m (as the hash
+     * table), touched only as it is used; entries outlive curr_items puts
+     * only by chance, so more slots would buy little */
     uint64_t ng = 1024;
-    while (ng < st->region_size / 256) {
+    while (ng < st->region_size / 1024) {
         ng <<= 1;
     }
     st->ghost = region_reserve(ng * sizeof *st->ghost);

@@ -246,19 +246,22 @@ struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size
 }
 
 /* Links the allocated `it` in place of `old` (or anew) with a fresh cas;
- * old's bytes become dead, reclaimed when its segment is compacted. */
-void item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old)
+ * old's bytes become dead, reclaimed when its segment is compacted. False
+ * (nothing done, `it` still the caller's) only for a new key with -M when
+ * the index has no slot for it (hash_insert). */
+bool item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old)
 {
+    if ((old == NULL || !hash_replace(st, hv, old, it)) && !hash_insert(st, hv, it)) {
+        return false;
+    }
     item_set_cas(st, it, store_next_cas(st));
     item_set_time(it, clock_now());
-    if (old == NULL || !hash_replace(st, hv, old, it)) {
-        hash_insert(st, hv, it);
-    }
     if (old != NULL) {
         seg_note_unlinked(st, old);
     }
     seg_note_linked(st, it);
     seg_release_pending(st, it);
+    return true;
 }
 
 /* ---- allocation ---------------------------------------------------------- */
@@ -516,11 +519,14 @@ enum store_status store_item_link(struct store *st, struct item **itp,
                 && cas_visible(st, item_cas(old)) != cas_visible(st, cas_in)) {
             link_stale(st, it, old);
         }
-        item_link_locked(st, hv, it, old);
-        if (cas_out != NULL) {
-            *cas_out = cas_visible(st, item_cas(it));
+        if (item_link_locked(st, hv, it, old)) {
+            if (cas_out != NULL) {
+                *cas_out = cas_visible(st, item_cas(it));
+            }
+            it = NULL;
+        } else {
+            status = STORE_NO_MEMORY;
         }
-        it = NULL;
     } else if (old != NULL && mode == STORE_ADD) {
         item_refresh(old, clock_now());  /* memcached bumps the existing item */
     }

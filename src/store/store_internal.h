@@ -351,7 +351,7 @@ struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                             uint32_t flags, rel_time_t exptime, uint32_t ndata,
                             enum store_status *status);
 struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size_t nkey);
-void item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old);
+bool item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old);
 void item_unlink_locked(struct store *st, uint64_t hv, struct item *it, enum unlink_why why);
 void item_refresh(struct item *it, rel_time_t now);
 void item_fetched(struct item *it);
