@@ -93,7 +93,7 @@ static void delta_report(struct store *st, uint64_t hv, pthread_mutex_t *m,
     view.number = v;
     op->fn(op->ctx, &view);
     if (now == old && view.exptime != item_exptime(now)) {
-        item_set_exptime_at(st, hv, m, now, view.exptime, true);
+        item_set_exptime_at(st, hv, m, now, view.exptime);
     }
 }
 
@@ -108,10 +108,16 @@ enum store_status delta_run(struct store *st, const char *key, size_t nkey,
     enum store_status status = STORE_NO_MEMORY;
     struct item *spare = NULL;
     uint64_t v = 0;
+    bool claimed = false;
 
     for (unsigned round = 0; round < DELTA_RETRY_MAX && status == STORE_NO_MEMORY; round++) {
         char digits[DELTA_BUF];
-        pthread_mutex_lock(m);
+        if (claimed) {
+            stripe_lock_claimed(m);
+            claimed = false;
+        } else {
+            stripe_lock(m);
+        }
         struct item *it = item_find_live(st, hv, key, nkey);
         status = it == NULL ? STORE_NOT_FOUND : delta_check(st, it, op, &v);
         if (status != STORE_OK) {
@@ -129,16 +135,24 @@ enum store_status delta_run(struct store *st, const char *key, size_t nkey,
         } else if (op->fn != NULL) {
             delta_report(st, hv, m, op, it, now, v);
         }
-        pthread_mutex_unlock(m);
-        if (status == STORE_NO_MEMORY) {
-            /* wider than before: get room unlocked, then look again */
-            enum store_status why;
-            store_item_free(st, &spare);
-            spare = item_alloc_raw(st, key, nkey, flags, exptime, (uint32_t)len, &why);
-            if (spare == NULL) {
-                break;
-            }
+        if (status != STORE_NO_MEMORY) {
+            pthread_mutex_unlock(m);
+            break;
         }
+        /* wider than before: room with the mutex let go but the stripe
+         * claimed, then look again (only the evictor can have been there) */
+        enum store_status why;
+        stripe_claim_unlock(m);
+        claimed = true;
+        store_item_free(st, &spare);
+        spare = item_alloc_raw(st, key, nkey, flags, exptime, (uint32_t)len, &why);
+        if (spare == NULL) {
+            break;
+        }
+    }
+    if (claimed) {
+        stripe_lock_claimed(m);
+        pthread_mutex_unlock(m);
     }
     store_item_free(st, &spare);
     if (status == STORE_OK && result != NULL) {

@@ -73,6 +73,8 @@ int hash_init(struct store *st)
     atomic_init(&st->ovf_next, 0);
     for (uint64_t i = 0; i < nstripes; i++) {
         pthread_mutex_init(&st->stripes[i].lock, NULL);
+        pthread_cond_init(&st->stripes[i].idle, NULL);
+        st->stripes[i].busy = false;
     }
     /* SECURITY: a random per-process secret keys the hash, so a client who
      * knows the algorithm still cannot pick keys that share one chain. */
@@ -84,6 +86,7 @@ void hash_deinit(struct store *st)
     if (st->stripes != NULL) {
         for (uint64_t i = 0; i <= st->stripe_mask; i++) {
             pthread_mutex_destroy(&st->stripes[i].lock);
+            pthread_cond_destroy(&st->stripes[i].idle);
         }
     }
     free(st->stripes);

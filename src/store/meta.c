@@ -45,7 +45,7 @@ static void meta_visit(struct store *st, uint64_t hv, pthread_mutex_t *m, struct
     v.number = number;
     fn(ctx, &v);
     if (v.exptime != item_exptime(it)) {
-        it = item_set_exptime_at(st, hv, m, it, v.exptime, true);
+        it = item_set_exptime_at(st, hv, m, it, v.exptime);
         if (it == NULL) {
             return;
         }
@@ -138,7 +138,7 @@ enum store_status store_meta_delete(struct store *st, const char *key, size_t nk
     } else if (req->stale) {
         /* md I: kept, marked stale, and the next mg wins the recache */
         if (req->set_exptime) {
-            it = item_set_exptime_at(st, hv, m, it, req->exptime, false);
+            it = item_set_exptime_at(st, hv, m, it, req->exptime);
         }
         if (it != NULL) {
             item_bits_set(it, ITEM_STALE);

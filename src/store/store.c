@@ -158,14 +158,18 @@ static void item_copy_link(struct store *st, uint64_t hv, struct item *it, struc
 
 /* Gives linked `it` (stripe m of hv held) exptime e. An item stored without
  * an exptime field that needs one is copied into room that has it: the
- * stripe is let go while room is found (seg_alloc may evict), then the key
- * is looked up again. Returns the key's item now, exptime set, with m held;
- * NULL when the key is gone, or (same_only) now holds another item, or no
- * room could be had for the copy, in which case the item is evicted: with
+ * mutex is let go while room is found (seg_alloc may evict, and the evictor
+ * takes stripes), but the stripe stays claimed (busy): every client command
+ * on it waits in stripe_lock until the copy is linked, so nothing a client
+ * does can come between the command that asked for the exptime and its
+ * taking effect (an incr in place, a set, another touch). Only the evictor
+ * may move the item meanwhile (same cas) or drop it. Returns the key's item
+ * now, exptime set, with m held; NULL when the item went meanwhile, or no
+ * room could be had for the copy, in which case it is evicted: with
  * evictions on any item may go at any time (with -M every item has the
  * field, so this never happens). */
 struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t *m,
-                                 struct item *it, rel_time_t e, bool same_only)
+                                 struct item *it, rel_time_t e)
 {
     char key[STORE_KEY_MAX];
     size_t nkey = item_nkey(it);
@@ -176,15 +180,14 @@ struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t 
             return it;
         }
         enum store_status why;
-        struct item *was = it;
         uint64_t cas = item_cas(it);
         uint32_t flags = item_flags(it), ndata = item_ndata(it);
-        pthread_mutex_unlock(m);
+        stripe_claim_unlock(m);
         struct item *to = item_alloc_raw(st, key, nkey, flags, e, ndata, &why);
-        pthread_mutex_lock(m);
+        stripe_lock_claimed(m);
         it = item_find_live(st, hv, key, nkey);
-        if (it != NULL && same_only && (it != was || item_cas(it) != cas)) {
-            it = NULL;       /* another store came between: it keeps its own */
+        if (it != NULL && item_cas(it) != cas) {
+            it = NULL;       /* cannot happen while busy; kept as a guard */
         }
         if (to != NULL && it != NULL && item_ndata(it) == ndata && item_flags(it) == flags
                 && !item_has_exp(it)) {
@@ -403,10 +406,12 @@ static void concat_link(struct store *st, uint64_t hv, struct item *spare,
     item_link_locked(st, hv, spare, old);
 }
 
-/* append/prepend: a new item holding old + new data, allocated with no lock
- * held and used once the lock is back if old still has the size and flags
- * it was made for. memcached answers NOT_STORED also when the result is too
- * large or there is no memory for it. */
+/* append/prepend: a new item holding old + new data, allocated with the
+ * stripe claimed but its mutex let go, and used once the lock is back if old
+ * still has the size and flags it was made for (the claim keeps other
+ * commands off it; only the evictor can have moved or dropped it). memcached
+ * answers NOT_STORED also when the result is too large or there is no memory
+ * for it. */
 static enum store_status link_concat(struct store *st, struct item *add, bool append,
                                      uint64_t cas_in, uint64_t *cas_out)
 {
@@ -414,9 +419,15 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
     pthread_mutex_t *m = hash_lock_of(st, hv);
     enum store_status status = STORE_NOT_STORED;
     struct item *spare = NULL;
+    bool claimed = false;
 
     for (unsigned round = 0; round < RETRY_MAX && status == STORE_NOT_STORED; round++) {
-        pthread_mutex_lock(m);
+        if (claimed) {
+            stripe_lock_claimed(m);
+            claimed = false;
+        } else {
+            stripe_lock(m);
+        }
         struct item *old = item_find_live(st, hv, item_key(add), item_nkey(add));
         uint64_t need = old != NULL ? (uint64_t)item_ndata(old) + item_ndata(add) : 0;
         if (old != NULL && cas_visible(st, cas_in) != 0
@@ -439,17 +450,22 @@ static enum store_status link_concat(struct store *st, struct item *add, bool ap
             }
             spare = NULL;
             status = STORE_OK;
+            pthread_mutex_unlock(m);
+            break;
         }
+        enum store_status why;
+        stripe_claim_unlock(m);
+        claimed = true;
+        store_item_free(st, &spare);
+        spare = item_alloc_raw(st, item_key(add), item_nkey(add), flags, exptime,
+                               (uint32_t)need, &why);
+        if (spare == NULL) {
+            break;
+        }
+    }
+    if (claimed) {
+        stripe_lock_claimed(m);
         pthread_mutex_unlock(m);
-        if (status != STORE_OK) {
-            enum store_status why;
-            store_item_free(st, &spare);
-            spare = item_alloc_raw(st, item_key(add), item_nkey(add), flags, exptime,
-                                   (uint32_t)need, &why);
-            if (spare == NULL) {
-                break;
-            }
-        }
     }
     store_item_free(st, &spare);
     store_item_free(st, &add);
@@ -494,7 +510,7 @@ enum store_status store_item_link(struct store *st, struct item **itp,
     }
     uint64_t hv = hash_key(st, item_key(it), item_nkey(it));
     pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
+    stripe_lock(m);
     struct item *old = item_find_live(st, hv, item_key(it), item_nkey(it));
     enum store_status status = link_check(st, mode, old, cas_in);
     for (unsigned round = 0; status == STORE_OK && mode == STORE_CAS_STALE
@@ -502,12 +518,13 @@ enum store_status store_item_link(struct store *st, struct item **itp,
                              && !item_exptime_fits(it, item_exptime(old)); round++) {
         /* stored stale under old's TTL, which `it` has no field for */
         rel_time_t e = item_exptime(old);
-        pthread_mutex_unlock(m);
+        stripe_claim_unlock(m);
         it = pending_with_exptime(st, it, e);
+        stripe_lock_claimed(m);
         if (it == NULL) {
+            pthread_mutex_unlock(m);
             return STORE_NO_MEMORY;
         }
-        pthread_mutex_lock(m);
         old = item_find_live(st, hv, item_key(it), item_nkey(it));
         status = link_check(st, mode, old, cas_in);
     }
@@ -544,7 +561,7 @@ struct item *find_locked(struct store *st, const char *key, size_t nkey,
 {
     *hv = hash_key(st, key, nkey);
     *m = hash_lock_of(st, *hv);
-    pthread_mutex_lock(*m);
+    stripe_lock(*m);
     return item_find_live(st, *hv, key, nkey);
 }
 
@@ -564,10 +581,10 @@ static bool get_hashed(struct store *st, uint64_t hv, const char *key, size_t nk
                        void *ctx, size_t i, bool *go)
 {
     pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
+    stripe_lock(m);
     struct item *it = item_find_live(st, hv, key, nkey);
     if (it != NULL && touch) {
-        it = item_set_exptime_at(st, hv, m, it, new_exptime, false);
+        it = item_set_exptime_at(st, hv, m, it, new_exptime);
     }
     if (it != NULL) {
         struct item_view view;
@@ -673,7 +690,7 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
     pthread_mutex_t *m;
     struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
-        it = item_set_exptime_at(st, hv, m, it, exptime, false);
+        it = item_set_exptime_at(st, hv, m, it, exptime);
     }
     if (it != NULL) {
         item_fetched(it);

@@ -18,6 +18,12 @@
  *  - order: segment lock -> stripe (the evictor locks the stripe of each item
  *    it visits). Nothing takes the segment lock while holding a stripe:
  *    memory is allocated only with no stripe held.
+ *  - a stripe can be claimed (busy) with its mutex let go while room is
+ *    allocated for a new copy of one of its items (item_set_exptime_at,
+ *    append, a wider incr): client commands lock stripes with stripe_lock,
+ *    which waits for the claim to end, so the copy is made from the item as
+ *    the command saw it; the evictor locks the mutex alone and never waits,
+ *    so the claimant's allocation cannot deadlock against it.
  *  - key, nkey, ndata and the flags of an item never change once allocated. */
 #ifndef HC_STORE_STORE_INTERNAL_H
 #define HC_STORE_STORE_INTERNAL_H
@@ -84,9 +90,21 @@ static inline void le_put(unsigned char *p, unsigned n, uint64_t v)
 }
 
 static inline uint8_t item_nkey(const struct item *it) { return it->h[10]; }
-static inline uint8_t item_bits(const struct item *it) { return it->h[11]; }
-static inline void item_bits_set(struct item *it, uint8_t b) { it->h[11] |= b; }
-static inline void item_bits_clear(struct item *it, uint8_t b) { it->h[11] &= (uint8_t)~b; }
+/* The bits byte is changed under the item's stripe, but the evictor reads
+ * the layout bits in it (item_total) before it takes that stripe: relaxed
+ * atomic loads and stores (plain moves), the layout bits never changing. */
+static inline uint8_t item_bits(const struct item *it)
+{
+    return __atomic_load_n(&it->h[11], __ATOMIC_RELAXED);
+}
+static inline void item_bits_set(struct item *it, uint8_t b)
+{
+    __atomic_store_n(&it->h[11], (uint8_t)(item_bits(it) | b), __ATOMIC_RELAXED);
+}
+static inline void item_bits_clear(struct item *it, uint8_t b)
+{
+    __atomic_store_n(&it->h[11], (uint8_t)(item_bits(it) & (uint8_t)~b), __ATOMIC_RELAXED);
+}
 static inline bool item_has_exp(const struct item *it) { return (item_bits(it) & ITEM_HAS_EXP) != 0; }
 
 static inline uint32_t item_ndata_len(uint8_t bits) { return (bits & ITEM_LONG) ? 4 : 2; }
@@ -224,9 +242,49 @@ struct hbucket {
     uint64_t next;
 };
 
+/* busy: the stripe is claimed by a command that let the mutex go while it
+ * finds room for a new copy of an item (an exptime field, append, a wider
+ * incr, ms I's stale copy); client commands wait on idle until the claimant
+ * locks again (stripe_lock); the evictor, which takes the mutex only, does
+ * not wait. */
 struct stripe {
     alignas(64) pthread_mutex_t lock;
+    pthread_cond_t idle;
+    bool busy;
 };
+
+static inline struct stripe *stripe_of(pthread_mutex_t *m)
+{
+    return (struct stripe *)(void *)((char *)m - offsetof(struct stripe, lock));
+}
+
+/* A client command's lock on a stripe (never the evictor's). */
+static inline void stripe_lock(pthread_mutex_t *m)
+{
+    struct stripe *s = stripe_of(m);
+    pthread_mutex_lock(m);
+    while (s->busy) {
+        pthread_cond_wait(&s->idle, m);
+    }
+}
+
+/* Lets the mutex go but keeps the stripe claimed: no client command on it
+ * runs until the claimant takes it back (stripe_lock_claimed). For room
+ * allocated between two looks at an item, so the second finds it as the
+ * first left it (or moved or dropped by the evictor). */
+static inline void stripe_claim_unlock(pthread_mutex_t *m)
+{
+    stripe_of(m)->busy = true;
+    pthread_mutex_unlock(m);
+}
+
+static inline void stripe_lock_claimed(pthread_mutex_t *m)
+{
+    struct stripe *s = stripe_of(m);
+    pthread_mutex_lock(m);
+    s->busy = false;
+    pthread_cond_broadcast(&s->idle);
+}
 
 #define HASH_SECRET_SIZE 192
 
@@ -346,7 +404,7 @@ uint64_t store_next_cas(struct store *st);
 void item_set_cas(struct store *st, struct item *it, uint64_t cas);
 void item_set_exptime(struct store *st, struct item *it, rel_time_t e);
 struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t *m,
-                                 struct item *it, rel_time_t e, bool same_only);
+                                 struct item *it, rel_time_t e);
 struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                             uint32_t flags, rel_time_t exptime, uint32_t ndata,
                             enum store_status *status);
