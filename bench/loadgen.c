@@ -12,6 +12,9 @@
  * With --binary the same workloads speak memcached's binary protocol: GET and SET for mixed,
  * GETKQ ... NOOP for meta, SETQ ... NOOP for fill; replies are parsed by their header lengths
  * (a bounded header and key, the value streamed and compared with what was stored).
+ * The connect workload is the exception to the one loop: each thread makes short blocking
+ * connections one after another (connect, one `get`, read the reply, close), to time what a
+ * connection costs the server.
  * Output: one `RESULT key=value ...` line on stdout; diagnostics on stderr. */
 
 #include <arpa/inet.h>
@@ -176,8 +179,9 @@ static double hist_quantile_us(const struct hist *h, double q)
 
 /* ---- configuration: one table drives parsing and --help ---- */
 
-enum workload { WL_MIXED, WL_MULTIGET, WL_FILL, WL_PING, WL_STATS, WL_META };
-static const char *const workload_names[] = { "mixed", "multiget", "fill", "ping", "stats", "meta" };
+enum workload { WL_MIXED, WL_MULTIGET, WL_FILL, WL_PING, WL_STATS, WL_META, WL_CONNECT };
+static const char *const workload_names[] = { "mixed", "multiget", "fill", "ping", "stats", "meta",
+                                              "connect" };
 #define N_WORKLOADS (sizeof(workload_names) / sizeof(workload_names[0]))
 
 struct config {
@@ -226,7 +230,7 @@ static const struct opt_row opt_table[] = {
     { "count", 'n', OPT_ULL, &cfg.count, 1, 1e12,
       "requests to send (0: until -d); for fill: distinct keys (default: keyspace)" },
     { "workload", 'w', OPT_WORKLOAD, &cfg.wl, 0, 0,
-      "mixed | multiget | meta | fill | ping | stats (mixed)" },
+      "mixed | multiget | meta | fill | ping | stats | connect (mixed)" },
     { "depth", 'P', OPT_LONG, &cfg.depth, 1, MAX_DEPTH, "requests per pipelined batch (1)" },
     { "keyspace", 'k', OPT_ULL, &cfg.keyspace, 1, (double)MAX_KEYSPACE, "distinct keys (100000)" },
     { "value-size", 's', OPT_LONG, &cfg.value_size, 0, MAX_VALUE, "value bytes (100)" },
@@ -376,10 +380,18 @@ static void resolve_config(void)
         fprintf(stderr, "loadgen: meta needs a keyspace of at most %llu keys\n", MAX_KEYSPACE / 2);
         exit(64);
     }
-    if (cfg.binary && (cfg.wl == WL_MULTIGET || cfg.wl == WL_PING || cfg.wl == WL_STATS)) {
+    if (cfg.binary && (cfg.wl == WL_MULTIGET || cfg.wl == WL_PING || cfg.wl == WL_STATS
+                       || cfg.wl == WL_CONNECT)) {
         fprintf(stderr, "loadgen: --binary works with mixed, meta and fill (binary multiget: "
                         "-w meta --binary)\n");
         exit(64);
+    }
+    if (cfg.wl == WL_CONNECT) {   /* one connection at a time per thread */
+        if (cfg.tls) {
+            fprintf(stderr, "loadgen: the connect workload does not speak TLS\n");
+            exit(64);
+        }
+        cfg.conns = cfg.threads;
     }
     if (cfg.threads > cfg.conns) {
         cfg.threads = cfg.conns;
@@ -1780,6 +1792,174 @@ static int run_load(void)
     return ok ? 0 : 3;
 }
 
+/* ---- connect: short connections, one `get` each ----
+ * Each thread, blocking: socket, connect, `get <key>` (a random key below -k, stored beforehand
+ * with -W or a fill), read the whole reply, check it (VALUE header, the value's bytes, END; a bare
+ * END is a miss), close. One op is one connection; its latency runs from socket() to close(). */
+
+struct cworker {
+    pthread_t tid;
+    uint64_t rng, quota, stop_ns;
+    char *buf;
+    size_t cap;
+    struct tally t;
+    uint64_t connect_errors;
+    struct hist hist;
+};
+
+/* One connection's request and reply; false when the connection could not be made. */
+static bool connect_once(struct cworker *w)
+{
+    int fd = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&srv_addr, srv_addrlen) != 0) {
+        close(fd);
+        return false;
+    }
+    char req[32 + KEY_LEN], key[KEY_LEN + 1], head[64 + KEY_LEN];
+    uint64_t k = rng_below(&w->rng, cfg.keyspace);
+    *put_key(key, k) = '\0';
+    int rl = snprintf(req, sizeof(req), "get %s\r\n", key);
+    int hl = snprintf(head, sizeof(head), "VALUE %s 0 %ld\r\n", key, cfg.value_size);
+    size_t want = (size_t)hl + (size_t)cfg.value_size + 2 + 5;   /* header, value, \r\n, END\r\n */
+    w->t.requests++;
+    w->t.gets++;
+    w->t.keys++;
+    if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
+        w->t.closed++;
+        close(fd);
+        return true;
+    }
+    size_t got = 0;
+    bool done = false;
+    for (int i = 0; i < 1000 && got < w->cap; i++) {
+        ssize_t n = recv(fd, w->buf + got, w->cap - got, 0);
+        if (n <= 0) {
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                w->t.timeouts++;
+            } else {
+                w->t.closed++;
+            }
+            break;
+        }
+        got += (size_t)n;
+        if (got >= 5 && memcmp(w->buf + got - 5, "END\r\n", 5) == 0 && (got == 5 || got >= want)) {
+            done = true;
+            break;
+        }
+    }
+    if (done) {
+        if (got == 5) {
+            w->t.misses++;
+        } else if (got != want || memcmp(w->buf, head, (size_t)hl) != 0 ||
+                   memcmp(w->buf + hl, value_block, (size_t)cfg.value_size + 2) != 0) {
+            if (strncmp(w->buf, "VALUE ", 6) == 0) {
+                w->t.bad_values++;
+            } else {
+                w->t.proto_errors++;
+            }
+        } else {
+            w->t.hits++;
+        }
+    } else if (got >= w->cap) {
+        w->t.proto_errors++;
+    }
+    close(fd);
+    return true;
+}
+
+static void *cworker_main(void *arg)
+{
+    struct cworker *w = arg;
+    for (uint64_t n = 0; n < w->quota && now_ns() < w->stop_ns; n++) {
+        uint64_t t0 = now_ns();
+        if (connect_once(w)) {
+            hist_add(&w->hist, now_ns() - t0);
+        } else {   /* e.g. out of local ports: counted, and a pause before the next try */
+            w->connect_errors++;
+            struct timespec ts = { 0, 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+static int run_connect(void)
+{
+    requests_init();   /* the value bytes a hit must carry */
+    struct cworker *ws = calloc((size_t)cfg.threads, sizeof(*ws));
+    if (ws == NULL) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        return 2;
+    }
+    uint64_t per = cfg.count > 0 ? (cfg.count + (uint64_t)cfg.threads - 1) / (uint64_t)cfg.threads
+                                 : UINT64_MAX;
+    double srv0 = cfg.cpu_pid ? proc_cpu_us(cfg.cpu_pid) : -1.0;
+    double cli0 = self_cpu_us();
+    uint64_t start = now_ns();
+    long started = 0;
+    for (long i = 0; i < cfg.threads; i++) {
+        struct cworker *w = &ws[i];
+        uint64_t seed = cfg.seed + 0x632be59bd9b4e019ULL * (uint64_t)(i + 1);
+        w->rng = rng_next(&seed);
+        w->quota = per;
+        w->stop_ns = start + (uint64_t)(cfg.duration * 1e9);
+        w->cap = (size_t)cfg.value_size + 256;
+        w->buf = malloc(w->cap);
+        if (w->buf == NULL || pthread_create(&w->tid, NULL, cworker_main, w) != 0) {
+            fprintf(stderr, "loadgen: cannot start thread %ld\n", i);
+            free(w->buf);
+            w->buf = NULL;
+            break;
+        }
+        started++;
+    }
+    static struct totals to;
+    uint64_t cerr = 0;
+    for (long i = 0; i < started; i++) {
+        pthread_join(ws[i].tid, NULL);
+    }
+    double secs = (double)(now_ns() - start) / 1e9;
+    double srv1 = cfg.cpu_pid ? proc_cpu_us(cfg.cpu_pid) : -1.0;
+    double cli1 = self_cpu_us();
+    for (long i = 0; i < started; i++) {
+        struct tally *a = &ws[i].t, *b = &to.t;
+        b->requests += a->requests;
+        b->gets += a->gets;
+        b->keys += a->keys;
+        b->hits += a->hits;
+        b->misses += a->misses;
+        b->proto_errors += a->proto_errors;
+        b->bad_values += a->bad_values;
+        b->closed += a->closed;
+        b->timeouts += a->timeouts;
+        cerr += ws[i].connect_errors;
+        hist_merge(&to.hist, &ws[i].hist);
+        free(ws[i].buf);
+    }
+    to.t.errors = cerr;
+    print_result(&to, secs, srv0 >= 0 && srv1 >= 0 ? srv1 - srv0 : -1.0, cli1 - cli0);
+    printf(" connect_errors=%" PRIu64, cerr);
+    if (cfg.stats) {
+        struct srv_stats st = stats_fetch();
+        stats_print(&st);
+    }
+    printf("\n");
+    fflush(stdout);
+    free(ws);
+    free(value_block);
+    bool ok = started == cfg.threads && to.t.closed == 0 && to.t.timeouts == 0 &&
+              to.t.proto_errors == 0;
+    return ok ? 0 : 3;
+}
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
@@ -1793,6 +1973,8 @@ int main(int argc, char **argv)
         return run_ping();
     case WL_STATS:
         return run_stats();
+    case WL_CONNECT:
+        return run_connect();
     default:
         return run_load();
     }

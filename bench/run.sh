@@ -26,7 +26,15 @@ CONNS=${BENCH_CONNS:-50}
 KEYS=${BENCH_KEYS:-100000}
 KEYS_4K=${BENCH_KEYS_4K:-10000}
 LG_THREADS=${BENCH_LOADGEN_THREADS:-1}
-ROWS=${BENCH_ROWS:-mixed pipelined multiget meta binget binset binmulti set4k tls memory flood}
+ROWS=${BENCH_ROWS:-mixed pipelined multiget meta binget binset binmulti set4k tls memory flood items hitratio ttl churn connect}
+ITEMS_SIZES=${BENCH_ITEMS_SIZES:-32 100 1000 4096 10000 mixed}
+HR_REQUESTS=${BENCH_HR_REQUESTS:-1500000}
+HR_WARMUP=${BENCH_HR_WARMUP:-500000}
+CHURN_MEM=${BENCH_CHURN_MEM:-1024}
+CHURN_KEYS=${BENCH_CHURN_KEYS:-100000}
+CHURN_SMALL=${BENCH_CHURN_SMALL:-100}
+CHURN_LARGE=${BENCH_CHURN_LARGE:-4096}
+CONNECT_THREADS=${BENCH_CONNECT_THREADS:-4}
 PORT_MC=${BENCH_PORT:-21811}
 PORT_HC=$((PORT_MC + 1))
 
@@ -47,16 +55,30 @@ num_in BENCH_KEYS "$KEYS" 100 10000000
 num_in BENCH_KEYS_4K "$KEYS_4K" 100 1000000
 num_in BENCH_LOADGEN_THREADS "$LG_THREADS" 1 64
 num_in BENCH_PORT "$PORT_MC" 1024 65000
+num_in BENCH_HR_REQUESTS "$HR_REQUESTS" 1000 20000000
+num_in BENCH_HR_WARMUP "$HR_WARMUP" 0 $((HR_REQUESTS - 1))
+num_in BENCH_CHURN_MEM "$CHURN_MEM" 8 16384
+num_in BENCH_CHURN_KEYS "$CHURN_KEYS" 100 10000000
+num_in BENCH_CHURN_SMALL "$CHURN_SMALL" 1 1048576
+num_in BENCH_CHURN_LARGE "$CHURN_LARGE" 1 1048576
+num_in BENCH_CONNECT_THREADS "$CONNECT_THREADS" 1 64
 for r in $ROWS; do
   case "$r" in
-    mixed | pipelined | multiget | meta | binget | binset | binmulti | set4k | tls | memory | flood) ;;
+    mixed | pipelined | multiget | meta | binget | binset | binmulti | set4k | tls | memory | flood | items | hitratio | ttl | churn | connect) ;;
     *) die "unknown row '$r'" ;;
   esac
+done
+[ -n "$ITEMS_SIZES" ] || die "BENCH_ITEMS_SIZES is empty"
+for z in $ITEMS_SIZES; do
+  [ "$z" = mixed ] || num_in "BENCH_ITEMS_SIZES entry" "$z" 1 1048576
 done
 
 [ -x "$LOADGEN" ] || die "no load generator at $LOADGEN (run: make -C bench)"
 [ -x "$MC_BIN" ] || die "no memcached at $MC_BIN (run: scripts/deps.sh build bench)"
 command -v timeout >/dev/null || die "timeout(1) is missing (coreutils)"
+case " $ROWS " in *" items "* | *" hitratio "* | *" ttl "* | *" churn "* | *" flood "*)
+  [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is missing; the flood and store rows need it" ;;
+esac
 case " $ROWS " in *" tls "*)
   command -v openssl >/dev/null || die "openssl(1) is missing; the tls row makes its certificates with it" ;;
 esac
@@ -68,18 +90,19 @@ if [ "$(id -u)" -eq 0 ]; then
   if id memcache >/dev/null 2>&1; then RUN_USER=memcache; else RUN_USER=nobody; fi
   run_as=(-u "$RUN_USER")
 fi
-MC_CMD=("$MC_BIN" -U 0 -l 127.0.0.1 -t "$THREADS" -m "$MEM" "${run_as[@]}")
+# -m is added at each start: SRV_MEM, which is MEM except in the churn row
+MC_CMD=("$MC_BIN" -U 0 -l 127.0.0.1 -t "$THREADS" "${run_as[@]}")
 MC_NAME=memcached
 if [ "$MC_VS_MC" = 1 ]; then
   HC_CMD=("${MC_CMD[@]}")
   HC_NAME=memcached2
 elif [ -n "${BENCH_HC_CMD:-}" ]; then
   read -r -a HC_CMD <<<"$BENCH_HC_CMD"
-  HC_CMD+=(-t "$THREADS" -m "$MEM")
+  HC_CMD+=(-t "$THREADS")
   HC_NAME=${BENCH_HC_NAME:-hardcached}
 else
   [ -x "$HC_BIN" ] || die "no hardcached at $HC_BIN (run: make build/hardcached)"
-  HC_CMD=("$HC_BIN" -t "$THREADS" -m "$MEM")
+  HC_CMD=("$HC_BIN" -t "$THREADS")
   # hardcached switches to user memcache when started as root; mirror memcached when it is missing
   if [ "$(id -u)" -eq 0 ] && ! id memcache >/dev/null 2>&1; then HC_CMD+=(-u nobody); fi
   HC_NAME=hardcached
@@ -99,6 +122,7 @@ TLS_DIR=
 # run against them (pings included). Empty except during the tls row.
 SRV_EXTRA=()
 LG_EXTRA=()
+SRV_MEM=$MEM
 RUN_NOTES=()
 FAILED=0
 
@@ -125,7 +149,7 @@ start_server() {
   SERVER_PID=
   local -a cmd
   if [ "$role" = mc ]; then cmd=("${MC_CMD[@]}"); else cmd=("${HC_CMD[@]}"); fi
-  cmd+=("${SRV_EXTRA[@]}")
+  cmd+=(-m "$SRV_MEM" "${SRV_EXTRA[@]}")
   if "$LOADGEN" -p "$port" -w ping -d 0.2 >/dev/null 2>&1 ||
     { [ "${#LG_EXTRA[@]}" -gt 0 ] && "$LOADGEN" -p "$port" "${LG_EXTRA[@]}" -w ping -d 0.2 >/dev/null 2>&1; }; then
     say "port $port is already in use; set BENCH_PORT"
@@ -171,6 +195,7 @@ stop_server() {
 }
 
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo -1; }
+hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo -1; }
 
 # ---- rows: the load generator's arguments for the measured run and for the warm-up ----
 row_args() {
@@ -187,6 +212,8 @@ row_args() {
     set4k) echo "-w mixed -r 0 -c $CONNS -P 1 -k $KEYS_4K -s 4096 -d $SECS" ;;
     tls) echo "-w mixed -c $CONNS -P 1 -k $KEYS -s 100 -r 0.9 -d $SECS" ;;
     memory) echo "-w fill -n $((3 * MEM * 1048576 / 100)) -c 4 -P 100 -s 100 -d 120 --stats" ;;
+    # connect, one `get` of a stored 100-byte value, close; sequentially, on each client thread
+    connect) echo "-w connect -T $CONNECT_THREADS -k 1000 -s 100 -d $SECS" ;;
   esac
 }
 warm_args() {
@@ -198,6 +225,7 @@ warm_args() {
     # 50 sets of 100 bytes are 7 KB, one TLS record: memcached 1.6.18 -Z stops reading when a
     # burst of requests spans records (it leaves decrypted bytes in OpenSSL's buffer)
     tls) echo "-w fill -n $KEYS -c 4 -P 50 -s 100 -d 60" ;;
+    connect) echo "-w fill -n 1000 -c 1 -P 100 -s 100 -d 60" ;;
   esac
 }
 
@@ -336,6 +364,73 @@ run_flood() {
   done
 }
 
+# ---- the store rows (issue 12): bench/storerows.py against a fresh server per run ----
+# store ROW ROLE PORT FILE ARGS...: one bounded storerows.py run; its RESULT line goes to
+# WORK/FILE.ROLE and raw.txt
+store() {
+  local row=$1 role=$2 port=$3 file=$4 line rc=0
+  shift 4
+  timeout 600 /usr/bin/python3 "$ROOT/bench/storerows.py" "$row" "$port" "$@" --label "$role" \
+    --max-seconds 300 >"$WORK/st.out" 2>>"$OUT/loadgen.log" &
+  LG_PID=$!
+  wait "$LG_PID" || rc=$?
+  LG_PID=
+  line=$(grep -m 1 '^RESULT ' "$WORK/st.out" || true)
+  if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+    say "storerows.py failed against $role ($row $*); see $OUT/loadgen.log"
+    RUN_NOTES+=("$file: storerows.py failed against $(role_name "$role") ($row $*); see $OUT/loadgen.log")
+    line="${line:-RESULT failed=1 label=$role}"
+    FAILED=1
+  fi
+  echo "$line" >>"$RAW"
+  echo "$line" >>"$WORK/$file.$role"
+}
+
+# run_fresh ROW FILE ARGS...: ROUNDS alternated runs (memcached, hardcached, ...), each on a
+# fresh server, since what a server holds is the workload; churn also records RSS and its peak.
+run_fresh() {
+  local row=$1 file=$2 r role port pid
+  shift 2
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for role in mc hc; do
+      if [ "$role" = mc ]; then port=$PORT_MC; else port=$PORT_HC; fi
+      start_server "$role" "$port" || { FAILED=1; continue; }
+      pid=$SERVER_PID
+      store "$row" "$role" "$port" "$file" "$@"
+      if [ "$row" = churn ]; then
+        echo "RESULT rss_mib=$(rss_mib "$pid") hwm_mib=$(hwm_mib "$pid")" >>"$WORK/churn_rss.$role"
+      fi
+      stop_server "$pid"
+    done
+  done
+}
+
+run_items() {
+  local z
+  say "row items: value sizes $ITEMS_SIZES into -m $MEM, $ROUNDS rounds each, a fresh server per run"
+  for z in $ITEMS_SIZES; do
+    run_fresh items "items_$z" "$z" --mem "$MEM"
+  done
+}
+
+run_hitratio() {
+  say "row hitratio: $HR_REQUESTS requests ($HR_WARMUP warm-up), Zipf 0.99, key space 10x -m $MEM, $ROUNDS rounds"
+  run_fresh hitratio hitratio --mem "$MEM" --requests "$HR_REQUESTS" --warmup "$HR_WARMUP"
+}
+
+run_ttl() {
+  say "row ttl: -m $MEM, half with exptime 2, 3 s wait, then long-lived items; $ROUNDS rounds"
+  run_fresh ttl ttl --mem "$MEM"
+}
+
+run_churn() {
+  say "row churn: -m $CHURN_MEM, $CHURN_KEYS keys of $CHURN_SMALL B then $CHURN_LARGE B; $ROUNDS rounds"
+  SRV_MEM=$CHURN_MEM
+  run_fresh churn churn --mem "$CHURN_MEM" --keys "$CHURN_KEYS" --small "$CHURN_SMALL" \
+    --large "$CHURN_LARGE"
+  SRV_MEM=$MEM
+}
+
 # ---- figures: medians of RESULT fields ----
 # med ROW ROLE FIELD: median of FIELD over that row's runs; "-" when there is none
 med() {
@@ -448,6 +543,131 @@ flood_lines() {
     "$(fmt0 "$(med flood hc p50_us)")/$(fmt0 "$(med flood hc p99_us)")" "" ""
 }
 
+# ---- the store rows' lines ----
+pct() { sed 's/[0-9]$/&%/'; }
+fmt4() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.4f\n", a }'; }
+# both ROW FIELD FMT: "A/B" medians of a field, for the legend
+both() { echo "$($3 "$(med "$1" mc "$2")")/$($3 "$(med "$1" hc "$2")")"; }
+# goal_of SIZE: the issue-12 goal for items held at that value size, or "-"
+goal_of() {
+  case "$1" in 32) echo 1.8 ;; 100) echo 1.3 ;; 1000 | 4096 | 10000 | mixed) echo 1.1 ;; *) echo - ;; esac
+}
+# verdict RATIO OP GOAL: "met" or "missed" (OP is >= or <=)
+verdict() {
+  awk -v r="$1" -v op="$2" -v g="$3" 'BEGIN { if (r == "-" || g == "-") print "-";
+    else if ((op == ">=" && r + 0 >= g + 0) || (op == "<=" && r + 0 <= g + 0)) print "met";
+    else print "MISSED" }'
+}
+
+items_lines() {
+  local z mi hi label
+  for z in $ITEMS_SIZES; do
+    mi=$(med "items_$z" mc held)
+    hi=$(med "items_$z" hc held)
+    if [ "$z" = mixed ]; then label="items mixed"; else label="items ${z}B"; fi
+    line "$label" "$(fmt0 "$mi")" "$(fmt0 "$hi")" "$(ratio "$mi" "$hi")" \
+      "$(spread "items_$z" held | pct)" "-" "-" "" ""
+  done
+}
+
+hitratio_lines() {
+  local mh hh
+  mh=$(med hitratio mc hit_ratio)
+  hh=$(med hitratio hc hit_ratio)
+  line "hitratio zipf0.99" "$(fmt4 "$mh")" "$(fmt4 "$hh")" "$(ratio "$mh" "$hh")" \
+    "$(spread hitratio hit_ratio | pct)" "-" "-" "" ""
+}
+
+ttl_lines() {
+  local ml hl
+  ml=$(med ttl mc evicted_early)
+  hl=$(med ttl hc evicted_early)
+  line "ttl: early evicts" "$(fmt0 "$ml")" "$(fmt0 "$hl")" "$(ratio "$ml" "$hl")" "" "-" "-" "" ""
+}
+
+churn_lines() {
+  local mr hr
+  mr=$(med churn_rss mc rss_mib)
+  hr=$(med churn_rss hc rss_mib)
+  line "churn: RSS MiB" "$(fmt1 "$mr")" "$(fmt1 "$hr")" "$(ratio "$mr" "$hr")" \
+    "$(spread churn_rss rss_mib | pct)" "-" "-" "" ""
+}
+
+connect_lines() {
+  local mc_cpu hc_cpu
+  perf_line connect "connect+get+close/s" ops_per_s
+  mc_cpu=$(med connect mc server_cpu_us_per_op)
+  hc_cpu=$(med connect hc server_cpu_us_per_op)
+  line "connect CPU us/conn" "$(fmt2 "$mc_cpu")" "$(fmt2 "$hc_cpu")" "$(ratio "$mc_cpu" "$hc_cpu")" \
+    "$(spread connect server_cpu_us_per_op | pct)" "" "" "" ""
+}
+
+# check_store FILE: notes for a failed or timed-out run, a value of the wrong size, a fill that
+# never reached an eviction
+check_store() {
+  local file=$1 role c n
+  for role in mc hc; do
+    [ -s "$WORK/$file.$role" ] || continue
+    for c in failed timed_out bad_values; do
+      n=$(total "$file" "$role" "$c")
+      [ "$n" = 0 ] || NOTES+=("$file: $(role_name "$role"): $c=$n")
+    done
+    if [ "${file%%_*}" = items ] && grep -q 'reached_eviction=0' "$WORK/$file.$role"; then
+      NOTES+=("$file: $(role_name "$role"): no eviction within --max-keys keys: held is not the capacity")
+    fi
+  done
+}
+
+store_footer() {
+  local z g r gl="" bound
+  case " $ROWS " in *" items "*)
+    echo "items  = 32-byte keys, values of one size (mixed: 50 B..20 KB, log-uniform, seed 12) set with"
+    echo "         noreply until \`stats\` first shows an eviction (checked after every 200 keys or 32 KiB"
+    echo "         of values), then every key read back with \`mg <key> s\`: held = keys answered with the"
+    echo "         size they were written with; -m $MEM, a fresh server per run."
+    for z in $ITEMS_SIZES; do
+      g=$(goal_of "$z")
+      [ "$g" = - ] && continue
+      r=$(ratio "$(med "items_$z" mc held)" "$(med "items_$z" hc held)")
+      gl="$gl $z>=$g:$r:$(verdict "$r" ">=" "$g")"
+    done
+    echo "         goals (issue 12, B/A):$gl"
+    echo "         keys written A/B:$(for z in $ITEMS_SIZES; do printf ' %s %s' "$z" "$(both "items_$z" written fmt0)"; done)" ;;
+  esac
+  case " $ROWS " in *" hitratio "*)
+    echo "hitratio = bench/hitratio.py's trace: $HR_REQUESTS \`mg <key>\` (Zipf 0.99, seed 12) over keys of 50 B..20 KB"
+    echo "         (log-uniform) adding up to 10x -m $MEM; each miss is followed by a set; hits/gets after the"
+    echo "         first $HR_WARMUP; a fresh server per run. Items held at the end A/B $(both hitratio curr_items fmt0)," \
+      "evictions $(both hitratio evictions fmt0)." ;;
+  esac
+  case " $ROWS " in *" ttl "*)
+    echo "ttl    = -m $MEM: half of it (key + value bytes, 50 B..20 KB) set with exptime 2, a 3 s wait, then"
+    echo "         0.7 x -m of items without expiry, \`stats\` after every 64 KiB of them: early evicts ="
+    echo "         evictions (live items: all long-lived) in batches after which curr_items still counted"
+    echo "         expired items, i.e. evicted while expired ones held memory (at most"
+    echo "         $(both ttl evicted_early_upper fmt0): those in batches before which some were counted); then every"
+    echo "         long-lived key read back. Medians A/B: long-lived written $(both ttl long_written fmt0)," \
+      "lost $(both ttl long_lost fmt0), evictions $(both ttl evictions fmt0),"
+    echo "         reclaimed $(both ttl reclaimed fmt0) (by the LRU crawler $(both ttl crawler_reclaimed fmt0))," \
+      "expired_unfetched $(both ttl expired_unfetched fmt0), expired items still counted at the end" \
+      "$(both ttl other_items fmt0)." ;;
+  esac
+  case " $ROWS " in *" churn "*)
+    bound=$(awk -v m="$CHURN_MEM" 'BEGIN { printf "%.1f", 1.1 * m + 16 }')
+    echo "churn  = -m $CHURN_MEM: $CHURN_KEYS keys of $CHURN_SMALL B, then the same keys rewritten with $CHURN_LARGE B;"
+    echo "         RSS = VmRSS afterwards; bound 1.1 x -m + 16 MiB = $bound MiB:" \
+      "A $(verdict "$(med churn_rss mc rss_mib)" "<=" "$bound"), B $(verdict "$(med churn_rss hc rss_mib)" "<=" "$bound");"
+    echo "         peak (VmHWM) A/B $(both churn_rss hwm_mib fmt1) MiB; keys held A/B $(both churn held fmt0)," \
+      "evictions $(both churn evictions fmt0)." ;;
+  esac
+  case " $ROWS " in *" connect "*)
+    r=$(ratio "$(med connect mc server_cpu_us_per_op)" "$(med connect hc server_cpu_us_per_op)")
+    echo "connect = $CONNECT_THREADS client threads, each making connections one after another: connect, \`get\` of a"
+    echo "         stored 100-byte value, close; ops = connections; CPU = server CPU per connection;"
+    echo "         goal (issue 12) CPU B/A <= 1.0: $r $(verdict "$r" "<=" 1.0)." ;;
+  esac
+}
+
 print_header() {
   local model mcv hcv
   model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
@@ -456,8 +676,8 @@ print_header() {
   echo "hardcached bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: ${model:-unknown CPU}, $(nproc) CPUs, $(uname -sr);" \
     "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "servers: A = ${mcv:-memcached} [${MC_CMD[*]}]"
-  echo "         B = ${hcv:-$HC_NAME} [${HC_CMD[*]}]"
+  echo "servers: A = ${mcv:-memcached} [${MC_CMD[*]} -m $MEM]"
+  echo "         B = ${hcv:-$HC_NAME} [${HC_CMD[*]} -m $MEM]"
   echo "method:  loopback, -t $THREADS -m $MEM, $ROUNDS alternated rounds x ${SECS}s, medians;" \
     "load generator: 1 process, $LG_THREADS thread(s), epoll"
   echo
@@ -475,9 +695,10 @@ print_footer() {
   echo "CPU    = server utime+stime per op from /proc/PID/stat over the measured window"
   echo "         (multiget, meta, binmulti: per key; memory: per stored key)."
   for row in $ROWS; do
+    case "$row" in items | hitratio | ttl | churn | flood) continue ;; esac
     lg="$lg $row $(fmt2 "$(med "$row" mc client_cpu_us_per_op)")/$(fmt2 "$(med "$row" hc client_cpu_us_per_op)")"
   done
-  echo "load generator CPU us/op, A/B:$lg"
+  if [ -n "$lg" ]; then echo "load generator CPU us/op, A/B:$lg"; fi
   case " $ROWS " in *" meta "*)
     echo "meta   = batches of 100 quiet \`mg <key> v q\` ended by \`mn\`, one batch in flight per"
     echo "         connection: 90% of the keys stored (answered VA), 10% never stored (answered"
@@ -508,6 +729,8 @@ print_footer() {
     echo "         victim sends \`version\` every 20 ms: share = answers / expected, p50/p99 its round"
     echo "         trips in us; a fresh server per run." ;;
   esac
+  store_footer
+  echo "row times (s):${ROW_TIMES}"
   NOTES=("${RUN_NOTES[@]}" "${NOTES[@]}")
   if [ "${#NOTES[@]}" -gt 0 ]; then
     echo "WARNINGS (these figures are suspect):"
@@ -544,8 +767,17 @@ print_table() {
       tls) perf_line tls "tls mixed 90/10 c$CONNS" ops_per_s ;;
       memory) memory_lines ;;
       flood) flood_lines ;;
+      items) items_lines ;;
+      hitratio) hitratio_lines ;;
+      ttl) ttl_lines ;;
+      churn) churn_lines ;;
+      connect) connect_lines ;;
     esac
-    check_row "$row"
+    case "$row" in
+      items) for z in $ITEMS_SIZES; do check_store "items_$z"; done ;;
+      hitratio | ttl | churn) check_store "$row" ;;
+      *) check_row "$row" ;;
+    esac
   done
   print_footer
 }
@@ -553,13 +785,20 @@ print_table() {
 # ---- main ----
 t0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+ROW_TIMES=
 for row in $ROWS; do
+  t_row=$(date +%s)
   case "$row" in
     memory) run_memory ;;
     flood) run_flood ;;
     tls) run_tls ;;
+    items) run_items ;;
+    hitratio) run_hitratio ;;
+    ttl) run_ttl ;;
+    churn) run_churn ;;
     *) run_row "$row" ;;
   esac
+  ROW_TIMES="$ROW_TIMES $row $(($(date +%s) - t_row))"
 done
 print_table >"$OUT/latest.txt.tmp"   # not in a pipeline: print_table collects NOTES
 # the allowlist lookup with 10,000 entries (issue: a trie or sorted ranges, not a scan)

@@ -101,8 +101,19 @@ bool conn_registry_emit(struct buf *out)
         if (c == NULL) {
             continue;
         }
-        ok &= emit_conn_line(out, fd, "addr", c->peer);
-        ok &= emit_conn_line(out, fd, "listen_addr", c->local);
+        /* c->peer is set before the registry holds c and never changes; the
+         * socket stays open until c has left the registry (conn_close) */
+        char name[80] = "";
+        conn_format_addr((const struct sockaddr *)&c->peer, name, sizeof(name));
+        ok &= emit_conn_line(out, fd, "addr", name);
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        memset(&ss, 0, sizeof(ss));
+        name[0] = '\0';
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+            conn_format_addr((struct sockaddr *)&ss, name, sizeof(name));
+        }
+        ok &= emit_conn_line(out, fd, "listen_addr", name);
         ok &= emit_conn_line(out, fd, "state", c->pc.state == PROTO_NREAD ? "conn_nread"
                              : c->pc.state == PROTO_SWALLOW ? "conn_swallow" : "conn_parse_cmd");
         snprintf(num, sizeof(num), "%u", now - atomic_load(&c->last_cmd));
@@ -132,6 +143,19 @@ void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 }
 
 /* ---- the connection --------------------------------------------------- */
+
+/* The peer's name for a log line: conn_peer(c).s lives to the end of the
+ * full expression that calls it. */
+struct peer_name {
+    char s[80];
+};
+
+static struct peer_name conn_peer(const struct conn *c)
+{
+    struct peer_name n;
+    conn_format_addr((const struct sockaddr *)&c->peer, n.s, sizeof(n.s));
+    return n;
+}
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 static bool conn_arm(struct conn *c, bool want_write);
@@ -170,21 +194,6 @@ static void conn_close(struct conn *c)
     free(c);
 }
 
-static void conn_names(struct conn *c)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-        conn_format_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
-    }
-    len = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-        conn_format_addr((struct sockaddr *)&ss, c->local, sizeof(c->local));
-    }
-}
-
 struct conn *conn_create(struct conn_home *home, const struct handoff *h)
 {
     int fd = h->fd;
@@ -202,6 +211,7 @@ struct conn *conn_create(struct conn_home *home, const struct handoff *h)
     c->limited = h->limited;
     c->keyed = h->keyed;
     c->key = h->key;
+    c->peer = h->peer;
     size_t item_max = home->settings->item_size_max;
     buf_init(&c->in, PROTO_GET_LINE_MAX + READ_CHUNK);
     buf_init(&c->out, proto_out_limit(item_max));
@@ -219,10 +229,9 @@ struct conn *conn_create(struct conn_home *home, const struct handoff *h)
         conn_close(c);
         return NULL;
     }
-    conn_names(c);
     c->pc.trace_id = fd;
     if (vlog_on(VLOG_TRAFFIC)) {
-        vlog_conn(fd, "new client connection from %s", c->peer);
+        vlog_conn(fd, "new client connection from %s", conn_peer(c).s);
     }
     registry_set(fd, c);
     c->next = home->conns;
@@ -278,7 +287,8 @@ static bool conn_flush(struct conn *c)
     return true;
 }
 
-/* Reads one chunk. 1: got bytes; 0: nothing now; -1: closed or error;
+/* Reads one chunk. 2: got bytes and the socket had no more (a plain
+ * socket's short read); 1: got bytes; 0: nothing now; -1: closed or error;
  * -2: the request needs more input buffer than the budget grants. */
 static int conn_read(struct conn *c)
 {
@@ -288,9 +298,10 @@ static int conn_read(struct conn *c)
     ssize_t n = c->ssl ? conn_tls_recv(c, buf_tail(&c->in), buf_room(&c->in))
                        : recv(c->fd, buf_tail(&c->in), buf_room(&c->in), 0);
     if (n > 0) {
+        bool short_read = (size_t)n < buf_room(&c->in) && c->ssl == NULL;
         c->in.end += (size_t)n;
         STAT_ADD(c->home->stats.bytes_read, (uint64_t)n);
-        return 1;
+        return short_read ? 2 : 1;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return 0;
@@ -345,14 +356,14 @@ static void conn_timed_out(struct conn *c)
     atomic_fetch_add(partial ? &net_counters.read_timeouts : &net_counters.idle_timeouts, 1);
     if (vlog_on(VLOG_ERRORS)) {
         if (partial) {
-            ratelog(&read_timeout_log, "closed %s: %s for %d s (--read-timeout)", c->peer,
+            ratelog(&read_timeout_log, "closed %s: %s for %d s (--read-timeout)", conn_peer(c).s,
                     c->handshaking ? "a TLS handshake not done"
                     : conn_unauthenticated(c) ? (s->sasl ? "not logged in (-S)"
                                                          : "not logged in (-Y)")
                     : "a partial request or unread answers held", s->read_timeout);
         } else {
             ratelog(&idle_timeout_log, "closed %s: idle for %d s (idle_timeout)",
-                    c->peer, s->idle_timeout);
+                    conn_peer(c).s, s->idle_timeout);
         }
     }
     conn_close(c);
@@ -478,7 +489,7 @@ static bool conn_handshake(struct conn *c)
     if (io != TLS_IO_OK) {
         atomic_fetch_add(&net_counters.ssl_handshake_errors, 1);
         if (vlog_on(VLOG_ERRORS)) {
-            ratelog(&handshake_log, "closed %s: TLS handshake failed", c->peer);
+            ratelog(&handshake_log, "closed %s: TLS handshake failed", conn_peer(c).s);
         }
         conn_close(c);
         return false;
@@ -487,7 +498,7 @@ static bool conn_handshake(struct conn *c)
     if (!tls_identity_allowed(c->ssl)) {
         atomic_fetch_add(&net_counters.ssl_identity_refused, 1);
         ratelog(&identity_log, "refused %s: its client certificate carries none of "
-                "--tls-client-identity", c->peer);
+                "--tls-client-identity", conn_peer(c).s);
         conn_close(c);
         return false;
     }
@@ -507,7 +518,7 @@ static bool conn_auth_throttled(struct conn *c)
     for (; c->auth_failures_seen < c->pc.auth_failures; c->auth_failures_seen++) {
         if (auth_throttle_fail(t, &c->key, clock_now()) && vlog_on(VLOG_ERRORS)) {
             ratelog(&throttle_log, "%s: %d failed logins within %d s; its connections are "
-                    "closed for the rest of the window (--auth-fail-limit)", c->peer,
+                    "closed for the rest of the window (--auth-fail-limit)", conn_peer(c).s,
                     c->home->settings->auth_fail_limit, c->home->settings->auth_fail_window);
         }
     }
@@ -525,6 +536,12 @@ static void conn_drive(struct conn *c)
 {
     int budget = c->home->settings->reqs_per_event;
     enum proto_stop why = PROTO_STOP_NEED_INPUT;
+    /* the last read emptied the socket: once that input is answered, wait
+     * for the poll instead of a read that would only say EAGAIN (a
+     * request-response client sends nothing more until it has its answer;
+     * the poll is level-triggered, so nothing that arrives is missed). Not
+     * for TLS: the session may hold decrypted bytes the poll cannot see. */
+    bool drained = false;
     if (c->handshaking && !conn_handshake(c)) {
         return;
     }
@@ -568,6 +585,9 @@ static void conn_drive(struct conn *c)
         if (why == PROTO_STOP_OUTPUT_FULL) {
             continue;
         }
+        if (drained) {
+            break;
+        }
         int r = conn_read(c);
         if (r == -2) {
             conn_out_of_memory(c);
@@ -580,6 +600,7 @@ static void conn_drive(struct conn *c)
         if (r == 0) {
             break;
         }
+        drained = r == 2;
     }
     if (atomic_load(&net_draining) && buf_len(&c->in) == 0 && c->pc.state == PROTO_LINE) {
         conn_close(c);              /* shutting down: all it sent is answered */
@@ -592,6 +613,13 @@ static void conn_drive(struct conn *c)
         buf_shrink(&c->in, IDLE_KEEP);
     }
     buf_shrink(&c->out, IDLE_KEEP);
+}
+
+void conn_start(struct conn *c)
+{
+    if (c->ssl == NULL) {
+        conn_drive(c);
+    }
 }
 
 void conn_drain_all(struct conn_home *home)

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "base/buf.h"
 #include "proto/proto.h"
@@ -23,6 +24,7 @@ struct handoff {
     bool keyed;                     /* key holds the peer's (an IP peer) */
     bool tls;                       /* accepted on a TLS listener */
     struct ip_key key;
+    struct sockaddr_storage peer;   /* as accept4 gave it: no getpeername */
 };
 
 /* What a connection needs of the thread that owns it: its event loop, its
@@ -65,12 +67,19 @@ struct conn {
     struct conn *prev, *next;       /* its home's list */
     bool yielded;                   /* on its home's yield list */
     struct conn *yprev, *ynext;
-    char peer[80];                  /* "tcp:127.0.0.1:4242" */
-    char local[80];
+    /* the peer's address from accept; formatted only when shown (logs,
+     * "stats conns"), and the local one is asked of the socket only then */
+    struct sockaddr_storage peer;
 };
 
 /* Takes over an accepted socket; NULL (and the socket closed) on failure. */
 struct conn *conn_create(struct conn_home *home, const struct handoff *h);
+
+/* Serves what a new plain connection already sent, without waiting for the
+ * poll to say so: a client connecting per request sends its request at
+ * once, and it is usually there by the time its worker adopts the socket.
+ * May close c. */
+void conn_start(struct conn *c);
 
 /* Shutdown: runs every connection of home once more; each closes as soon as
  * it has answered everything it sent. */
@@ -88,7 +97,6 @@ void conn_registry_forget_listeners(void);
 void conn_registry_init(int max_fds);
 
 /* Formats a socket address as memcached does ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
-struct sockaddr;
 void conn_format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 
 #endif

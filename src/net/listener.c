@@ -53,6 +53,8 @@ struct net {
     int drain_ms;
     uint64_t listen_disabled;
     int accepting;
+    bool accept_busy;               /* the last wake-up found several waiting */
+    unsigned accept_probe;
     struct connlimit *per_ip;       /* NULL unless --max-conns-per-ip */
     struct auth_throttle *throttle; /* NULL unless -Y with --auth-fail-limit */
 };
@@ -64,6 +66,15 @@ static struct ratelog throttle_log = RATELOG_INIT(10);
 static struct net *the_net;    /* for the stats and shutdown callbacks */
 
 /* ---- binding ------------------------------------------------------------ */
+
+/* Accepted TCP sockets inherit TCP_NODELAY from their listener (Linux, as
+ * memcached relies on too): set once here instead of once per accept. A
+ * Unix socket refuses it, harmlessly. */
+static void nodelay_inherited(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
 
 static int bind_one(const struct settings *s, const struct addrinfo *ai, char *err, size_t errlen)
 {
@@ -77,6 +88,7 @@ static int bind_one(const struct settings *s, const struct addrinfo *ai, char *e
     if (ai->ai_family == AF_INET6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
+    nodelay_inherited(fd);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, s->backlog) != 0) {
         int saved = errno;
         char where[96];
@@ -200,6 +212,9 @@ static int adopt_inherited(struct net *n, char *err, size_t errlen)
         }
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+            nodelay_inherited(fd);
+        }
         char local[80];
         conn_format_addr((struct sockaddr *)&ss, local, sizeof(local));
         conn_registry_add_listener(fd, local);
@@ -360,22 +375,40 @@ static int lfd_index(const struct net *n, int lfd)
     return 0;   /* not reached: events exist only for n->fds */
 }
 
-static void on_accept(evutil_socket_t lfd, short what, void *arg)
+/* How many accepts this wake-up may make. One, as memcached does, while
+ * connections come one at a time: the listener is level-triggered, so one
+ * still waiting wakes us again, and a second accept would mostly cost an
+ * EAGAIN per connection. Every eighth wake-up tries a second; once two or
+ * more are found waiting, up to ACCEPT_BURST per wake-up until a wake-up
+ * finds fewer again. */
+#define ACCEPT_BURST 64
+#define ACCEPT_PROBE_EVERY 8
+
+static int accept_limit(struct net *n)
 {
-    (void)what;
-    struct net *n = arg;
-    for (int burst = 0; burst < 64; burst++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        memset(&ss, 0, sizeof(ss));
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (n->accept_busy) {
+        return ACCEPT_BURST;
+    }
+    return ++n->accept_probe % ACCEPT_PROBE_EVERY == 0 ? 2 : 1;
+}
+
+/* Accepts up to limit clients from lfd; returns how many it took. */
+static int accept_some(struct net *n, int lfd, int limit)
+{
+    bool tls = n->tls[lfd_index(n, lfd)];
+    int got = 0;
+    for (; got < limit; got++) {
+        struct handoff h;
+        memset(&h, 0, sizeof(h));
+        socklen_t sl = sizeof(h.peer);
+        int fd = accept4(lfd, (struct sockaddr *)&h.peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 accept_pause(n);   /* back off instead of spinning */
             }
-            return;
+            break;
         }
-        const struct sockaddr *peer = (const struct sockaddr *)&ss;
+        const struct sockaddr *peer = (const struct sockaddr *)&h.peer;
         struct ip_key key;
         bool limited = false;
         bool keyed = connlimit_key(peer, n->settings->per_ip_v6_prefix, &key);
@@ -383,14 +416,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             || !within_limits(n, fd, peer, &key, keyed, &limited)) {
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /* TCP_NODELAY: inherited from the listener (nodelay_inherited) */
         atomic_fetch_add(&net_counters.curr_connections, 1);
         atomic_fetch_add(&net_counters.total_connections, 1);
         struct worker *w = &n->workers[n->next_worker];
         n->next_worker = (n->next_worker + 1) % n->nworkers;
-        struct handoff h = { .fd = fd, .limited = limited, .keyed = keyed,
-                             .tls = n->tls[lfd_index(n, lfd)] };
+        h.fd = fd;
+        h.limited = limited;
+        h.keyed = keyed;
+        h.tls = tls;
         if (keyed) {
             h.key = key;
         }
@@ -400,6 +434,26 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 connlimit_release(n->per_ip, &key);
             }
             reject_busy(fd, &net_counters.rejected_connections);
+        }
+    }
+    return got;
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    struct net *n = arg;
+    n->accept_busy = accept_some(n, lfd, accept_limit(n)) >= 2;
+}
+
+/* Shutdown: clients whose connect already completed are taken in (and then
+ * closed by their worker once answered, like every other) rather than reset
+ * with the listening socket: one accept per wake-up may have left several
+ * waiting. */
+static void accept_backlog(struct net *n)
+{
+    for (int i = 0; i < n->nfds; i++) {
+        while (n->accepting && accept_some(n, n->fds[i], ACCEPT_BURST) == ACCEPT_BURST) {
         }
     }
 }
@@ -567,6 +621,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     conn_registry_forget_listeners();
+    accept_backlog(n);
     for (int i = 0; i < n->nfds; i++) {
         event_del(n->accept_ev[i]);
         close(n->fds[i]);

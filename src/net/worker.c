@@ -1,23 +1,25 @@
 /* worker.c: worker threads. Each runs its own libevent loop; the listener
  * hands it accepted sockets through a small locked queue and an eventfd
- * wake-up, so the only cross-thread traffic is one write per connection. */
+ * wake-up, so the only cross-thread traffic is at most one write per
+ * connection (none while the worker has not yet emptied its queue). */
 #include "net/worker.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 
+/* The eventfd is watched edge-triggered: every write is a new edge, so it
+ * is never read (one syscall less per connection); its counter would need
+ * 2^64 wake-ups to fill. The queue is emptied each time, and the listener
+ * writes whenever it puts a socket into an empty queue, so no socket waits
+ * for a wake-up that is not coming. */
 static void worker_adopt(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
     (void)what;
     struct worker *w = arg;
-    uint64_t count;
-    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-        return;
-    }
     for (;;) {
         struct handoff h;
         pthread_mutex_lock(&w->queue_lock);
@@ -29,7 +31,10 @@ static void worker_adopt(evutil_socket_t fd, short what, void *arg)
         if (!got) {
             break;
         }
-        conn_create(&w->home, &h);
+        struct conn *c = conn_create(&w->home, &h);
+        if (c != NULL) {
+            conn_start(c);
+        }
     }
     if (atomic_load(&net_draining)) {
         conn_drain_all(&w->home);
@@ -55,7 +60,8 @@ bool worker_start(struct worker *w, const struct proto_server *srv, int queue_ca
         || pthread_mutex_init(&w->queue_lock, NULL) != 0) {
         return false;
     }
-    w->notify_ev = event_new(w->home.base, w->notify_fd, EV_READ | EV_PERSIST, worker_adopt, w);
+    w->notify_ev = event_new(w->home.base, w->notify_fd, EV_READ | EV_PERSIST | EV_ET,
+                             worker_adopt, w);
     if (w->notify_ev == NULL || event_add(w->notify_ev, NULL) != 0) {
         return false;
     }
@@ -71,12 +77,13 @@ bool worker_dispatch(struct worker *w, const struct handoff *h)
 {
     pthread_mutex_lock(&w->queue_lock);
     bool ok = w->queue_len < w->queue_cap;
+    bool was_empty = w->queue_len == 0;
     if (ok) {
         w->queue[w->queue_len++] = *h;
     }
     pthread_mutex_unlock(&w->queue_lock);
-    if (ok) {
-        worker_wake(w);
+    if (ok && was_empty) {
+        worker_wake(w);     /* else the wake-up that queue is waiting on takes it */
     }
     return ok;
 }

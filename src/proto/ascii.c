@@ -126,13 +126,18 @@ static void get_emit(void *arg, const struct item_view *v)
     }
 }
 
-/* One key of a get/gets/gat/gats; a full output buffer sets g->oom. */
-static void get_one(struct cmd_ctx *c, struct get_ctx *g, struct span key,
-                    bool touch, rel_time_t exptime)
+/* One key of a get/gets/gat/gats (view NULL: a miss), called by
+ * store_get_many: counts it, copies a hit out, and stops the batch when the
+ * output buffer is full (g->oom) or past its high-water mark. */
+static bool get_each(void *arg, size_t i, const struct item_view *v)
 {
-    enum store_status st = store_get(c->srv->store, key.p, key.n, touch, exptime,
-                                     get_emit, g);
-    stats_count_get(c->pc->stats, st == STORE_OK, touch);
+    struct get_ctx *g = arg;
+    (void)i;
+    if (v != NULL) {
+        get_emit(g, v);
+    }
+    stats_count_get(g->stats, v != NULL, g->touch);
+    return !g->oom && buf_len(g->out) <= PROTO_OUT_HIGH_WATER;
 }
 
 /* The next key of the line at or after *pos (spaces skipped), *pos moved to
@@ -148,8 +153,6 @@ static bool next_key(struct span line, size_t *pos, struct span *key)
     *pos = (size_t)(key->p - line.p) + key->n;
     return true;
 }
-
-#define GET_BATCH 16
 
 /* Where the first key over KEY_MAX starts, or SIZE_MAX if none. memcached
  * answers such a line with only an error (earlier values are dropped), but
@@ -190,7 +193,8 @@ static void get_rejected(struct cmd_ctx *c, size_t pos, size_t bad, bool touch,
 
 /* Walks the keys after the command word (and exptime for gat). memcached
  * re-tokenizes past 23 tokens; walking the whole line is the same thing.
- * Keys go in batches whose cache misses are overlapped (store_prefetch). */
+ * Keys go to the store in batches (store_get_many overlaps their cache
+ * misses). */
 static void cmd_get_common(struct cmd_ctx *c, const struct span *tok, bool with_cas,
                            bool touch)
 {
@@ -216,37 +220,31 @@ static void cmd_get_common(struct cmd_ctx *c, const struct span *tok, bool with_
         }
     }
     struct get_ctx g = { c->out, with_cas, false, c->pc->stats, touch };
-    struct store *st = c->srv->store;
-    struct span keys[GET_BATCH];
-    uint64_t hv[GET_BATCH];
-    size_t ends[GET_BATCH];
+    struct store_key keys[STORE_BATCH_MAX];
+    size_t ends[STORE_BATCH_MAX];
     for (;;) {
         size_t nk = 0, scan = pos;
-        while (nk < GET_BATCH && next_key(c->line, &scan, &keys[nk])) {
-            ends[nk] = scan;
-            hv[nk] = store_key_hash(st, keys[nk].p, keys[nk].n);
-            store_prefetch(st, hv[nk], 0);
-            nk++;
+        struct span key;
+        while (nk < STORE_BATCH_MAX && next_key(c->line, &scan, &key)) {
+            keys[nk] = (struct store_key){ key.p, key.n };
+            ends[nk++] = scan;
         }
-        for (size_t i = 0; i < nk; i++) {
-            store_prefetch(st, hv[i], 1);
+        size_t done = store_get_many(c->srv->store, keys, nk, touch, exptime, get_each, &g);
+        if (done > 0) {
+            pos = ends[done - 1];
         }
-        for (size_t i = 0; i < nk; i++) {
-            get_one(c, &g, keys[i], touch, exptime);
-            pos = ends[i];
-            if (g.oom) {
-                c->out->end = c->out->start + c->out_mark;
-                c->pc->get_resume = 0;
-                REPLY(c, "SERVER_ERROR out of memory writing get response");
-                return;
-            }
-            if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->line.n) {
-                c->pc->get_resume = pos;     /* flush, then continue here */
-                c->suspended = true;
-                return;
-            }
+        if (g.oom) {
+            c->out->end = c->out->start + c->out_mark;
+            c->pc->get_resume = 0;
+            REPLY(c, "SERVER_ERROR out of memory writing get response");
+            return;
         }
-        if (nk < GET_BATCH) {
+        if (buf_len(c->out) > PROTO_OUT_HIGH_WATER && pos < c->line.n) {
+            c->pc->get_resume = pos;     /* flush, then continue here */
+            c->suspended = true;
+            return;
+        }
+        if (nk < STORE_BATCH_MAX) {
             break;
         }
     }

@@ -39,17 +39,17 @@ static uint64_t delta_apply(uint64_t v, bool incr, uint64_t delta)
 static struct item *delta_store(struct store *st, uint64_t hv, struct item *it,
                                 const char *digits, size_t len, struct item **spare)
 {
-    if (len <= it->ndata) {
+    if (len <= item_ndata(it)) {
         memcpy(item_data(it), digits, len);
-        memset(item_data(it) + len, ' ', it->ndata - len);
-        it->cas = store_next_cas(st);
+        memset(item_data(it) + len, ' ', item_ndata(it) - len);
+        item_set_cas(st, it, store_next_cas(st));
         return it;
     }
     struct item *fresh = *spare;
-    if (fresh != NULL && fresh->ndata == len) {
+    if (fresh != NULL && item_ndata(fresh) == len && item_flags(fresh) == item_flags(it)
+            && item_exptime_fits(fresh, item_exptime(it))) {
         memcpy(item_data(fresh), digits, len);
-        fresh->flags = it->flags;
-        fresh->exptime = it->exptime;
+        item_set_exptime(st, fresh, item_exptime(it));
         item_link_locked(st, hv, fresh, it);
         *spare = NULL;
         return fresh;
@@ -72,27 +72,28 @@ static bool delta_chunked(const struct store *st, const struct item *it)
 static enum store_status delta_check(const struct store *st, const struct item *it,
                                      const struct delta_op *op, uint64_t *v)
 {
-    if (it->ndata == 0 || delta_chunked(st, it)) {
+    if (item_ndata(it) == 0 || delta_chunked(st, it)) {
         return STORE_NON_NUMERIC;
     }
-    if (op->cas_in != 0 && cas_visible(st, it->cas) != op->cas_in) {
+    if (op->cas_in != 0 && cas_visible(st, item_cas(it)) != op->cas_in) {
         return STORE_EXISTS;
     }
-    return delta_parse(it->key + it->nkey, it->ndata, v) ? STORE_OK : STORE_NON_NUMERIC;
+    return delta_parse(item_cdata(it), item_ndata(it), v) ? STORE_OK : STORE_NON_NUMERIC;
 }
 
 /* ma's callback on the item holding the result. When it replaced the old
  * one, memcached's ma goes on changing the old (unlinked) item, so a new
  * exptime is lost: kept as measured on 1.6.18. */
-static void delta_report(const struct store *st, const struct delta_op *op,
-                         struct item *old, struct item *now, uint64_t v)
+static void delta_report(struct store *st, uint64_t hv, pthread_mutex_t *m,
+                         const struct delta_op *op, struct item *old, struct item *now,
+                         uint64_t v)
 {
     struct meta_view view;
     meta_view_fill(st, now, &view);
     view.number = v;
     op->fn(op->ctx, &view);
-    if (now == old) {
-        now->exptime = view.exptime;
+    if (now == old && view.exptime != item_exptime(now)) {
+        item_set_exptime_at(st, hv, m, now, view.exptime);
     }
 }
 
@@ -107,10 +108,16 @@ enum store_status delta_run(struct store *st, const char *key, size_t nkey,
     enum store_status status = STORE_NO_MEMORY;
     struct item *spare = NULL;
     uint64_t v = 0;
+    bool claimed = false;
 
     for (unsigned round = 0; round < DELTA_RETRY_MAX && status == STORE_NO_MEMORY; round++) {
         char digits[DELTA_BUF];
-        pthread_mutex_lock(m);
+        if (claimed) {
+            stripe_lock_claimed(m);
+            claimed = false;
+        } else {
+            stripe_lock(m);
+        }
         struct item *it = item_find_live(st, hv, key, nkey);
         status = it == NULL ? STORE_NOT_FOUND : delta_check(st, it, op, &v);
         if (status != STORE_OK) {
@@ -119,25 +126,33 @@ enum store_status delta_run(struct store *st, const char *key, size_t nkey,
         }
         v = delta_apply(v, op->incr, op->delta);
         size_t len = num_format_u64(v, digits);
-        uint32_t flags = it->flags;
-        rel_time_t exptime = it->exptime;
+        uint32_t flags = item_flags(it);
+        rel_time_t exptime = item_exptime(it);
         item_refresh(it, clock_now());
         struct item *now = delta_store(st, hv, it, digits, len, &spare);
         if (now == NULL) {
             status = STORE_NO_MEMORY;
         } else if (op->fn != NULL) {
-            delta_report(st, op, it, now, v);
+            delta_report(st, hv, m, op, it, now, v);
         }
+        if (status != STORE_NO_MEMORY) {
+            pthread_mutex_unlock(m);
+            break;
+        }
+        /* wider than before: room with the mutex let go but the stripe
+         * claimed, then look again (only the evictor can have been there) */
+        enum store_status why;
+        stripe_claim_unlock(m);
+        claimed = true;
+        store_item_free(st, &spare);
+        spare = item_alloc_raw(st, key, nkey, flags, exptime, (uint32_t)len, &why);
+        if (spare == NULL) {
+            break;
+        }
+    }
+    if (claimed) {
+        stripe_lock_claimed(m);
         pthread_mutex_unlock(m);
-        if (status == STORE_NO_MEMORY) {
-            /* wider than before: get room unlocked, then look again */
-            enum store_status why;
-            store_item_free(st, &spare);
-            spare = item_alloc_raw(st, key, nkey, flags, exptime, (uint32_t)len, &why);
-            if (spare == NULL) {
-                break;
-            }
-        }
     }
     store_item_free(st, &spare);
     if (status == STORE_OK && result != NULL) {

@@ -21,22 +21,22 @@ void meta_view_fill(const struct store *st, struct item *it, struct meta_view *v
 {
     memset(v, 0, sizeof(*v));
     v->item = (struct item_view){
-        .key = it->key, .nkey = it->nkey, .flags = it->flags,
-        .data = item_data(it), .ndata = it->ndata,
-        .cas = cas_visible(st, it->cas), .clsid = it->clsid,
+        .key = item_ckey(it), .nkey = item_nkey(it), .flags = item_flags(it),
+        .data = item_data(it), .ndata = item_ndata(it),
+        .cas = cas_visible(st, item_cas(it)), .clsid = 1,
     };
-    v->exptime = it->exptime;
+    v->exptime = item_exptime(it);
     v->atime = item_time(it);
-    v->fetched = (it->bits & ITEM_FETCHED) != 0;
-    v->stale = (it->bits & ITEM_STALE) != 0;
-    v->win_sent = (it->bits & ITEM_WIN_SENT) != 0;
-    v->key_binary = (it->bits & ITEM_KEY_BINARY) != 0;
+    v->fetched = (item_bits(it) & ITEM_FETCHED) != 0;
+    v->stale = (item_bits(it) & ITEM_STALE) != 0;
+    v->win_sent = (item_bits(it) & ITEM_WIN_SENT) != 0;
+    v->key_binary = (item_bits(it) & ITEM_KEY_BINARY) != 0;
 }
 
 /* Calls fn on a linked item (stripe held) and writes back what it may
  * change: the exptime, the win, and the fetch that comes after it. */
-static void meta_visit(const struct store *st, struct item *it, bool created, bool bump,
-                       uint64_t number, store_meta_fn fn, void *ctx)
+static void meta_visit(struct store *st, uint64_t hv, pthread_mutex_t *m, struct item *it,
+                       bool created, bool bump, uint64_t number, store_meta_fn fn, void *ctx)
 {
     struct meta_view v;
     meta_view_fill(st, it, &v);
@@ -44,9 +44,14 @@ static void meta_visit(const struct store *st, struct item *it, bool created, bo
     v.bump = bump;
     v.number = number;
     fn(ctx, &v);
-    it->exptime = v.exptime;
+    if (v.exptime != item_exptime(it)) {
+        it = item_set_exptime_at(st, hv, m, it, v.exptime);
+        if (it == NULL) {
+            return;
+        }
+    }
     if (v.won) {
-        it->bits |= ITEM_WIN_SENT;
+        item_bits_set(it, ITEM_WIN_SENT);
     }
     if (v.bump) {
         item_fetched(it);
@@ -72,16 +77,18 @@ static enum store_status meta_create(struct store *st, const char *key, size_t n
     }
     uint64_t hv;
     pthread_mutex_t *m;
+    enum store_status status = STORE_OK;
     if (find_locked(st, key, nkey, &hv, &m) != NULL) {
         *raced = true;
-    } else {
-        item_link_locked(st, hv, it, NULL);
-        meta_visit(st, it, true, bump, number, fn, ctx);
+    } else if (item_link_locked(st, hv, it, NULL)) {
+        meta_visit(st, hv, m, it, true, bump, number, fn, ctx);
         it = NULL;
+    } else {
+        status = STORE_NOT_FOUND;       /* -M, no index slot: as no memory */
     }
     pthread_mutex_unlock(m);
     store_item_free(st, &it);
-    return STORE_OK;
+    return status;
 }
 
 enum store_status store_meta_get(struct store *st, const char *key, size_t nkey,
@@ -95,7 +102,7 @@ enum store_status store_meta_get(struct store *st, const char *key, size_t nkey,
         pthread_mutex_t *m;
         struct item *it = find_locked(st, key, nkey, &hv, &m);
         if (it != NULL) {
-            meta_visit(st, it, false, bump, 0, fn, ctx);
+            meta_visit(st, hv, m, it, false, bump, 0, fn, ctx);
         }
         pthread_mutex_unlock(m);
         if (it != NULL) {
@@ -126,15 +133,18 @@ enum store_status store_meta_delete(struct store *st, const char *key, size_t nk
     enum store_status status = STORE_OK;
     if (it == NULL) {
         status = STORE_NOT_FOUND;
-    } else if (req->has_cas && cas_visible(st, it->cas) != req->cas_in) {
+    } else if (req->has_cas && cas_visible(st, item_cas(it)) != req->cas_in) {
         status = STORE_EXISTS;
     } else if (req->stale) {
         /* md I: kept, marked stale, and the next mg wins the recache */
         if (req->set_exptime) {
-            it->exptime = req->exptime;
+            it = item_set_exptime_at(st, hv, m, it, req->exptime);
         }
-        it->bits = (uint8_t)((it->bits | ITEM_STALE) & ~ITEM_WIN_SENT);
-        it->cas = store_next_cas(st);
+        if (it != NULL) {
+            item_bits_set(it, ITEM_STALE);
+            item_bits_clear(it, ITEM_WIN_SENT);
+            item_set_cas(st, it, store_next_cas(st));
+        }
     } else {
         item_unlink_locked(st, hv, it, UNLINK_DELETE);
     }

@@ -1,14 +1,15 @@
 /* store.c: the store's public operations (store.h) on top of hash.c (where
- * an item is found, under which lock) and slabs.c (where its bytes live).
+ * an item is found, under which lock) and seg.c (where its bytes live).
  * Every operation on a key holds that key's stripe for its whole duration,
  * so a reader's callback sees a consistent item and no reference counts are
  * needed; memory is allocated only with no stripe held (append and incr
  * allocate, re-lock, and check the item did not change meanwhile).
- * Expired and flushed items are dropped lazily, by whichever lookup or
- * eviction meets them first. Sizes: an item costs its 40-byte header, key and
- * value (no "\r\n", no NUL); "bytes" and "mem_requested" count exactly that.
- * Only the too-large limit uses memcached's accounting, so -I means the same
- * thing on both servers. */
+ * Expired and flushed items are dropped by whichever lookup meets them
+ * first, or with their whole segment by seg.c's sweep. Sizes: an item costs
+ * its 14-20 byte header, key, 4 bytes of flags when not 0, and value (no
+ * "\r\n", no NUL); "bytes" and "mem_requested" count exactly that. Only the
+ * too-large limit uses memcached's accounting, so -I means the same thing on
+ * both servers. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@
 #define ITEM_SIZE_MIN 1024      /* memcached's lower bound for -I */
 #define RETRY_MAX 16            /* re-lock rounds for append and incr */
 
-_Static_assert(sizeof(struct item) == 40, "item header grew");
+_Static_assert(sizeof(struct item) == ITEM_FIXED, "item header grew");
+#define EXP_COPY_TRIES 4        /* rounds for an item given its first exptime */
 
 /* ---- start-up ------------------------------------------------------------ */
 
@@ -34,33 +36,19 @@ static bool config_ok(const struct store_config *cfg)
         && cfg->hash_power <= 32;
 }
 
-/* page_size: the largest item fits one page; shift: 32-bit handles cover the
- * region (8-byte chunks up to 32 GiB, coarser beyond). */
+/* Segments of 1 MiB, or -I rounded up to MiB so the largest item fits one;
+ * -m pays for whole segments, and at least two. */
 static int store_geometry(struct store *st)
 {
     const struct store_config *cfg = &st->cfg;
-    size_t page = (cfg->item_size_max + MIB - 1) / MIB * MIB;
-    st->page_size = page;
-    if (cfg->mem_limit / page < 2 || cfg->mem_limit / page >= UINT32_MAX) {
+    size_t seg = (cfg->item_size_max + MIB - 1) / MIB * MIB;  /* our item <= memcached's size */
+    st->seg_size = seg;
+    if (cfg->mem_limit / seg < 2 || cfg->mem_limit / seg >= UINT32_MAX) {
         return -1;
     }
-    st->npages = (uint32_t)(cfg->mem_limit / page);
-    /* A class's first page may come from a small reserve beyond -m (as
-     * memcached lets every class have one page): with more size classes in
-     * use than pages, classes would otherwise pass pages back and forth and
-     * the cache would stay nearly empty. Bounded: 1/32 of -m + 8 MiB, which
-     * with the hash table (1/16 of -m) stays within SPEC §5's allowance of
-     * -m * 1.1 + 16 MiB. */
-    size_t reserve = (cfg->mem_limit / 32 + 8 * MIB) / page;
-    st->first_pages = !cfg->adaptive ? 0
-                      : (uint32_t)(reserve < 2 ? 2 : reserve > STORE_MAX_CLASSES
-                                   ? STORE_MAX_CLASSES : reserve);
-    st->region_size = (size_t)(st->npages + st->first_pages) * page;
-    st->shift = 3;
-    while (((st->region_size - 1) >> st->shift) + 1 > UINT32_MAX) {
-        st->shift++;
-    }
-    return st->shift <= 20 ? 0 : -1;
+    st->nsegs = (uint32_t)(cfg->mem_limit / seg);
+    st->region_size = (size_t)st->nsegs * seg;
+    return st->region_size < ((uint64_t)1 << 47) ? 0 : -1;
 }
 
 struct store *store_create(const struct store_config *cfg)
@@ -80,13 +68,12 @@ struct store *store_create(const struct store_config *cfg)
     memset(st, 0, size);
     st->cfg = *cfg;
     pthread_mutex_init(&st->flush_lock, NULL);
-    pthread_mutex_init(&st->pages_lock, NULL);
     if (store_geometry(st) != 0) {
         goto fail;
     }
     err = ENOMEM;
     st->base = region_reserve(st->region_size);
-    if (st->base == NULL || slabs_init(st) != 0) {
+    if (st->base == NULL || seg_init(st) != 0) {
         goto fail;
     }
     if (hash_init(st) != 0) {
@@ -107,9 +94,8 @@ void store_destroy(struct store **stp)
         return;
     }
     hash_deinit(st);
-    slabs_deinit(st);
+    seg_deinit(st);
     region_release(st->base, st->region_size);
-    pthread_mutex_destroy(&st->pages_lock);
     pthread_mutex_destroy(&st->flush_lock);
     free(st);
     *stp = NULL;
@@ -117,27 +103,20 @@ void store_destroy(struct store **stp)
 
 /* ---- item life ----------------------------------------------------------- */
 
-/* memcached's item_is_flushed plus the expiry test, flush first as memcached
- * does. The cas cut-off of an immediate flush_all is kept for good: unlike
- * memcached, a later delayed flush_all does not bring flushed items back. */
-enum item_life item_life(const struct store *st, const struct item *it, rel_time_t now)
-{
-    uint32_t old = atomic_load_explicit(&st->flush_old, memory_order_relaxed);
-    uint32_t at = atomic_load_explicit(&st->flush_at, memory_order_relaxed);
-    if (it->cas <= atomic_load_explicit(&st->flush_cas, memory_order_relaxed)
-        || (old != 0 && item_time(it) <= old)
-        || (at != 0 && at <= now && item_time(it) <= at)) {
-        return ITEM_FLUSHED;
-    }
-    if (it->exptime != 0 && it->exptime <= now) {
-        return ITEM_EXPIRED;
-    }
-    return ITEM_ALIVE;
-}
-
+/* The next cas. The first one handed out after a pending flush_all's time
+ * has passed fixes that flush's cut: every item with a smaller cas was
+ * stored before it (flush_at_cas holds the cut + 1; 0 = not fixed yet). */
 uint64_t store_next_cas(struct store *st)
 {
-    return atomic_fetch_add_explicit(&st->cas_last, 1, memory_order_relaxed) + 1;
+    uint64_t c = atomic_fetch_add_explicit(&st->cas_last, 1, memory_order_relaxed) + 1;
+    uint32_t at = atomic_load_explicit(&st->flush_at, memory_order_relaxed);
+    if (at != 0 && clock_now() > at
+        && atomic_load_explicit(&st->flush_at_cas, memory_order_relaxed) == 0) {
+        uint64_t none = 0;
+        atomic_compare_exchange_strong_explicit(&st->flush_at_cas, &none, c,
+                                                memory_order_relaxed, memory_order_relaxed);
+    }
+    return c;
 }
 
 uint64_t store_cas_peek(const struct store *st)
@@ -150,13 +129,88 @@ uint64_t cas_visible(const struct store *st, uint64_t cas)
     return st->cfg.use_cas ? cas : 0;
 }
 
+void item_set_cas(struct store *st, struct item *it, uint64_t cas)
+{
+    item_set_cas_raw(it, cas & ITEM_CAS_MASK);
+    seg_note_cas(st, it, cas & ITEM_CAS_MASK);
+}
+
+void item_set_exptime(struct store *st, struct item *it, rel_time_t e)
+{
+    item_set_exptime_raw(it, e);
+    seg_note_exptime(st, it, e);
+}
+
+/* Copies linked `it` (stripe held) into `to`, room made with an exptime
+ * field, keeping everything a client sees (cas, time, bits, flags, value),
+ * and links the copy in its place. */
+static void item_copy_link(struct store *st, uint64_t hv, struct item *it, struct item *to)
+{
+    uint8_t layout = item_bits(to) & ITEM_LAYOUT_BITS;
+    to->h[11] = (uint8_t)(layout | (item_bits(it) & (uint8_t)~ITEM_LAYOUT_BITS));
+    item_set_cas(st, to, item_cas(it));
+    item_set_time(to, item_time(it));
+    memcpy(item_data(to), item_cdata(it), item_ndata(it));
+    hash_replace(st, hv, it, to);
+    seg_note_moved(st, it, to);
+    seg_release_pending(st, to);
+}
+
+/* Gives linked `it` (stripe m of hv held) exptime e. An item stored without
+ * an exptime field that needs one is copied into room that has it: the
+ * mutex is let go while room is found (seg_alloc may evict, and the evictor
+ * takes stripes), but the stripe stays claimed (busy): every client command
+ * on it waits in stripe_lock until the copy is linked, so nothing a client
+ * does can come between the command that asked for the exptime and its
+ * taking effect (an incr in place, a set, another touch). Only the evictor
+ * may move the item meanwhile (same cas) or drop it. Returns the key's item
+ * now, exptime set, with m held; NULL when the item went meanwhile, or no
+ * room could be had for the copy, in which case it is evicted: with
+ * evictions on any item may go at any time (with -M every item has the
+ * field, so this never happens). */
+struct item *item_set_exptime_at(struct store *st, uint64_t hv, pthread_mutex_t *m,
+                                 struct item *it, rel_time_t e)
+{
+    char key[STORE_KEY_MAX];
+    size_t nkey = item_nkey(it);
+    memcpy(key, item_ckey(it), nkey);
+    for (unsigned round = 0; it != NULL && round < EXP_COPY_TRIES; round++) {
+        if (item_exptime_fits(it, e)) {
+            item_set_exptime(st, it, e);
+            return it;
+        }
+        enum store_status why;
+        uint64_t cas = item_cas(it);
+        uint32_t flags = item_flags(it), ndata = item_ndata(it);
+        stripe_claim_unlock(m);
+        struct item *to = item_alloc_raw(st, key, nkey, flags, e, ndata, &why);
+        stripe_lock_claimed(m);
+        it = item_find_live(st, hv, key, nkey);
+        if (it != NULL && item_cas(it) != cas) {
+            it = NULL;       /* cannot happen while busy; kept as a guard */
+        }
+        if (to != NULL && it != NULL && item_ndata(it) == ndata && item_flags(it) == flags
+                && !item_has_exp(it)) {
+            item_copy_link(st, hv, it, to);
+            it = to;
+            to = NULL;
+        }
+        store_item_free(st, &to);
+    }
+    if (it != NULL && !item_exptime_fits(it, e)) {
+        seg_evict_item(st, hv, it);
+        it = NULL;
+    }
+    return it;
+}
+
 /* memcached's do_item_update: a read or an add that found the item moves its
  * time (the "last access" mg l and me la show) at most once a minute, so a
  * hot item's header is not written on every read. The caller holds the
  * stripe. */
 void item_refresh(struct item *it, rel_time_t now)
 {
-    it->bits |= ITEM_ACCESSED;
+    item_bits_set(it, ITEM_ACCESSED);
     if (item_time(it) + ITEM_UPDATE_INTERVAL < now) {
         item_set_time(it, now);
     }
@@ -165,7 +219,7 @@ void item_refresh(struct item *it, rel_time_t now)
 /* A fetch (get, gat, touch, mg without u): memcached's do_item_bump. */
 void item_fetched(struct item *it)
 {
-    it->bits |= ITEM_FETCHED;
+    item_bits_set(it, ITEM_FETCHED);
     item_refresh(it, clock_now());
 }
 
@@ -174,7 +228,10 @@ void item_fetched(struct item *it)
 void item_unlink_locked(struct store *st, uint64_t hv, struct item *it, enum unlink_why why)
 {
     hash_remove(st, hv, it);
-    slabs_unlink(st, it, why);
+    seg_note_unlinked(st, it);
+    if (why == UNLINK_EXPIRED || why == UNLINK_FLUSHED) {
+        seg_count_dead(st, it, why);
+    }
 }
 
 struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size_t nkey)
@@ -191,17 +248,23 @@ struct item *item_find_live(struct store *st, uint64_t hv, const char *key, size
     return it;
 }
 
-/* Links `it` in place of `old` (or anew) with a fresh cas; frees `old`. */
-void item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old)
+/* Links the allocated `it` in place of `old` (or anew) with a fresh cas;
+ * old's bytes become dead, reclaimed when its segment is compacted. False
+ * (nothing done, `it` still the caller's) only for a new key with -M when
+ * the index has no slot for it (hash_insert). */
+bool item_link_locked(struct store *st, uint64_t hv, struct item *it, struct item *old)
 {
-    it->cas = store_next_cas(st);
+    if ((old == NULL || !hash_replace(st, hv, old, it)) && !hash_insert(st, hv, it)) {
+        return false;
+    }
+    item_set_cas(st, it, store_next_cas(st));
     item_set_time(it, clock_now());
     if (old != NULL) {
-        hash_replace(st, hv, old, it);
-    } else {
-        hash_insert(st, hv, it);
+        seg_note_unlinked(st, old);
     }
-    slabs_link(st, it, old);
+    seg_note_linked(st, it);
+    seg_release_pending(st, it);
+    return true;
 }
 
 /* ---- allocation ---------------------------------------------------------- */
@@ -220,43 +283,37 @@ static bool too_large(const struct store *st, size_t nkey, uint64_t ndata, uint3
     return mc > st->cfg.item_size_max;
 }
 
-static unsigned class_for_item(const struct store *st, size_t nkey, size_t ndata,
-                               uint32_t flags)
-{
-    if (!key_ok(nkey) || too_large(st, nkey, ndata, flags)) {
-        return 0;
-    }
-    return slabs_class_for(st, (uint64_t)ITEM_HDR + nkey + ndata);
-}
-
 unsigned store_class_for(const struct store *st, size_t nkey, size_t ndata)
 {
-    return class_for_item(st, nkey, ndata, 0);
+    return key_ok(nkey) && !too_large(st, nkey, ndata, 0) ? 1 : 0;
 }
 
 struct item *item_alloc_raw(struct store *st, const char *key, size_t nkey,
                             uint32_t flags, rel_time_t exptime, uint32_t ndata,
                             enum store_status *status)
 {
-    unsigned id = class_for_item(st, nkey, ndata, flags);
-    if (id == 0) {
+    if (!key_ok(nkey) || too_large(st, nkey, ndata, flags)) {
         *status = STORE_TOO_LARGE;
         return NULL;
     }
-    uint32_t total = ITEM_HDR + (uint32_t)nkey + ndata;
-    struct item *it = slabs_alloc(st, id, total, status);
+    uint8_t layout = (uint8_t)((ndata > UINT16_MAX ? ITEM_LONG : 0)
+                               | (exptime != 0 || !st->cfg.evictions ? ITEM_HAS_EXP : 0)
+                               | (flags != 0 ? ITEM_HAS_FLAGS : 0));
+    uint32_t total = item_hdr_len(layout) + (uint32_t)nkey + item_flags_len(flags) + ndata;
+    struct item *it = seg_alloc(st, total, exptime, hash_key(st, key, nkey), status);
     if (it == NULL) {
         return NULL;
     }
-    it->cas = 0;
-    it->hash_next = 0;
-    it->exptime = exptime;
+    memset(it->h, 0, ITEM_FIXED);
+    it->h[10] = (uint8_t)nkey;
+    it->h[11] = layout;
+    le_put((unsigned char *)it + ITEM_FIXED, item_ndata_len(layout), ndata);
+    item_set_exptime_raw(it, exptime);
     item_set_time(it, clock_now());
-    it->flags = flags;
-    it->ndata = ndata;
-    it->nkey = (uint8_t)nkey;
-    it->bits = 0;
-    memcpy(it->key, key, nkey);
+    memcpy(item_key(it), key, nkey);
+    if (flags != 0) {
+        le_put((unsigned char *)item_key(it) + nkey, 4, flags);
+    }
     return it;
 }
 
@@ -276,24 +333,26 @@ char *store_item_data(struct item *it)
 
 unsigned store_item_clsid(const struct item *it)
 {
-    return it->clsid;
+    (void)it;
+    return 1;
 }
 
 const char *store_item_key(const struct item *it, size_t *nkey)
 {
-    *nkey = it->nkey;
-    return it->key;
+    *nkey = item_nkey(it);
+    return item_ckey(it);
 }
 
 void store_item_set_key_binary(struct item *it)
 {
-    it->bits |= ITEM_KEY_BINARY;
+    item_bits_set(it, ITEM_KEY_BINARY);
 }
 
+/* Abandons an allocated item: its bytes are dead from now on. */
 void store_item_free(struct store *st, struct item **it)
 {
     if (it != NULL && *it != NULL) {
-        slabs_free(st, *it);
+        seg_release_pending(st, *it);
         *it = NULL;
     }
 }
@@ -310,7 +369,7 @@ static enum store_status cas_check(const struct store *st, enum store_mode mode,
     if (old == NULL) {
         return STORE_NOT_FOUND;
     }
-    theirs = cas_visible(st, old->cas);
+    theirs = cas_visible(st, item_cas(old));
     if (mine != 0 && mine == theirs) {
         return STORE_OK;
     }
@@ -333,78 +392,108 @@ static enum store_status link_check(const struct store *st, enum store_mode mode
     }
 }
 
-/* Fills `spare` with old's data and add's, in order, under old's flags and
- * exptime, and links it in old's place. The caller holds the stripe. */
+/* Fills `spare` with old's data and add's, in order, under old's exptime
+ * (spare was made with old's flags), and links it in old's place. The
+ * caller holds the stripe. */
 static void concat_link(struct store *st, uint64_t hv, struct item *spare,
                         struct item *old, struct item *add, bool append)
 {
     struct item *first = append ? old : add, *second = append ? add : old;
     char *d = item_data(spare);
-    memcpy(d, item_data(first), first->ndata);
-    memcpy(d + first->ndata, item_data(second), second->ndata);
-    spare->flags = old->flags;
-    spare->exptime = old->exptime;
+    memcpy(d, item_data(first), item_ndata(first));
+    memcpy(d + item_ndata(first), item_data(second), item_ndata(second));
+    item_set_exptime(st, spare, item_exptime(old));
     item_link_locked(st, hv, spare, old);
 }
 
-/* append/prepend: a new item holding old + new data, allocated with no lock
- * held and used once the lock is back if old still has the size it was made
- * for. memcached answers NOT_STORED also when the result is too large or
- * there is no memory for it. */
+/* append/prepend: a new item holding old + new data, allocated with the
+ * stripe claimed but its mutex let go, and used once the lock is back if old
+ * still has the size and flags it was made for (the claim keeps other
+ * commands off it; only the evictor can have moved or dropped it). memcached
+ * answers NOT_STORED also when the result is too large or there is no memory
+ * for it. */
 static enum store_status link_concat(struct store *st, struct item *add, bool append,
                                      uint64_t cas_in, uint64_t *cas_out)
 {
-    uint64_t hv = hash_key(st, add->key, add->nkey);
+    uint64_t hv = hash_key(st, item_key(add), item_nkey(add));
     pthread_mutex_t *m = hash_lock_of(st, hv);
     enum store_status status = STORE_NOT_STORED;
     struct item *spare = NULL;
+    bool claimed = false;
 
     for (unsigned round = 0; round < RETRY_MAX && status == STORE_NOT_STORED; round++) {
-        pthread_mutex_lock(m);
-        struct item *old = item_find_live(st, hv, add->key, add->nkey);
-        uint64_t need = old != NULL ? (uint64_t)old->ndata + add->ndata : 0;
+        if (claimed) {
+            stripe_lock_claimed(m);
+            claimed = false;
+        } else {
+            stripe_lock(m);
+        }
+        struct item *old = item_find_live(st, hv, item_key(add), item_nkey(add));
+        uint64_t need = old != NULL ? (uint64_t)item_ndata(old) + item_ndata(add) : 0;
         if (old != NULL && cas_visible(st, cas_in) != 0
-                && cas_visible(st, old->cas) != cas_in) {
+                && cas_visible(st, item_cas(old)) != cas_in) {
             status = STORE_EXISTS;          /* ms with C: the item changed */
             pthread_mutex_unlock(m);
             break;
         }
-        if (old == NULL || too_large(st, add->nkey, need, old->flags)) {
+        if (old == NULL || too_large(st, item_nkey(add), need, item_flags(old))) {
             pthread_mutex_unlock(m);
             break;
         }
-        uint32_t flags = old->flags;
-        rel_time_t exptime = old->exptime;
-        if (spare != NULL && spare->ndata == need) {
+        uint32_t flags = item_flags(old);
+        rel_time_t exptime = item_exptime(old);
+        if (spare != NULL && item_ndata(spare) == need && item_flags(spare) == flags
+                && item_exptime_fits(spare, exptime)) {
             concat_link(st, hv, spare, old, add, append);
             if (cas_out != NULL) {
-                *cas_out = cas_visible(st, spare->cas);
+                *cas_out = cas_visible(st, item_cas(spare));
             }
             spare = NULL;
             status = STORE_OK;
+            pthread_mutex_unlock(m);
+            break;
         }
+        enum store_status why;
+        stripe_claim_unlock(m);
+        claimed = true;
+        store_item_free(st, &spare);
+        spare = item_alloc_raw(st, item_key(add), item_nkey(add), flags, exptime,
+                               (uint32_t)need, &why);
+        if (spare == NULL) {
+            break;
+        }
+    }
+    if (claimed) {
+        stripe_lock_claimed(m);
         pthread_mutex_unlock(m);
-        if (status != STORE_OK) {
-            enum store_status why;
-            store_item_free(st, &spare);
-            spare = item_alloc_raw(st, add->key, add->nkey, flags, exptime,
-                                   (uint32_t)need, &why);
-            if (spare == NULL) {
-                break;
-            }
-        }
     }
     store_item_free(st, &spare);
     store_item_free(st, &add);
     return status;
 }
 
+/* An allocated, unlinked item again with an exptime field (e != 0): a copy
+ * in new room; the old room is given up. NULL (and `it` given up) when no
+ * room is found. No stripe may be held. */
+static struct item *pending_with_exptime(struct store *st, struct item *it, rel_time_t e)
+{
+    enum store_status why;
+    struct item *to = item_alloc_raw(st, item_ckey(it), item_nkey(it), item_flags(it), e,
+                                     item_ndata(it), &why);
+    if (to != NULL) {
+        item_bits_set(to, (uint8_t)(item_bits(it) & (uint8_t)~ITEM_LAYOUT_BITS));
+        memcpy(item_data(to), item_cdata(it), item_ndata(it));
+    }
+    store_item_free(st, &it);
+    return to;
+}
+
 /* ms I with an older cas: the value is stored, but stays stale under the old
  * item's TTL, and a W already sent for it still stands (memcached). */
-static void link_stale(struct item *it, const struct item *old)
+static void link_stale(struct store *st, struct item *it, const struct item *old)
 {
-    it->exptime = old->exptime;
-    it->bits |= ITEM_STALE | (old->bits & ITEM_WIN_SENT);
+    item_set_exptime(st, it, item_exptime(old));
+    item_bits_set(it, (uint8_t)(ITEM_STALE | (item_bits(old) & ITEM_WIN_SENT)));
 }
 
 enum store_status store_item_link(struct store *st, struct item **itp,
@@ -419,20 +508,42 @@ enum store_status store_item_link(struct store *st, struct item **itp,
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
         return link_concat(st, it, mode == STORE_APPEND, cas_in, cas_out);
     }
-    uint64_t hv = hash_key(st, it->key, it->nkey);
+    uint64_t hv = hash_key(st, item_key(it), item_nkey(it));
     pthread_mutex_t *m = hash_lock_of(st, hv);
-    pthread_mutex_lock(m);
-    struct item *old = item_find_live(st, hv, it->key, it->nkey);
+    stripe_lock(m);
+    struct item *old = item_find_live(st, hv, item_key(it), item_nkey(it));
     enum store_status status = link_check(st, mode, old, cas_in);
-    if (status == STORE_OK) {
-        if (mode == STORE_CAS_STALE && cas_visible(st, old->cas) != cas_visible(st, cas_in)) {
-            link_stale(it, old);
+    for (unsigned round = 0; status == STORE_OK && mode == STORE_CAS_STALE
+                             && round < EXP_COPY_TRIES
+                             && !item_exptime_fits(it, item_exptime(old)); round++) {
+        /* stored stale under old's TTL, which `it` has no field for */
+        rel_time_t e = item_exptime(old);
+        stripe_claim_unlock(m);
+        it = pending_with_exptime(st, it, e);
+        stripe_lock_claimed(m);
+        if (it == NULL) {
+            pthread_mutex_unlock(m);
+            return STORE_NO_MEMORY;
         }
-        item_link_locked(st, hv, it, old);
-        if (cas_out != NULL) {
-            *cas_out = cas_visible(st, it->cas);
+        old = item_find_live(st, hv, item_key(it), item_nkey(it));
+        status = link_check(st, mode, old, cas_in);
+    }
+    if (status == STORE_OK && mode == STORE_CAS_STALE
+            && !item_exptime_fits(it, item_exptime(old))) {
+        status = STORE_NO_MEMORY;
+    } else if (status == STORE_OK) {
+        if (mode == STORE_CAS_STALE
+                && cas_visible(st, item_cas(old)) != cas_visible(st, cas_in)) {
+            link_stale(st, it, old);
         }
-        it = NULL;
+        if (item_link_locked(st, hv, it, old)) {
+            if (cas_out != NULL) {
+                *cas_out = cas_visible(st, item_cas(it));
+            }
+            it = NULL;
+        } else {
+            status = STORE_NO_MEMORY;
+        }
     } else if (old != NULL && mode == STORE_ADD) {
         item_refresh(old, clock_now());  /* memcached bumps the existing item */
     }
@@ -443,16 +554,6 @@ enum store_status store_item_link(struct store *st, struct item **itp,
 
 /* ---- key commands --------------------------------------------------------- */
 
-uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey)
-{
-    return hash_key(st, key, nkey);
-}
-
-void store_prefetch(const struct store *st, uint64_t hv, int stage)
-{
-    hash_prefetch(st, hv, stage);
-}
-
 /* Locks key's stripe and returns its live item, or NULL for a miss; the
  * stripe stays locked either way (*m) until the caller unlocks it. */
 struct item *find_locked(struct store *st, const char *key, size_t nkey,
@@ -460,8 +561,52 @@ struct item *find_locked(struct store *st, const char *key, size_t nkey,
 {
     *hv = hash_key(st, key, nkey);
     *m = hash_lock_of(st, *hv);
-    pthread_mutex_lock(*m);
+    stripe_lock(*m);
     return item_find_live(st, *hv, key, nkey);
+}
+
+static void view_of(const struct store *st, const struct item *it, struct item_view *v)
+{
+    *v = (struct item_view){
+        .key = item_ckey(it), .nkey = item_nkey(it), .flags = item_flags(it),
+        .data = item_cdata(it), .ndata = item_ndata(it),
+        .cas = cas_visible(st, item_cas(it)), .clsid = 1,
+    };
+}
+
+/* One key, hashed already: on a hit, fn under the stripe and true. */
+static bool get_hashed(struct store *st, uint64_t hv, const char *key, size_t nkey,
+                       bool touch, rel_time_t new_exptime,
+                       void (*fn)(void *ctx, size_t i, const struct item_view *v, bool *go),
+                       void *ctx, size_t i, bool *go)
+{
+    pthread_mutex_t *m = hash_lock_of(st, hv);
+    stripe_lock(m);
+    struct item *it = item_find_live(st, hv, key, nkey);
+    if (it != NULL && touch) {
+        it = item_set_exptime_at(st, hv, m, it, new_exptime);
+    }
+    if (it != NULL) {
+        struct item_view view;
+        item_fetched(it);
+        view_of(st, it, &view);
+        fn(ctx, i, &view, go);
+    }
+    pthread_mutex_unlock(m);
+    return it != NULL;
+}
+
+struct one_ctx {
+    store_read_fn fn;
+    void *ctx;
+};
+
+static void one_call(void *arg, size_t i, const struct item_view *v, bool *go)
+{
+    struct one_ctx *o = arg;
+    (void)i;
+    (void)go;
+    o->fn(o->ctx, v);
 }
 
 enum store_status store_get(struct store *st, const char *key, size_t nkey,
@@ -471,23 +616,53 @@ enum store_status store_get(struct store *st, const char *key, size_t nkey,
     if (!key_ok(nkey)) {
         return STORE_NOT_FOUND;
     }
-    uint64_t hv;
-    pthread_mutex_t *m;
-    struct item *it = find_locked(st, key, nkey, &hv, &m);
-    if (it != NULL) {
-        if (touch) {
-            it->exptime = new_exptime;
-        }
-        item_fetched(it);
-        struct item_view view = {
-            .key = it->key, .nkey = it->nkey, .flags = it->flags,
-            .data = item_data(it), .ndata = it->ndata,
-            .cas = cas_visible(st, it->cas), .clsid = it->clsid,
-        };
-        fn(ctx, &view);
+    struct one_ctx o = { fn, ctx };
+    bool go = true;
+    return get_hashed(st, hash_key(st, key, nkey), key, nkey, touch, new_exptime,
+                      one_call, &o, 0, &go) ? STORE_OK : STORE_NOT_FOUND;
+}
+
+struct many_ctx {
+    store_many_fn fn;
+    void *ctx;
+};
+
+static void many_call(void *arg, size_t i, const struct item_view *v, bool *go)
+{
+    struct many_ctx *mc = arg;
+    *go = mc->fn(mc->ctx, i, v);
+}
+
+/* The batch: every key hashed once, all buckets fetched, then all first
+ * items, then the lookups, so the cache misses of the batch overlap. */
+size_t store_get_many(struct store *st, const struct store_key *keys, size_t n,
+                      bool touch, rel_time_t new_exptime, store_many_fn fn, void *ctx)
+{
+    uint64_t hv[STORE_BATCH_MAX];
+    struct many_ctx mc = { fn, ctx };
+    if (n > STORE_BATCH_MAX) {
+        n = STORE_BATCH_MAX;
     }
-    pthread_mutex_unlock(m);
-    return it != NULL ? STORE_OK : STORE_NOT_FOUND;
+    for (size_t i = 0; i < n; i++) {
+        hv[i] = hash_key(st, keys[i].key, keys[i].nkey);
+        hash_prefetch(st, hv[i], 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        hash_prefetch(st, hv[i], 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool go = true;
+        bool hit = key_ok(keys[i].nkey)
+                   && get_hashed(st, hv[i], keys[i].key, keys[i].nkey, touch, new_exptime,
+                                 many_call, &mc, i, &go);
+        if (!hit) {
+            go = fn(ctx, i, NULL);
+        }
+        if (!go) {
+            return i + 1;
+        }
+    }
+    return n;
 }
 
 enum store_status store_delete(struct store *st, const char *key, size_t nkey)
@@ -515,7 +690,9 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
     pthread_mutex_t *m;
     struct item *it = find_locked(st, key, nkey, &hv, &m);
     if (it != NULL) {
-        it->exptime = exptime;
+        it = item_set_exptime_at(st, hv, m, it, exptime);
+    }
+    if (it != NULL) {
         item_fetched(it);
     }
     pthread_mutex_unlock(m);
@@ -525,24 +702,30 @@ enum store_status store_touch(struct store *st, const char *key, size_t nkey,
 /* flush_all. Immediate (when == 0, or a time already past): every item linked
  * so far dies, by cas cut-off, and a pending delayed flush is cancelled, as
  * memcached's overwrite of oldest_live does. Delayed: items stored at or
- * before `when` die once the clock reaches it; a new delayed flush replaces a
- * pending one. An elapsed one is first folded into flush_old so that
- * replacing it cannot revive what it killed. */
+ * before `when` die once the clock passes it (store_next_cas fixes the cut);
+ * a new delayed flush replaces a pending one. An elapsed one is first folded
+ * into flush_cas so that replacing it cannot revive what it killed. */
 void store_flush(struct store *st, rel_time_t when)
 {
     pthread_mutex_lock(&st->flush_lock);
     rel_time_t now = clock_now();
     uint32_t at = atomic_load_explicit(&st->flush_at, memory_order_relaxed);
-    uint32_t old = atomic_load_explicit(&st->flush_old, memory_order_relaxed);
-    if (at != 0 && at <= now && at > old) {
-        atomic_store_explicit(&st->flush_old, at, memory_order_relaxed);
+    uint64_t cut = atomic_load_explicit(&st->flush_cas, memory_order_relaxed);
+    if (at != 0 && at <= now) {
+        uint64_t at_cut = atomic_load_explicit(&st->flush_at_cas, memory_order_relaxed);
+        uint64_t folded = at_cut != 0 ? at_cut - 1 : store_cas_peek(st);
+        if (folded > cut) {
+            atomic_store_explicit(&st->flush_cas, folded, memory_order_relaxed);
+        }
     }
+    atomic_store_explicit(&st->flush_at_cas, 0, memory_order_relaxed);
     if (when == 0 || when <= now) {
         atomic_store_explicit(&st->flush_cas, store_cas_peek(st), memory_order_relaxed);
         atomic_store_explicit(&st->flush_at, 0, memory_order_relaxed);
     } else {
         atomic_store_explicit(&st->flush_at, when, memory_order_relaxed);
     }
+    atomic_fetch_add_explicit(&st->flush_gen, 1, memory_order_relaxed);
     pthread_mutex_unlock(&st->flush_lock);
 }
 
@@ -551,25 +734,37 @@ void store_flush(struct store *st, rel_time_t when)
 void store_stats(struct store *st, struct store_stats *out)
 {
     memset(out, 0, sizeof *out);
-    for (unsigned id = 1; id <= st->nclasses; id++) {
-        slabs_add_stats(st, id, out);
-    }
-    out->slabs_moved = atomic_load_explicit(&st->slabs_moved, memory_order_relaxed);
+    out->curr_items = ctr_get(&st->ctr.curr_items);
+    out->total_items = ctr_get(&st->ctr.total_items);
+    out->bytes = ctr_get(&st->ctr.bytes);
+    out->evictions = ctr_get(&st->ctr.evictions);
+    out->reclaimed = ctr_get(&st->ctr.reclaimed);
+    out->expired_unfetched = ctr_get(&st->ctr.expired_unfetched);
+    out->evicted_unfetched = ctr_get(&st->ctr.evicted_unfetched);
+    out->evicted_active = ctr_get(&st->ctr.evicted_active);
+    out->get_expired = ctr_get(&st->ctr.get_expired);
+    out->get_flushed = ctr_get(&st->ctr.get_flushed);
+    out->slabs_moved = ctr_get(&st->ctr.segs_compacted);
+    out->pending_items = ctr_get(&st->ctr.pending);
+    out->total_malloced = seg_bytes_in_use(st);
     out->limit_maxbytes = st->cfg.mem_limit;
     out->hash_power_level = st->hash_power;
-    out->hash_bytes = (st->bucket_mask + 1) * sizeof(uint32_t);
+    out->hash_bytes = (st->bucket_mask + 1 + atomic_load_explicit(&st->ovf_next,
+                                                                  memory_order_relaxed))
+                      * sizeof(struct hbucket);
 }
 
 unsigned store_class_count(const struct store *st)
 {
-    return st->nclasses;
+    (void)st;
+    return 1;
 }
 
 bool store_class_stats(struct store *st, unsigned clsid, struct store_class_stats *out)
 {
-    if (clsid == 0 || clsid > st->nclasses) {
+    if (clsid != 1) {
         return false;
     }
-    slabs_class_stats(st, clsid, out);
+    seg_class_stats(st, out);
     return true;
 }

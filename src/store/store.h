@@ -58,7 +58,7 @@ struct item_view {
     const char *data;        /* the value, without the trailing "\r\n" */
     uint32_t ndata;
     uint64_t cas;            /* 0 when cas is disabled */
-    unsigned clsid;          /* memory class, for per-class stats */
+    unsigned clsid;          /* memory class, for per-class stats (always 1) */
 };
 
 /* Called with the item locked: copy what you need, do not call the store. */
@@ -78,12 +78,20 @@ enum store_status store_get(struct store *st, const char *key, size_t nkey,
                             bool touch, rel_time_t new_exptime,
                             store_read_fn fn, void *ctx);
 
-/* Multiget speed-up: hash the next keys, then store_prefetch(stage 0) each
- * (their buckets), then stage 1 each (their items), then store_get them:
- * the cache misses of a whole batch overlap instead of queueing. Advisory
- * only; results never depend on it. */
-uint64_t store_key_hash(const struct store *st, const char *key, size_t nkey);
-void store_prefetch(const struct store *st, uint64_t hv, int stage);
+/* Multiget: looks up to STORE_BATCH_MAX keys, hashing each once and
+ * overlapping the batch's cache misses (its buckets, then its items). For
+ * each key in order fn is called once: on a hit with the item locked (copy,
+ * do not call the store), on a miss with view NULL and no lock held; touch
+ * as store_get. fn returns false to stop there. Returns how many keys were
+ * looked up (fn's stop included). */
+#define STORE_BATCH_MAX 16
+struct store_key {
+    const char *key;
+    size_t nkey;
+};
+typedef bool (*store_many_fn)(void *ctx, size_t i, const struct item_view *view);
+size_t store_get_many(struct store *st, const struct store_key *keys, size_t n,
+                      bool touch, rel_time_t new_exptime, store_many_fn fn, void *ctx);
 
 /* Two-phase store: allocate, let the caller fill the value, then link.
  * ndata is the value length without "\r\n". On failure *status says why
@@ -189,6 +197,7 @@ struct store_stats {
     uint64_t hash_bytes; unsigned hash_power_level;
     /* added by the store: misses that found an expired / flushed item */
     uint64_t get_expired, get_flushed;
+    uint64_t pending_items;           /* allocated, not yet linked or freed */
 };
 void store_stats(struct store *st, struct store_stats *out);
 

@@ -9,6 +9,7 @@
  * and is read again once it drains; a line past the protocol's limit closes
  * the connection; a request that needs more input buffer than the budget
  * grants gets memcached's out-of-memory answer, is closed and is counted. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -439,6 +440,65 @@ START_TEST(budget_off_grants_growth)
 }
 END_TEST
 
+/* A client that connects per request sends it at once: the worker serves
+ * it when it adopts the socket (conn_start), before any poll. */
+START_TEST(request_sent_before_adoption_answered_at_start)
+{
+    struct sink s = { 0 };
+    ck_assert_int_eq(send(client, "version\r\n", 9, MSG_NOSIGNAL), 9);
+    struct conn *c = adopt();
+    conn_start(c);
+    client_read(&s);                     /* no turn of the loop */
+    ck_assert_msg(s.n > 8 && memcmp(s.p, "VERSION ", 8) == 0, "got %zu bytes", s.n);
+    ck_assert(conn_open());
+    free(s.p);
+}
+END_TEST
+
+/* After a read that emptied the socket the worker waits for the poll
+ * instead of reading again; whatever the client sends next (or pipelines
+ * meanwhile) is still served, and its close still seen. */
+START_TEST(after_a_short_read_the_poll_brings_the_rest)
+{
+    struct sink s = { 0 };
+    adopt();
+    client_send_str("set k 0 0 1\r\nx\r\n", &s);
+    read_until(&s, 8);
+    ck_assert_int_eq((int)s.n, 8);
+    ck_assert(memcmp(s.p, "STORED\r\n", 8) == 0);
+    ck_assert_int_eq(send(client, "get k\r\nget k\r\n", 14, MSG_NOSIGNAL), 14);
+    static const char twice[] = "VALUE k 0 1\r\nx\r\nEND\r\nVALUE k 0 1\r\nx\r\nEND\r\n";
+    read_until(&s, 8 + strlen(twice));
+    ck_assert_int_eq((int)s.n, (int)(8 + strlen(twice)));
+    ck_assert(memcmp(s.p + 8, twice, strlen(twice)) == 0);
+    close(client);
+    client = -1;
+    for (int i = 0; i < MAX_TURNS && conn_open(); i++) {
+        turn();
+    }
+    ck_assert(!conn_open());
+    free(s.p);
+}
+END_TEST
+
+/* The peer's address is the one accept gave the listener (the hand-over
+ * carries it): the worker does not ask the socket again. */
+START_TEST(peer_address_comes_with_the_handoff)
+{
+    struct handoff h = { .fd = server_fd, .limited = false };
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&h.peer;
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(4242);
+    in4->sin_addr.s_addr = htonl(0x7f000001);
+    atomic_fetch_add(&net_counters.curr_connections, 1);
+    struct conn *c = conn_create(&w, &h);
+    ck_assert_ptr_nonnull(c);
+    char name[80];
+    conn_format_addr((const struct sockaddr *)&c->peer, name, sizeof(name));
+    ck_assert_str_eq(name, "tcp:127.0.0.1:4242");
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("conn");
@@ -451,6 +511,9 @@ int main(void)
     tcase_add_test(tc, multiget_line_past_its_limit_closes);
     tcase_add_test(tc, budget_refuses_growth);
     tcase_add_test(tc, budget_off_grants_growth);
+    tcase_add_test(tc, request_sent_before_adoption_answered_at_start);
+    tcase_add_test(tc, after_a_short_read_the_poll_brings_the_rest);
+    tcase_add_test(tc, peer_address_comes_with_the_handoff);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
