@@ -488,6 +488,15 @@ static struct item *pending_with_exptime(struct store *st, struct item *it, rel_
     return to;
 }
 
+/* Whether a store that passed link_check is ms I's stale one: an older cas
+ * than the item's (an equal one is a plain cas store, under its own TTL). */
+static bool stored_stale(const struct store *st, enum store_mode mode,
+                         const struct item *old, uint64_t cas_in)
+{
+    return mode == STORE_CAS_STALE && old != NULL
+           && cas_visible(st, item_cas(old)) != cas_visible(st, cas_in);
+}
+
 /* ms I with an older cas: the value is stored, but stays stale under the old
  * item's TTL, and a W already sent for it still stands (memcached). */
 static void link_stale(struct store *st, struct item *it, const struct item *old)
@@ -513,7 +522,7 @@ enum store_status store_item_link(struct store *st, struct item **itp,
     stripe_lock(m);
     struct item *old = item_find_live(st, hv, item_key(it), item_nkey(it));
     enum store_status status = link_check(st, mode, old, cas_in);
-    for (unsigned round = 0; status == STORE_OK && mode == STORE_CAS_STALE
+    for (unsigned round = 0; status == STORE_OK && stored_stale(st, mode, old, cas_in)
                              && round < EXP_COPY_TRIES
                              && !item_exptime_fits(it, item_exptime(old)); round++) {
         /* stored stale under old's TTL, which `it` has no field for */
@@ -528,12 +537,11 @@ enum store_status store_item_link(struct store *st, struct item **itp,
         old = item_find_live(st, hv, item_key(it), item_nkey(it));
         status = link_check(st, mode, old, cas_in);
     }
-    if (status == STORE_OK && mode == STORE_CAS_STALE
-            && !item_exptime_fits(it, item_exptime(old))) {
+    bool stale = status == STORE_OK && stored_stale(st, mode, old, cas_in);
+    if (stale && !item_exptime_fits(it, item_exptime(old))) {
         status = STORE_NO_MEMORY;
     } else if (status == STORE_OK) {
-        if (mode == STORE_CAS_STALE
-                && cas_visible(st, item_cas(old)) != cas_visible(st, cas_in)) {
+        if (stale) {
             link_stale(st, it, old);
         }
         if (item_link_locked(st, hv, it, old)) {

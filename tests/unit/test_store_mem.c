@@ -188,6 +188,16 @@ START_TEST(no_evictions_answers_no_memory)
     for (unsigned i = 0; i < stored; i++) {
         ck_assert(has_n("k", i));
     }
+    /* full, yet every item takes a first exptime in place: none is copied,
+     * so none can be evicted for want of room */
+    for (unsigned i = 0; i < stored; i++) {
+        char tk[32];
+        int ntk = snprintf(tk, sizeof tk, "k:%07u", i);
+        ck_assert_int_eq(store_touch(st, tk, (size_t)ntk, clock_now() + 1000), STORE_OK);
+    }
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.evictions, 0);
+    ck_assert_uint_eq(ss.curr_items, stored);
     struct store_class_stats cs;
     ck_assert(store_class_stats(st, 1, &cs));
     ck_assert_uint_ge(cs.outofmemory, 1);

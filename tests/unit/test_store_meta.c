@@ -192,6 +192,14 @@ START_TEST(cas_stale_stores_older_values_stale)
     ck_assert_int_eq(put("k", "d", 0, STORE_CAS_STALE, 3, NULL), STORE_OK);
     p = look("k", false);
     ck_assert(!p.seen.stale && !p.seen.win_sent);
+    /* ... and under its own TTL, not the old item's (which had one; the new
+     * item was made without an exptime field) */
+    uint64_t cur = 0;
+    ck_assert_int_eq(put("k", "e", clock_now() + 30, STORE_SET, 0, &cur), STORE_OK);
+    ck_assert_int_eq(put("k", "f", 0, STORE_CAS_STALE, cur, NULL), STORE_OK);
+    p = look("k", false);
+    ck_assert(!p.seen.stale);
+    ck_assert_uint_eq(p.seen.exptime, 0);
 }
 END_TEST
 
