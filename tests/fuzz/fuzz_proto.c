@@ -108,6 +108,7 @@ static void configure(uint8_t b, struct plan *p)
 {
     static const unsigned ticks[4] = { 0, 1, 2, 40 };
     settings_defaults(&settings);
+    settings.protocol = SETTINGS_PROTO_ASCII;   /* -B ascii: fuzz_binary has the other */
     settings.mem_limit = FUZZ_MEM;
     settings.item_size_max = (b & 0x10) ? 1024 : 64 * 1024;
     settings.evictions = !(b & 0x01);

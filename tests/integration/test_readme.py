@@ -1,10 +1,15 @@
 """The README's telnet transcript, replayed against a fresh server: every
 answer line must be what the README shows, and so must every STAT line it
-shows except pid, uptime and time (which change from run to run). Keeps the
-document a new user follows true."""
+shows except pid, uptime and time (which change from run to run). Its SASL
+session (python3-binary-memcached against -S) is replayed the same way, each
+`>>>` line's result against the line the README shows. Keeps the document a
+new user follows true."""
 import os
+import shutil
+import tempfile
 import unittest
 
+from binwire import BinaryServer
 from itest import IS_REFERENCE, start_server
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
@@ -39,6 +44,26 @@ def transcript():
             i += 1
         steps.append((request.encode(), answers))
     return steps
+
+
+SASL_SECTION = "## Clients that log in with SASL (binary protocol)"
+
+
+def sasl_session():
+    """(credentials file line, [(python statement, shown result)]) from the SASL
+    section's first two code blocks."""
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    blocks = text[text.index(SASL_SECTION):].split("```")
+    setup, session = blocks[1], blocks[3]
+    line = setup.split("printf '", 1)[1].split("\\n'", 1)[0]
+    steps, lines = [], session.strip("\n").splitlines()
+    for i, text_line in enumerate(lines):
+        if text_line.startswith(">>> "):
+            shown = lines[i + 1] if i + 1 < len(lines) and not lines[i + 1].startswith(">>> ") \
+                else None
+            steps.append((text_line[4:], shown))
+    return line, steps
 
 
 class ReadmeTranscript(unittest.TestCase):
@@ -80,3 +105,30 @@ class ReadmeTranscript(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(IS_REFERENCE, "the README's -S command line is hardcached's (--sasl-pwdb)")
+class ReadmeSaslSession(unittest.TestCase):
+
+    def test_sasl_session(self):
+        import bmemcached                       # Debian's python3-binary-memcached
+        line, steps = sasl_session()
+        self.assertGreaterEqual(len(steps), 4)
+        tmp = tempfile.mkdtemp(prefix="hc-readme-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        pwdb = os.path.join(tmp, "sasl-users")
+        with open(os.open(pwdb, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(line + "\n")
+        with BinaryServer(args=["-S", "--sasl-pwdb", pwdb]) as srv:
+            scope = {}
+            for statement, shown in steps:
+                statement = statement.replace("127.0.0.1:11211", "127.0.0.1:%d" % srv.port)
+                if shown is not None and shown.startswith("bmemcached.exceptions."):
+                    with self.assertRaises(bmemcached.exceptions.MemcachedException) as e:
+                        eval(statement, scope)
+                    self.assertEqual("bmemcached.exceptions.MemcachedException: %s"
+                                     % e.exception, shown, statement)
+                elif shown is None:
+                    exec(statement, scope)
+                else:
+                    self.assertEqual(repr(eval(statement, scope)), shown, statement)
