@@ -183,6 +183,7 @@ void seg_note_moved(struct store *st, const struct item *from, const struct item
 
 void seg_release_pending(struct store *st, struct item *it)
 {
+    ctr_sub(&st->ctr.pending_bytes, item_total(it));    /* the header is written */
     atomic_fetch_sub_explicit(&seg_of(st, it)->pending, 1, memory_order_release);
     ctr_sub(&st->ctr.pending, 1);
 }
@@ -794,6 +795,7 @@ static struct item *take_from(struct store *st, uint32_t id, uint32_t total, rel
     if (it != NULL) {
         atomic_fetch_add_explicit(&st->segs[id].pending, 1, memory_order_relaxed);
         ctr_add(&st->ctr.pending, 1);
+        ctr_add(&st->ctr.pending_bytes, total);
     }
     return it;
 }
@@ -853,6 +855,17 @@ static struct item *take_any(struct store *st, uint32_t total, rel_time_t exptim
  * is in the ghost; the queue's open segment of the bucket, a free segment,
  * what the sweep frees, then eviction (gentle, then harsh); the caller owns
  * the bytes until it links or abandons them (seg_release_pending). */
+/* SECURITY: a segment with a pending item is never recycled, so values
+ * being received (a client may stop sending mid-value and hold them until
+ * --read-timeout) may take at most half of -m, or one segment if that is
+ * more: the other half stays for everyone else's stores. */
+static bool pending_over_cap(struct store *st, uint32_t total)
+{
+    uint64_t mem = (uint64_t)st->nsegs * st->seg_size;
+    uint64_t cap = mem / 2 > st->seg_size ? mem / 2 : st->seg_size;
+    return ctr_get(&st->ctr.pending_bytes) + total > cap;
+}
+
 struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
                        uint64_t hv, enum store_status *status)
 {
@@ -861,6 +874,11 @@ struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
     unsigned rounds = 0;
     if (total > st->seg_size) {
         *status = STORE_TOO_LARGE;
+        return NULL;
+    }
+    if (pending_over_cap(st, total)) {
+        ctr_add(&st->ctr.outofmemory, 1);
+        *status = STORE_NO_MEMORY;
         return NULL;
     }
     unsigned q = ghost_take(st, hv) ? SEG_MAIN : SEG_SMALL;

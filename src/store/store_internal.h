@@ -228,6 +228,7 @@ struct store_counters {
     _Atomic uint64_t evictions, evicted_nonzero, evicted_unfetched, evicted_active;
     _Atomic uint64_t reclaimed, expired_unfetched, outofmemory;
     _Atomic uint64_t get_expired, get_flushed, segs_compacted, segs_expired, pending;
+    _Atomic uint64_t pending_bytes;  /* what pending items take (seg_alloc's cap) */
     _Atomic uint32_t evicted_time;
 };
 
