@@ -1055,6 +1055,11 @@ size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
     }
     if (pc->close) {
         *why = PROTO_STOP_CLOSE;
+    } else if (pc->state == PROTO_NREAD) {
+        /* the value (set or ms) waits for more input: its item must not pin a
+         * segment meanwhile (store_item_detach); the only place the loop
+         * stops in PROTO_NREAD */
+        pc->item_data = store_item_detach(srv->store, &pc->item, pc->item_filled);
     }
     return done;
 }

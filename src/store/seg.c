@@ -188,6 +188,14 @@ void seg_release_pending(struct store *st, struct item *it)
     ctr_sub(&st->ctr.pending, 1);
 }
 
+/* A pending item copied out of its segment (store_item_detach): the segment
+ * is no longer pinned and the bytes are dead; the item stays counted in
+ * flight (pending, pending_bytes) until the block is linked or freed. */
+void seg_unpin_pending(struct store *st, struct item *it)
+{
+    atomic_fetch_sub_explicit(&seg_of(st, it)->pending, 1, memory_order_release);
+}
+
 /* A lookup met a dead item (memcached's get_expired / get_flushed). */
 void seg_count_dead(struct store *st, const struct item *it, enum unlink_why why)
 {
@@ -858,7 +866,10 @@ static struct item *take_any(struct store *st, uint32_t total, rel_time_t exptim
 /* SECURITY: a segment with a pending item is never recycled, so values
  * being received (a client may stop sending mid-value and hold them until
  * --read-timeout) may take at most half of -m, or one segment if that is
- * more: the other half stays for everyone else's stores. */
+ * more: the other half stays for everyone else's stores. A value still
+ * arriving when its connection waits for input is detached to a heap block
+ * (store_item_detach) and pins no segment, but stays counted here: this cap
+ * is also the bound on the heap that detached values take. */
 static bool pending_over_cap(struct store *st, uint32_t total)
 {
     uint64_t mem = (uint64_t)st->nsegs * st->seg_size;

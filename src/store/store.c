@@ -348,11 +348,76 @@ void store_item_set_key_binary(struct item *it)
     item_bits_set(it, ITEM_KEY_BINARY);
 }
 
+/* A detached item lives in a heap block, outside the region. */
+static bool item_detached(const struct store *st, const struct item *it)
+{
+    uintptr_t p = (uintptr_t)it, b = (uintptr_t)st->base;
+    return p < b || p - b >= st->region_size;
+}
+
+static void detached_release(struct store *st, struct item *blk)
+{
+    uint32_t total = item_total(blk);
+    ctr_sub(&st->ctr.pending_bytes, total);
+    ctr_sub(&st->ctr.pending, 1);
+    ctr_sub(&st->ctr.detached, 1);
+    ctr_sub(&st->ctr.detached_bytes, total);
+    free(blk);
+}
+
+/* SECURITY: a pending item pins its segment (seg.c never recycles one), so
+ * a client that half-sends a value per segment would pin them all until
+ * --read-timeout. An item whose value is still arriving when its connection
+ * waits for input is copied (header, key, flags, the `filled` value bytes)
+ * into a heap block and its segment bytes become dead. The block stays
+ * counted in pending_bytes, so seg_alloc's cap on values in flight (half of
+ * -m) bounds the heap blocks take. When malloc fails the item stays where it
+ * is, pending as before. Returns where the value goes now. */
+char *store_item_detach(struct store *st, struct item **itp, size_t filled)
+{
+    struct item *it = *itp;
+    if (!item_detached(st, it)) {
+        uint32_t total = item_total(it);
+        size_t head = (size_t)(item_cdata(it) - (const char *)it);
+        struct item *blk = malloc(total);
+        if (blk != NULL) {
+            memcpy(blk, it, head + (filled < item_ndata(it) ? filled : item_ndata(it)));
+            ctr_add(&st->ctr.detached, 1);
+            ctr_add(&st->ctr.detached_bytes, total);
+            seg_unpin_pending(st, it);
+            *itp = it = blk;
+        }
+    }
+    return item_data(it);
+}
+
+/* A detached item back in a segment for linking: room found as for a new
+ * item (no stripe held), the value and the bits a command set (ms b) copied,
+ * the block freed. NULL (block freed, *why set) when no room is found. */
+static struct item *item_reattach(struct store *st, struct item *blk, enum store_status *why)
+{
+    uint32_t total = item_total(blk);
+    ctr_sub(&st->ctr.pending_bytes, total);     /* not counted twice by the cap */
+    struct item *it = item_alloc_raw(st, item_ckey(blk), item_nkey(blk), item_flags(blk),
+                                     item_exptime(blk), item_ndata(blk), why);
+    ctr_add(&st->ctr.pending_bytes, total);
+    if (it != NULL) {
+        item_bits_set(it, (uint8_t)(item_bits(blk) & (uint8_t)~ITEM_LAYOUT_BITS));
+        memcpy(item_data(it), item_cdata(blk), item_ndata(blk));
+    }
+    detached_release(st, blk);
+    return it;
+}
+
 /* Abandons an allocated item: its bytes are dead from now on. */
 void store_item_free(struct store *st, struct item **it)
 {
     if (it != NULL && *it != NULL) {
-        seg_release_pending(st, *it);
+        if (item_detached(st, *it)) {
+            detached_release(st, *it);
+        } else {
+            seg_release_pending(st, *it);
+        }
         *it = NULL;
     }
 }
@@ -515,7 +580,15 @@ enum store_status store_item_link(struct store *st, struct item **itp,
         return STORE_NOT_STORED;
     }
     if (mode == STORE_APPEND || mode == STORE_PREPEND) {
-        return link_concat(st, it, mode == STORE_APPEND, cas_in, cas_out);
+        return link_concat(st, it, mode == STORE_APPEND, cas_in, cas_out);  /* reads
+                                                          `it`, detached or not */
+    }
+    if (item_detached(st, it)) {
+        enum store_status why;
+        it = item_reattach(st, it, &why);
+        if (it == NULL) {
+            return STORE_NO_MEMORY;
+        }
     }
     uint64_t hv = hash_key(st, item_key(it), item_nkey(it));
     pthread_mutex_t *m = hash_lock_of(st, hv);
@@ -754,6 +827,8 @@ void store_stats(struct store *st, struct store_stats *out)
     out->get_flushed = ctr_get(&st->ctr.get_flushed);
     out->slabs_moved = ctr_get(&st->ctr.segs_compacted);
     out->pending_items = ctr_get(&st->ctr.pending);
+    out->detached_items = ctr_get(&st->ctr.detached);
+    out->detached_bytes = ctr_get(&st->ctr.detached_bytes);
     out->total_malloced = seg_bytes_in_use(st);
     out->limit_maxbytes = st->cfg.mem_limit;
     out->hash_power_level = st->hash_power;

@@ -104,6 +104,11 @@ unsigned store_item_clsid(const struct item *it);  /* for per-class stats */
 const char *store_item_key(const struct item *it, size_t *nkey);
 void store_item_set_key_binary(struct item *it);   /* ms b: see meta_view */
 void store_item_free(struct store *st, struct item **it); /* abandon */
+/* The caller goes back to wait for the rest of *it's value (filled bytes of
+ * it written so far): the item leaves its segment for a heap block, so a
+ * slow client pins no segment; *it may change. Returns the value's new
+ * address (the same if it stays). Link and free take it as any item. */
+char *store_item_detach(struct store *st, struct item **it, size_t filled);
 
 /* Links the filled item under mode; always consumes it (sets *it = NULL).
  * cas_in is the cas value a STORE_CAS compares with; APPEND/PREPEND compare
@@ -198,6 +203,8 @@ struct store_stats {
     /* added by the store: misses that found an expired / flushed item */
     uint64_t get_expired, get_flushed;
     uint64_t pending_items;           /* allocated, not yet linked or freed */
+    uint64_t detached_items;          /* of those, in heap blocks (store_item_detach) */
+    uint64_t detached_bytes;
 };
 void store_stats(struct store *st, struct store_stats *out);
 

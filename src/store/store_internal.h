@@ -228,7 +228,10 @@ struct store_counters {
     _Atomic uint64_t evictions, evicted_nonzero, evicted_unfetched, evicted_active;
     _Atomic uint64_t reclaimed, expired_unfetched, outofmemory;
     _Atomic uint64_t get_expired, get_flushed, segs_compacted, segs_expired, pending;
-    _Atomic uint64_t pending_bytes;  /* what pending items take (seg_alloc's cap) */
+    _Atomic uint64_t pending_bytes;  /* what pending items take (seg_alloc's cap),
+                                        detached ones included */
+    _Atomic uint64_t detached, detached_bytes;  /* pending items in heap blocks
+                                                   (store_item_detach) */
     _Atomic uint32_t evicted_time;
 };
 
@@ -451,6 +454,7 @@ void seg_deinit(struct store *st);
 struct item *seg_alloc(struct store *st, uint32_t total, rel_time_t exptime,
                        uint64_t hv, enum store_status *status);
 void seg_release_pending(struct store *st, struct item *it);   /* linked or abandoned */
+void seg_unpin_pending(struct store *st, struct item *it);    /* copied out (detached) */
 void seg_note_linked(struct store *st, struct item *it);
 void seg_note_unlinked(struct store *st, const struct item *it);
 void seg_note_moved(struct store *st, const struct item *from, const struct item *to);

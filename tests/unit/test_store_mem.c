@@ -398,6 +398,119 @@ START_TEST(rss_stays_bounded)
 }
 END_TEST
 
+
+/* A value still arriving pins no segment once detached: with one half-sent
+ * value in each segment (fill between them), more than there are segments,
+ * stores still find room; the detached ones then complete, keep their flags,
+ * exptime and the bytes sent before, and answer cas, append and add as any
+ * item; an abandoned one leaves nothing behind. */
+#define PINS 12u
+struct got {
+    char data[512];
+    uint32_t ndata, flags;
+};
+
+static void copy_view(void *ctx, const struct item_view *v)
+{
+    struct got *g = ctx;
+    ck_assert_uint_le(v->ndata, sizeof g->data);
+    memcpy(g->data, v->data, v->ndata);
+    g->ndata = v->ndata;
+    g->flags = v->flags;
+}
+
+START_TEST(half_sent_values_pin_no_segment)
+{
+    size_t mem = 8 * MIB;                 /* 8 segments */
+    st = make(mem, true);
+    ck_assert_ptr_nonnull(st);
+    struct item *pin[PINS];
+    char *data[PINS];
+    unsigned fill = 0;
+    for (unsigned p = 0; p < PINS; p++) {
+        char key[32];
+        int nkey = snprintf(key, sizeof key, "pin:%u", p);
+        enum store_status s = STORE_OK;
+        pin[p] = store_item_alloc(st, key, (size_t)nkey, 7 + p,
+                                  p == 4 ? clock_now() + 1000 : 0, 200, &s);
+        ck_assert_ptr_nonnull(pin[p]);
+        memset(store_item_data(pin[p]), 'a' + (int)p, 100);   /* half the value */
+        data[p] = store_item_detach(st, &pin[p], 100);
+        ck_assert_ptr_nonnull(data[p]);
+        for (unsigned j = 0; j < 20; j++, fill++) {          /* past the segment's end */
+            ck_assert_int_eq(put_n("fill", fill, 60 * 1024, 0), STORE_OK);
+        }
+    }
+    for (unsigned i = 0; i < 200; i++) {                      /* a bystander */
+        ck_assert_int_eq(put_n("by", i, 10 * 1024, 0), STORE_OK);
+        ck_assert(has_n("by", i));
+    }
+    struct store_stats ss;
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.pending_items, PINS);
+    ck_assert_uint_eq(ss.detached_items, PINS);
+    for (unsigned p = 0; p < PINS; p++) {
+        ck_assert_int_eq(data[p][99], 'a' + (int)p);          /* kept what came */
+        memset(data[p] + 100, 'A' + (int)p, 100);
+    }
+    uint64_t cas = 0;
+    ck_assert_int_eq(store_item_link(st, &pin[0], STORE_SET, 0, &cas), STORE_OK);
+    ck_assert_ptr_null(pin[0]);
+    ck_assert_int_eq(store_item_link(st, &pin[1], STORE_ADD, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_item_link(st, &pin[2], STORE_CAS, cas + 100, NULL), STORE_NOT_FOUND);
+    store_item_free(st, &pin[3]);
+    ck_assert_ptr_null(pin[3]);
+    for (unsigned p = 4; p < PINS; p++) {
+        ck_assert_int_eq(store_item_link(st, &pin[p], STORE_SET, 0, NULL), STORE_OK);
+    }
+    struct got got = { 0 };
+    char buf[400];
+    for (unsigned p = 0; p < PINS; p++) {
+        char key[32];
+        int nkey = snprintf(key, sizeof key, "pin:%u", p);
+        enum store_status s = store_get(st, key, (size_t)nkey, false, 0, copy_view, &got);
+        if (p == 2 || p == 3) {
+            ck_assert_int_eq(s, STORE_NOT_FOUND);
+            continue;
+        }
+        ck_assert_int_eq(s, STORE_OK);
+        ck_assert_uint_eq(got.flags, 7 + p);
+        ck_assert_uint_eq(got.ndata, 200);
+        memset(buf, 'a' + (int)p, 100);
+        memset(buf + 100, 'A' + (int)p, 100);
+        ck_assert_mem_eq(got.data, buf, 200);
+    }
+    /* cas, append and add take a detached item as they take any */
+    enum store_status s = STORE_OK;
+    struct item *it = store_item_alloc(st, "pin:0", 5, 1, 0, 3, &s);
+    ck_assert_ptr_nonnull(it);
+    char *d = store_item_detach(st, &it, 0);
+    memcpy(d, "xyz", 3);
+    ck_assert_int_eq(store_item_link(st, &it, STORE_CAS, cas, NULL), STORE_OK);
+    it = store_item_alloc(st, "pin:0", 5, 9, 0, 2, &s);
+    d = store_item_detach(st, &it, 1);
+    d[0] = '!';
+    d = store_item_detach(st, &it, 1);                        /* again: stays */
+    d[1] = '?';
+    ck_assert_int_eq(store_item_link(st, &it, STORE_APPEND, 0, NULL), STORE_OK);
+    ck_assert_int_eq(store_get(st, "pin:0", 5, false, 0, copy_view, &got), STORE_OK);
+    ck_assert_uint_eq(got.flags, 1);
+    ck_assert_uint_eq(got.ndata, 5);
+    ck_assert_mem_eq(got.data, "xyz!?", 5);
+    it = store_item_alloc(st, "pin:0", 5, 0, 0, 1, &s);
+    store_item_detach(st, &it, 0);
+    ck_assert_int_eq(store_item_link(st, &it, STORE_ADD, 0, NULL), STORE_NOT_STORED);
+    store_stats(st, &ss);
+    ck_assert_uint_eq(ss.pending_items, 0);
+    ck_assert_uint_eq(ss.detached_items, 0);
+    ck_assert_uint_eq(ss.detached_bytes, 0);
+    advance(1001);                                            /* exptimes kept */
+    ck_assert_int_eq(store_get(st, "pin:4", 5, false, 0, copy_view, &got), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_get(st, "pin:5", 5, false, 0, copy_view, &got), STORE_OK);
+    assert_consistent(mem);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store_mem");
@@ -414,6 +527,7 @@ int main(void)
     tcase_add_test(tc, freed_pages_return_to_the_pool);
     tcase_add_test(tc, page_sized_items);
     tcase_add_test(tc, rss_stays_bounded);
+    tcase_add_test(tc, half_sent_values_pin_no_segment);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
