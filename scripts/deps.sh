@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs="gcc make pkg-config libevent-dev libxxhash-dev libseccomp-dev libcap-dev libssl-dev"
-test_pkgs="check memcached openssl libmemcached-tools python3 python3-pymemcache python3-memcache python3-pylibmc python3-binary-memcached sasl2-bin clang libclang-rt-14-dev procps valgrind ufw iptables nftables iproute2 systemd systemd-container shellcheck nutcracker util-linux mount netcat-openbsd groff-base"
+test_pkgs="check memcached openssl libmemcached-tools python3 python3-pymemcache python3-memcache python3-pylibmc python3-binary-memcached ruby ruby-dalli sasl2-bin clang libclang-rt-14-dev procps valgrind ufw iptables nftables iproute2 systemd systemd-container shellcheck nutcracker util-linux mount netcat-openbsd groff-base"
 bench_pkgs="memcached openssl"
 
 want=""

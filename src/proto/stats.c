@@ -24,25 +24,6 @@ static unsigned stats_nthreads;
 static struct thread_stats stats_baseline;   /* subtracted after a reset */
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void stats_count_get(struct thread_stats *ts, bool hit, bool touch)
-{
-    if (touch) {
-        STAT_INC(ts->cmd_touch);
-        if (hit) {
-            STAT_INC(ts->touch_hits);
-        } else {
-            STAT_INC(ts->touch_misses);
-        }
-    } else {
-        STAT_INC(ts->cmd_get);
-        if (hit) {
-            STAT_INC(ts->get_hits);
-        } else {
-            STAT_INC(ts->get_misses);
-        }
-    }
-}
-
 void stats_register_thread(struct thread_stats *ts)
 {
     pthread_mutex_lock(&stats_lock);

@@ -1,15 +1,18 @@
 """test_clients.py: real Python memcached clients against the server under test:
 pymemcache (Client, HashClient), python-memcached (one server, two servers, and the
 README's workflow verbatim), pylibmc (libmemcached, ASCII and binary protocol, and
-binary with SASL) and python3-binary-memcached (bmemcached, binary, SASL); the binary
-and SASL round trips run against memcached 1.6.18 too, side by side, and must end alike.
+binary with SASL), python3-binary-memcached (bmemcached, binary, SASL) and Ruby's
+Dalli (ruby-dalli, binary, SASL; dalli_round_trip.rb); the binary and SASL round trips
+run against memcached 1.6.18 too, side by side, and must end alike.
 These are the libraries users already have; each round trip here is one they will make.
 Two daemons under test are started once for the whole module; each test uses its own
 key prefix so tests do not see each other's data (flush_all tests re-check afterwards)."""
 import itertools
+import json
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -324,6 +327,31 @@ BMEMCACHED_WANT = [True, "hello", None, [], [("a", "hello"), ("b", "B")], True, 
                    True, 7, 0, True, True, None]
 
 
+DALLI_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dalli_round_trip.rb")
+RUBY = "/usr/bin/ruby"
+
+
+def have_dalli():
+    return os.path.exists(RUBY) and subprocess.run(
+        [RUBY, "-e", "require 'dalli'"], capture_output=True, timeout=30).returncode == 0
+
+
+def dalli_round_trip(server, user=None, password=None):
+    """What Dalli's round trips returned (dalli_round_trip.rb), as JSON data."""
+    argv = [RUBY, DALLI_SCRIPT, str(server.port), prefix()]
+    if user is not None:
+        argv += [user, password]
+    r = subprocess.run(argv, capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("dalli_round_trip.rb failed: %s" % r.stderr.decode()[-2000:])
+    return json.loads(r.stdout)
+
+
+DALLI_WANT = [True, "hello", None, True, [["a", "hello"], ["b", "B"]], True, False, True, True,
+              7, 0, 40, True, "z", True, None, None, True, True, True]
+DALLI_SKIP = "ruby-dalli (and ruby) are needed for the Dalli round trips"
+
+
 class BinaryClientsTest(unittest.TestCase):
     """pylibmc binary=True and bmemcached without SASL: the server under test
     and memcached 1.6.18 give the same results."""
@@ -346,20 +374,30 @@ class BinaryClientsTest(unittest.TestCase):
         self.assertEqual(want, BMEMCACHED_WANT)
         self.assertEqual(bmemcached_round_trip(_servers[0]), want)
 
+    @unittest.skipUnless(have_dalli(), DALLI_SKIP)
+    def test_dalli(self):
+        want = dalli_round_trip(self.ref)
+        self.assertEqual(want, DALLI_WANT)
+        self.assertEqual(dalli_round_trip(_servers[0]), want)
+
 
 USERS = {"alice": b"secret"}
 
 
 def sasl_server(tmp, reference):
     """A -S daemon: memcached with a Cyrus sasldb, hardcached with the same
-    user in MEMCACHED_SASL_PWDB (memcached's variable)."""
+    user in MEMCACHED_SASL_PWDB (memcached's variable) and no failed-login
+    throttle."""
     if reference or compat_env.target_is_memcached():
         folder = tempfile.mkdtemp(dir=tmp)
         env = binwire.sasl_reference_env(folder, USERS)
         return binwire.BinaryServer(args=compat_env.COMMON_ARGS + ["-S"], reference=True,
                                     env=env)
     env = dict(os.environ, MEMCACHED_SASL_PWDB=binwire.pwdb_file(tmp, USERS))
-    return binwire.BinaryServer(args=compat_env.COMMON_ARGS + ["-S"], env=env,
+    # the per-source throttle of failed logins is a deliberate difference
+    # (memcached has none): off, so many refusals compare alike
+    return binwire.BinaryServer(args=compat_env.COMMON_ARGS + ["-S", "--auth-fail-limit", "0"],
+                                env=env,
                                 binary=compat_env.harness.hardcached_binary())
 
 
@@ -398,6 +436,18 @@ class SaslClientsTest(unittest.TestCase):
         want = bmemcached_round_trip(ref, "alice", "secret")
         self.assertEqual(want, BMEMCACHED_WANT)
         self.assertEqual(bmemcached_round_trip(target, "alice", "secret"), want)
+
+    @unittest.skipUnless(have_dalli(), DALLI_SKIP)
+    def test_dalli_sasl(self):
+        ref, target = self.servers
+        want = dalli_round_trip(ref, "alice", "secret")
+        self.assertEqual(want, DALLI_WANT)
+        self.assertEqual(dalli_round_trip(target, "alice", "secret"), want)
+        # the wrong password, and no login: every call fails, alike
+        for creds in (("alice", "wrong"), (None, None)):
+            want = dalli_round_trip(ref, *creds)
+            self.assertNotIn("hello", want, creds)
+            self.assertEqual(dalli_round_trip(target, *creds), want, creds)
 
     def refusals(self, server):
         import bmemcached
