@@ -1012,6 +1012,17 @@ static enum proto_wire pick_wire(const struct proto_server *srv, char first)
     return proto == SETTINGS_PROTO_BINARY ? PROTO_WIRE_BINARY : PROTO_WIRE_ASCII;
 }
 
+/* SECURITY: a value (set, ms, a binary store) that waits for more input
+ * must not pin its segment meanwhile, or slow clients could pin them all:
+ * its item moves to the heap (store_item_detach). Called where a call
+ * returns, the only place processing stops in PROTO_NREAD. */
+static void detach_waiting_value(const struct proto_server *srv, struct proto_conn *pc)
+{
+    if (!pc->close && pc->state == PROTO_NREAD) {
+        pc->item_data = store_item_detach(srv->store, &pc->item, pc->item_filled);
+    }
+}
+
 size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
                      const char *in, size_t len, struct buf *out, int *budget,
                      enum proto_stop *why)
@@ -1020,7 +1031,9 @@ size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
         pc->wire = (uint8_t)pick_wire(srv, in[0]);
     }
     if (pc->wire == PROTO_WIRE_BINARY) {
-        return binary_process(srv, pc, in, len, out, budget, why);
+        size_t used = binary_process(srv, pc, in, len, out, budget, why);
+        detach_waiting_value(srv, pc);
+        return used;
     }
     struct cmd_ctx c = { .srv = srv, .pc = pc, .out = out };
     size_t done = 0;
@@ -1055,12 +1068,8 @@ size_t proto_process(const struct proto_server *srv, struct proto_conn *pc,
     }
     if (pc->close) {
         *why = PROTO_STOP_CLOSE;
-    } else if (pc->state == PROTO_NREAD) {
-        /* the value (set or ms) waits for more input: its item must not pin a
-         * segment meanwhile (store_item_detach); the only place the loop
-         * stops in PROTO_NREAD */
-        pc->item_data = store_item_detach(srv->store, &pc->item, pc->item_filled);
     }
+    detach_waiting_value(srv, pc);
     return done;
 }
 
