@@ -7,8 +7,8 @@ too, and the slow senders' values still complete correctly afterwards."""
 import time
 
 from hostile import HostileCase
-from harness import connect
-from wire import STORED, read_get_reply, storage, sync
+from harness import connect, wait_until
+from wire import STORED, read_get_reply, stat_int, storage, sync
 
 M_MIB = 64
 PINS = 80                    # more than there are segments
@@ -33,8 +33,15 @@ class PinnedSegments(HostileCase):
                 for i in range(PINS):
                     s = connect(self.port, timeout=10)
                     pins.append(s)
-                    s.sendall(b"set pin:%d %d 0 %d\r\n" % (i, i, VALUE) + pin_value(i)[:VALUE // 2])
-                    time.sleep(0.01)     # let its worker allocate before the junk
+                    sent = b"set pin:%d %d 0 %d\r\n" % (i, i, VALUE) + pin_value(i)[:VALUE // 2]
+                    read0 = stat_int(self.server, "bytes_read")
+                    s.sendall(sent)
+                    # its worker has read (so allocated) it before the junk goes: the
+                    # server counts the pin's bytes and this stats line's own
+                    self.assertTrue(wait_until(
+                        lambda: stat_int(self.server, "bytes_read")
+                        >= read0 + len(sent) + len(b"stats\r\n"), 10),
+                        "pin %d was never read" % i)
                     batch = b"".join(storage("set", "junk:%d" % (n + j), junk_v)
                                      for j in range(JUNK))
                     junk.send(batch)
